@@ -1,0 +1,13 @@
+"""``synth_me``: the embedded synthetic micro-expression database.
+
+Importing this package registers the TFDS builder ``synth_me``::
+
+  import mejax.datasets.synth_me  # noqa: F401
+  import tensorflow_datasets as tfds
+
+  ds = tfds.load("synth_me/small", split="sub01+sub02")
+"""
+
+from mejax.datasets.synth_me.synth_me import SynthMe, SynthMeConfig
+
+__all__ = ["SynthMe", "SynthMeConfig"]
