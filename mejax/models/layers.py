@@ -45,7 +45,9 @@ def conv_3d(
     plain = (
         jax.default_backend() == "cpu"
         and lhs.ndim == 5
-        and lax.conv_dimension_numbers(lhs.shape, rhs.shape, _NDHWC) == dimension_numbers
+        # Compare in canonical form: callers may pass the spec as strings, Flax passes it resolved.
+        and lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
+        == lax.conv_dimension_numbers(lhs.shape, rhs.shape, _NDHWC)
         and feature_group_count == 1
         and batch_group_count == 1
         and all(d == 1 for d in (lhs_dilation or (1,)))
@@ -79,7 +81,9 @@ def conv_3d(
             raise ValueError(f"padding {padding!r} not supported")
     padding = [tuple(p) for p in padding]
     stride_t = window_strides[0]
-    lhs = jnp.pad(lhs, ((0, 0), padding[0], (0, 0), (0, 0), (0, 0)))
+    # lax.pad, not jnp.pad: negative padding crops, as in lax.conv_general_dilated.
+    time_padding = (*padding[0], 0)
+    lhs = lax.pad(lhs, jnp.zeros((), lhs.dtype), [(0, 0, 0), time_padding] + [(0, 0, 0)] * 3)
     time_out = (time + sum(padding[0]) - kt) // stride_t + 1
     out = None
     for tap in range(kt):
