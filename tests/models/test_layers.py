@@ -1,0 +1,167 @@
+"""Tests of ``conv_3d``: the time-sliced 3D convolution equals ``lax.conv_general_dilated``."""
+
+from __future__ import annotations
+
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+from mejax.models.layers import conv_3d
+
+DN = ("NDHWC", "DHWIO", "NDHWC")
+# jit without XLA's CPU optimisations: they only slow compilation down here.
+_jit = functools.partial(
+    jax.jit,
+    compiler_options={
+        "xla_backend_optimization_level": 0,
+        "xla_llvm_disable_expensive_passes": True,
+    },
+)
+
+# (input shape, kernel shape, strides, padding). Odd or even sizes with even kernels or strides
+# make TensorFlow's SAME padding asymmetric (the extra pixel goes after).
+CASES = {
+    # I3D stem: time 10 -> pads (2, 3), width 16 -> pads (2, 3); height 15 -> (3, 3).
+    "7x7x7_stride2_same": ((1, 10, 15, 16, 3), (7, 7, 7, 3, 4), (2, 2, 2), "SAME"),
+    "3x3x3_stride1_same": ((2, 5, 7, 6, 4), (3, 3, 3, 4, 5), (1, 1, 1), "SAME"),
+    "1x1x1": ((2, 3, 5, 5, 6), (1, 1, 1, 6, 3), (1, 1, 1), "SAME"),
+    "even_kernel_odd_strides_same": ((1, 5, 9, 10, 2), (2, 4, 3, 2, 3), (1, 2, 3), "SAME"),
+    "time_stride3_same": ((1, 8, 6, 6, 2), (2, 3, 3, 2, 3), (3, 1, 2), "SAME"),
+    "3x3x3_valid": ((1, 7, 8, 9, 2), (3, 3, 3, 2, 3), (2, 1, 2), "VALID"),
+    "explicit_padding": ((1, 6, 5, 7, 2), (3, 2, 2, 2, 3), (1, 1, 2), [(1, 0), (2, 1), (0, 2)]),
+    "negative_time_padding": (
+        (1, 6, 5, 5, 2),
+        (3, 3, 3, 2, 2),
+        (1, 1, 1),
+        [(-1, 2), (1, 1), (0, 0)],
+    ),
+}
+
+
+def _random(shape, seed):
+    return jnp.asarray(np.random.default_rng(seed).normal(size=shape).astype(np.float32))
+
+
+def _conv_ranks(fn, *args) -> list[int]:
+    """Ranks of the inputs of every convolution in ``fn``'s jaxpr (4: 2D, 5: 3D)."""
+    jaxpr = jax.make_jaxpr(fn)(*args)
+    return [
+        eqn.invars[0].aval.ndim
+        for eqn in jaxpr.eqns
+        if eqn.primitive.name == "conv_general_dilated"
+    ]
+
+
+def _assert_close(actual, expected, rtol=1e-4):
+    expected = np.asarray(expected)
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(np.asarray(actual), expected, rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_conv_3d_matches_lax_forward_and_gradients(case):
+    x_shape, k_shape, strides, padding = CASES[case]
+    x, kernel = _random(x_shape, 0), _random(k_shape, 1)
+
+    def ours(x, kernel):
+        return conv_3d(x, kernel, strides, padding, dimension_numbers=DN)
+
+    def reference(x, kernel):
+        return lax.conv_general_dilated(x, kernel, strides, padding, dimension_numbers=DN)
+
+    # The time-sliced path is what runs on CPU, also for a string dimension spec (Flax passes
+    # it resolved, see below): one 2D convolution per temporal tap.
+    assert _conv_ranks(ours, x, kernel) == [4] * k_shape[0]
+
+    expected = _jit(reference)(x, kernel)
+    actual = _jit(ours)(x, kernel)
+    assert actual.shape == expected.shape
+    _assert_close(actual, expected)
+
+    cotangent = _random(expected.shape, 2)
+
+    def gradients(fn):
+        return _jit(jax.grad(lambda x, k: jnp.vdot(fn(x, k), cotangent), argnums=(0, 1)))
+
+    grad_x, grad_k = gradients(ours)(x, kernel)
+    ref_x, ref_k = gradients(reference)(x, kernel)
+    _assert_close(grad_x, ref_x)
+    _assert_close(grad_k, ref_k)
+
+
+def _conv_pair(**kwargs):
+    plain = nn.Conv(**kwargs)
+    sliced = nn.Conv(**kwargs, conv_general_dilated=conv_3d)
+    return plain, sliced
+
+
+def _random_params(module, x, seed=3):
+    # Shapes only: random initialisers of rank-5 kernels are slow to compile on CPU.
+    shapes = jax.eval_shape(module.init, jax.random.key(0), x)
+    rng = np.random.default_rng(seed)
+    return jax.tree.map(lambda s: jnp.asarray(rng.normal(size=s.shape), s.dtype), shapes)
+
+
+def test_conv_3d_inside_flax_conv_matches_plain_conv():
+    x = _random((2, 6, 9, 8, 3), 4)
+    plain, sliced = _conv_pair(features=5, kernel_size=(3, 4, 3), strides=(2, 1, 2))
+    variables = _random_params(plain, x)
+    # Same parameter tree, so checkpoints of either load into the other.
+    assert jax.tree.map(jnp.shape, variables) == jax.tree.map(
+        jnp.shape, jax.eval_shape(sliced.init, jax.random.key(0), x)
+    )
+    assert _conv_ranks(lambda v, x: sliced.apply(v, x), variables, x) == [4, 4, 4]
+    expected = plain.apply(variables, x)
+    actual = sliced.apply(variables, x)
+    assert actual.shape == (2, 3, 9, 4, 5)
+    _assert_close(actual, expected)
+
+
+def test_conv_3d_falls_back_for_grouped_convolutions():
+    x = _random((2, 4, 6, 6, 4), 5)
+    kernel = _random((3, 3, 3, 2, 6), 6)  # 2 groups of 2 input channels
+
+    def ours(x, kernel):
+        return conv_3d(x, kernel, (1, 1, 1), "SAME", dimension_numbers=DN, feature_group_count=2)
+
+    assert _conv_ranks(ours, x, kernel) == [5]
+    expected = lax.conv_general_dilated(
+        x, kernel, (1, 1, 1), "SAME", dimension_numbers=DN, feature_group_count=2
+    )
+    _assert_close(ours(x, kernel), expected)
+
+    plain, sliced = _conv_pair(features=6, kernel_size=(3, 3, 3), feature_group_count=2)
+    variables = _random_params(plain, x)
+    _assert_close(sliced.apply(variables, x), plain.apply(variables, x))
+
+
+def test_conv_3d_falls_back_for_dilated_convolutions():
+    x, kernel = _random((1, 7, 6, 6, 2), 7), _random((3, 3, 3, 2, 3), 8)
+    kwargs = dict(dimension_numbers=DN, rhs_dilation=(2, 1, 1))
+
+    def ours(x, kernel):
+        return conv_3d(x, kernel, (1, 1, 1), "SAME", **kwargs)
+
+    assert _conv_ranks(ours, x, kernel) == [5]
+    expected = lax.conv_general_dilated(x, kernel, (1, 1, 1), "SAME", **kwargs)
+    _assert_close(ours(x, kernel), expected)
+
+
+def test_conv_3d_defers_to_lax_off_cpu(monkeypatch):
+    x, kernel = _random((1, 4, 5, 5, 2), 9), _random((3, 3, 3, 2, 3), 10)
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    ranks = _conv_ranks(
+        lambda x, k: conv_3d(x, k, (1, 1, 1), "SAME", dimension_numbers=DN), x, kernel
+    )
+    assert ranks == [5]
+
+
+def test_conv_3d_rejects_unknown_padding_string():
+    x, kernel = _random((1, 4, 5, 5, 2), 11), _random((3, 3, 3, 2, 3), 12)
+    with pytest.raises(ValueError, match="padding"):
+        conv_3d(x, kernel, (1, 1, 1), "FULL", dimension_numbers=DN)
