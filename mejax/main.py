@@ -1,0 +1,38 @@
+"""Command-line entry: ``python -m mejax.main --config=configs/stapf.py[:arg] --workdir=DIR``.
+
+Runs (or resumes) the experiment of the config in DIR. Any config field can be overridden, e.g.
+``--config.train.num_epochs=5``. With ``--multihost`` every process of a multi-host job calls
+``jax.distributed.initialize()`` first (the cluster is found from the environment).
+"""
+
+from __future__ import annotations
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and results.")
+_MULTIHOST = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    import jax
+
+    if _MULTIHOST.value:
+        jax.distributed.initialize()
+    from mejax import train
+
+    logging.set_verbosity(logging.INFO)
+    results = train.run(_CONFIG.value, _WORKDIR.value)
+    print(
+        f"average F1 {results['average_f1']:.3f} "
+        f"(all-positive {results['average_f1_all_positive']:.3f}); "
+        f"see {_WORKDIR.value}/results.md"
+    )
+
+
+if __name__ == "__main__":
+    app.run(main)
