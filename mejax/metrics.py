@@ -26,7 +26,11 @@ def f1_per_au(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"labels {labels.shape} and predictions {predictions.shape} must be (N, K)"
         )
-    return np.asarray(f1_score(labels, predictions, average=None, zero_division=0.0), np.float64)
+    f1 = np.asarray(f1_score(labels, predictions, average=None, zero_division=0.0), np.float64)
+    # Recent scikit-learn scores an AU absent from both labels and predictions as 1; the papers'
+    # F1 has no true positive there, so it counts 0 (and such an AU is flagged by 0 positives).
+    f1[(labels.sum(0) == 0) & (predictions.sum(0) == 0)] = 0.0
+    return f1
 
 
 def all_positive_f1(labels: np.ndarray) -> np.ndarray:

@@ -107,7 +107,7 @@ def make_steps(model, task: tasks.AUOneVsRest, tx: optax.GradientTransformation,
         # discards) for minutes on CPU; the stacked result is the same.
         models = [init_one(key, clips) for key in keys]
         state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *models)
-        state = {"step": jnp.zeros((), jnp.int32), "rng": keys, **state}
+        state = {"step": jnp.zeros((), jnp.int32), "rng": jnp.copy(keys), **state}
         return jax.device_put(state, replicated)
 
     def train_one(model_state, clips, step, learning_rate):
@@ -130,7 +130,7 @@ def make_steps(model, task: tasks.AUOneVsRest, tx: optax.GradientTransformation,
         params = optax.apply_updates(model_state["params"], updates)
         finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(params)]))
         new = {"params": params, "batch_stats": batch_stats, "opt_state": opt_state}
-        return new, loss, finite
+        return {**new, "rng": model_state["rng"]}, loss, finite
 
     def train_chunk(models, clips, labels, step, learning_rate):
         clips = _normalize(clips)

@@ -1,0 +1,76 @@
+"""Every config file loads with every argument and builds its model."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from mejax import models, presets, tasks
+
+REPO = Path(__file__).resolve().parents[1]
+
+CONFIG_FILES = sorted((REPO / "configs").glob("*.py"))
+
+
+def load_config(path, arg):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
+
+
+def test_the_four_stap_rows_exist():
+    assert {p.stem for p in CONFIG_FILES} >= {"stapf", "stap", "i3df", "i3d"}
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("arg", [None, *presets.ARGS])
+def test_config_loads_and_builds(path, arg):
+    config = load_config(path, arg)
+    assert config.is_locked
+    with pytest.raises(AttributeError):
+        config.not_a_field = 1  # locked: a typo in an override fails loudly
+    task = tasks.AUOneVsRest(
+        tuple(config.task.aus), config.task.loss, dict(config.task.loss_kwargs)
+    )
+    model = models.build(config.model)
+    size, frames = config.input.image_size, config.input.num_frames
+    clips = jnp.zeros((1, frames, size, size, 3))
+    variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), clips, train=False))
+    logits = jax.eval_shape(lambda v: model.apply(v, clips, train=False), variables)
+    assert logits.shape == (1, 2)
+    assert task.num_models == len(config.task.aus)
+
+
+def test_paper_setting():
+    config = load_config(REPO / "configs" / "stapf.py", "casme2")
+    assert (config.input.num_frames, config.input.image_size) == (10, 224)
+    assert (config.optimizer.name, config.optimizer.learning_rate) == ("sgd", 0.01)
+    assert config.optimizer.momentum == 0.9 and config.model.dropout_rate == 0.5
+    assert config.train.batch_size == 6 and config.model.width == 1.0
+    assert config.task.loss == "focal" and config.model.head == "stap"
+    assert load_config(REPO / "configs" / "i3d.py", "casme2").model.head == "i3d"
+
+
+def test_unknown_config_argument_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown config argument 'casme3'.*casme2"):
+        load_config(REPO / "configs" / "stapf.py", "casme3")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mejax.main",
+            "--config=configs/stapf.py:casme3",
+            "--workdir=unused",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "unknown config argument 'casme3'" in result.stderr
+    assert not (REPO / "unused").exists()
