@@ -53,6 +53,8 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
             "temporal_pooling": "softmax",
             "dropout_rate": 0.5,
             "dtype": "float32",
+            # Sonnet's BatchNorm decay, as in the Kinetics weights.
+            "bn_momentum": 0.999,
         }
     )
     c.task = ml_collections.ConfigDict(
@@ -94,6 +96,9 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
         c.dataset.name = "synth_me/small"
         c.input.image_size = 80
         c.model.width = 0.25
+        # A run of a few hundred steps: with 0.999 the running averages would stay near their
+        # initial values and evaluation would see wrong statistics.
+        c.model.bn_momentum = 0.9
         c.train.batch_size = 8
         c.train.eval_batch_size = 16
         c.train.num_epochs = 10
@@ -106,6 +111,7 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
         c.input.image_size = 32
         c.model.name = "i3d_classifier_tiny"
         del c.model["width"]
+        c.model.bn_momentum = 0.9
         c.task.aus = (4, 7)
         c.train.batch_size = 4
         c.train.eval_batch_size = 4

@@ -65,6 +65,7 @@ class Unit3D(nn.Module):
     kernel: Sequence[int] = (1, 1, 1)
     strides: Sequence[int] = (1, 1, 1)
     dtype: jnp.dtype = jnp.float32
+    bn_momentum: float = 0.999
 
     @nn.compact
     def __call__(self, x, *, train: bool):
@@ -80,7 +81,7 @@ class Unit3D(nn.Module):
         )(x)
         x = nn.BatchNorm(
             use_running_average=not train,
-            momentum=0.999,
+            momentum=self.bn_momentum,
             epsilon=1e-3,
             use_scale=False,
             dtype=self.dtype,
@@ -96,10 +97,11 @@ class InceptionModule(nn.Module):
     branch_2: tuple[int, int]
     branch_3: int
     dtype: jnp.dtype = jnp.float32
+    bn_momentum: float = 0.999
 
     @nn.compact
     def __call__(self, x, *, train: bool):
-        unit = functools.partial(Unit3D, dtype=self.dtype)
+        unit = functools.partial(Unit3D, dtype=self.dtype, bn_momentum=self.bn_momentum)
         b0 = unit(self.branch_0, name="Branch_0/Conv3d_0a_1x1")(x, train=train)
         b1 = unit(self.branch_1[0], name="Branch_1/Conv3d_0a_1x1")(x, train=train)
         b1 = unit(self.branch_1[1], (3, 3, 3), name="Branch_1/Conv3d_0b_3x3")(b1, train=train)
@@ -123,11 +125,14 @@ class I3D(nn.Module):
       final_endpoint: last endpoint computed (one of :data:`ENDPOINTS`).
       width: channel multiplier (1.0 = published network).
       dtype: computation dtype (parameters stay float32).
+      bn_momentum: decay of the BatchNorm running averages (Sonnet's 0.999; a short run needs
+        less, or evaluation uses statistics that have barely moved from their initial values).
     """
 
     final_endpoint: str = "Mixed_5c"
     width: float = 1.0
     dtype: jnp.dtype = jnp.float32
+    bn_momentum: float = 0.999
 
     @nn.compact
     def __call__(self, x, *, train: bool) -> dict[str, jnp.ndarray]:
@@ -150,12 +155,19 @@ class I3D(nn.Module):
                 x = nn.max_pool(x, window, strides, padding="SAME")
             elif name.startswith("Conv"):
                 features, kernel, strides = spec
-                x = Unit3D(_scaled(features, self.width), kernel, strides, self.dtype, name=name)(
-                    x, train=train
-                )
+                x = Unit3D(
+                    _scaled(features, self.width),
+                    kernel,
+                    strides,
+                    self.dtype,
+                    self.bn_momentum,
+                    name=name,
+                )(x, train=train)
             else:
                 channels = [_scaled(c, self.width) for c in spec]
-                x = InceptionModule(*channels, dtype=self.dtype, name=name)(x, train=train)
+                x = InceptionModule(
+                    *channels, dtype=self.dtype, bn_momentum=self.bn_momentum, name=name
+                )(x, train=train)
             endpoints[name] = x
             if name == self.final_endpoint:
                 break

@@ -117,6 +117,7 @@ class I3DClassifier(nn.Module):
       temporal_pooling: STAP temporal pooling (see :func:`temporal_pool`).
       dropout_rate: dropout before the 1x1x1 convolution.
       dtype: computation dtype of the backbone.
+      bn_momentum: decay of the backbone's BatchNorm running averages.
     """
 
     head: str = "stap"
@@ -126,6 +127,7 @@ class I3DClassifier(nn.Module):
     temporal_pooling: str = "softmax"
     dropout_rate: float = 0.5
     dtype: jnp.dtype = jnp.float32
+    bn_momentum: float = 0.999
 
     @nn.compact
     def __call__(self, clips, *, train: bool):
@@ -133,7 +135,8 @@ class I3DClassifier(nn.Module):
         if self.head not in HEADS:
             raise ValueError(f"head {self.head!r} not in {tuple(HEADS)}")
 
-        features = I3D(self.final_endpoint, self.width, self.dtype, name="I3D")(clips, train=train)
+        backbone = I3D(self.final_endpoint, self.width, self.dtype, self.bn_momentum, name="I3D")
+        features = backbone(clips, train=train)
         kwargs = {"temporal_pooling": self.temporal_pooling} if self.head == "stap" else {}
         head = HEADS[self.head](
             self.num_outputs, dropout_rate=self.dropout_rate, name="Logits", **kwargs
