@@ -31,12 +31,12 @@ def stacked_steps(aus, chunk):
     return train.make_steps(models.build(config.model), task, tx, sharding.data_mesh(), chunk)
 
 
-def run_steps(steps, keys, clips, labels, num_steps=2):
+def run_steps(steps, keys, clips, labels, num_steps=2, learning_rate=0.01):
     init, train_step, predict = steps
     state = init(keys, clips[:1])
     losses = []
     for _ in range(num_steps):
-        state, loss, _ = train_step(state, clips, labels, np.float32(0.01))
+        state, loss, _ = train_step(state, clips, labels, np.float32(learning_rate))
         losses.append(np.asarray(loss))
     return jax.device_get(state), np.stack(losses, 1), np.asarray(predict(
         state["params"], state["batch_stats"], clips))  # fmt: skip
@@ -50,9 +50,10 @@ def test_one_vs_rest_vmap_equals_separate_runs():
     aus = (1, 4, 12)
 
     one_per_call = run_steps(stacked_steps(aus, chunk=1), keys, clips, labels)
+    # One program for the separate runs: the AU's number does not enter the arithmetic.
+    single_model = stacked_steps((1,), chunk=1)
     separate = [
-        run_steps(stacked_steps((au,), chunk=1), keys[k : k + 1], clips, labels[:, k : k + 1])
-        for k, au in enumerate(aus)
+        run_steps(single_model, keys[k : k + 1], clips, labels[:, k : k + 1]) for k in range(3)
     ]
     for k in range(3):
         # Calling the one-model program per model is exactly a separate run of that model.
@@ -65,20 +66,15 @@ def test_one_vs_rest_vmap_equals_separate_runs():
         ):
             np.testing.assert_array_equal(a, b)
     # All K in one vmapped program: the same arithmetic, summed in another order by the grouped
-    # convolutions, so equal up to float rounding (compared after one step: small batches with
-    # BatchNorm amplify rounding differences over further steps).
+    # convolutions, so equal up to float rounding, which the tiny model's BatchNorm over 4 clips
+    # amplifies over steps: compared after one step.
     vmapped = run_steps(stacked_steps(aus, chunk=3), keys, clips, labels, num_steps=1)
-    for k, au in enumerate(aus):
-        single = run_steps(
-            stacked_steps((au,), chunk=1), keys[k : k + 1], clips, labels[:, k : k + 1], 1
-        )
-        np.testing.assert_allclose(vmapped[1][k], single[1][0], rtol=1e-3)
-        for a, b in zip(
-            jax.tree.leaves(jax.tree.map(lambda x, k=k: x[k], vmapped[0]["params"])),
-            jax.tree.leaves(jax.tree.map(lambda x: x[0], single[0]["params"])),
-            strict=True,
-        ):
-            np.testing.assert_allclose(a, b, rtol=2e-3, atol=5e-5)
+    looped = run_steps(stacked_steps(aus, chunk=1), keys, clips, labels, num_steps=1)
+    np.testing.assert_allclose(vmapped[1], looped[1], rtol=1e-3)
+    for a, b in zip(
+        jax.tree.leaves(vmapped[0]["params"]), jax.tree.leaves(looped[0]["params"]), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4)
     # The models differ (other labels, other keys), so the equalities above are not trivial.
     assert np.abs(one_per_call[2][0] - one_per_call[2][1]).max() > 0.1
 
@@ -95,9 +91,10 @@ mesh = sharding.data_mesh()
 steps = stacked_steps((4, 7), chunk=1)
 clips_g, labels_g = sharding.global_batch(mesh, clips), sharding.global_batch(mesh, labels)
 keys = jax.random.split(jax.random.PRNGKey(0), 2)
-_, losses, logits = run_steps(steps, keys, clips_g, labels_g, 3)
+state, losses, logits = run_steps(steps, keys, clips_g, labels_g, 1)
+params = [np.asarray(x).ravel().tolist() for x in jax.tree.leaves(state["params"])]
 print(json.dumps({{"devices": jax.device_count(), "losses": losses.tolist(),
-                  "logits": logits.tolist()}}))
+                  "logits": logits.tolist(), "params": params}}))
 """
 
 
@@ -115,8 +112,12 @@ def run_on_devices(count):
 def test_eight_devices_give_the_same_loss_as_one():
     one, eight = run_on_devices(1), run_on_devices(8)
     assert (one["devices"], eight["devices"]) == (1, 8)
-    np.testing.assert_allclose(eight["losses"], one["losses"], rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(eight["logits"], one["logits"], rtol=1e-3, atol=1e-4)
+    # Equal up to the order of float sums (the batch is reduced across devices): the loss, and
+    # the parameters after the update, so the gradients too.
+    np.testing.assert_allclose(eight["losses"], one["losses"], rtol=1e-4)
+    for a, b in zip(eight["params"], one["params"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=2e-4)
+    np.testing.assert_allclose(eight["logits"], one["logits"], rtol=1e-2, atol=1e-3)
 
 
 def main_command(workdir, data_dir, *extra):
