@@ -3,7 +3,7 @@
 ``conv_3d`` computes a 3D convolution as a sum over the temporal kernel taps of 2D convolutions
 on time-shifted slices. The result is the same convolution (up to float summation order), but
 XLA's CPU backend runs 2D convolutions and their gradients several times faster than 3D ones
-(7x for the I3D stem's kernel gradient, see ``benchmarks/conv3d.py``). Models pass it to
+(measure it with ``benchmarks/conv3d.py``). Models pass it to
 ``flax.linen.Conv`` as ``conv_general_dilated``, so parameters keep their usual layout
 (kt, kh, kw, Cin, Cout) and name; on other backends it defers to ``lax.conv_general_dilated``.
 """
