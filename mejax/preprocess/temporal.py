@@ -1,9 +1,10 @@
 """Temporal resampling of a clip to a fixed number of frames.
 
 STAP and SCA interpolate each clip with the Temporal Interpolation Model (Zhou, Zhao,
-Pietikainen 2011). Until TIM lands in ``preprocess/tim.py``, ``linear`` resampling (frame
-positions spread evenly from the first to the last frame, each a blend of its two neighbours)
-is the method; it agrees with TIM on clips whose motion is linear between frames.
+Pietikainen 2011), :func:`mejax.preprocess.tim.tim`. ``linear`` resampling (frame positions
+spread evenly from the first to the last frame, each a blend of its two neighbours) is the
+cheap alternative; it samples the same positions as TIM and agrees with it on clips whose
+motion is linear between frames (see :mod:`mejax.preprocess.tim` for the comparison).
 """
 
 from __future__ import annotations
