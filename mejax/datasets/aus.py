@@ -1,23 +1,59 @@
-"""Action-unit vocabulary and the MEGC objective classes.
+"""Action-unit vocabulary, the parser of the databases' FACS codes, and the objective classes.
 
-The multi-hot ``aus`` feature of every database indexes :data:`AU_VOCAB`; the objective
-classes follow Davison et al., "Objective classes for micro-facial expression recognition"
-(J. Imaging 2018), Table 2, as used by MEGC2018 (classes I-V) and MER-auGCN.
+Vocabulary
+  :data:`AU_VOCAB` holds every FACS code of a facial action from 1 to 46 (Ekman, Friesen &
+  Hager, *Facial Action Coding System*, 2002: the action units 1-28, the action descriptors
+  8, 19, 21, 29-40 and the eye codes 41-46; FACS has no code 3). The full range, rather than
+  the AUs one database happens to use, keeps one multi-hot layout for CASME, CASME II, SAMM,
+  CK+ and the synthetic database, so that a new database never forces a schema change. Head
+  and eye position codes (50-69) and gross-behaviour descriptors are not facial actions: they
+  stay in the raw code string only.
 
-Laterality (``L``/``R``) and intensity (``A``-``E``) prefixes/suffixes are kept in the raw
-code string of each sample, not in the multi-hot: an ``L12`` is an AU12.
+Code grammar (:func:`parse_code`), every rule from a code that occurs in the databases:
+
+1. A cell holding a number (``12``, ``12.0``) is the code of that single AU.
+2. The code is split at ``+`` outside parentheses; spaces around terms are ignored
+   (``"12+15 "``, ``"(R6 or R12) + R15"``).
+3. A simple term is ``[side]<AU>[intensity]``:
+
+   * side ``L`` / ``R``: unilateral on the subject's left / right (``4+L10``, ``R12``);
+     ``A``: asymmetric, both sides but stronger on one (SAMM's key, ``A12B``); ``T`` / ``B``:
+     top / bottom lip (FACS 2002 codes ``T18``, ``B18``, ``T23``); ``A/L`` etc.: either side
+     code (SAMM ``A/L12``).
+   * intensity ``A``-``E`` (FACS trace to maximum: ``7B``, ``43E``) or a range of two
+     (``10A/B``: between A and B).
+
+   The AU is in the multi-hot; side and intensity are metadata of the term.
+4. ``ref(term)``: an AU the coder notes beside the movement, not as part of it. It is kept as
+   metadata but not in the multi-hot. SAMM's own objective classes treat it so: 011_6_13
+   ``ref(L10)+A12B`` and 014_3_3 ``12A+ref(24)`` are class I (AU12 alone), not IV / VII.
+5. ``X or Y [or Z]``, optionally in parentheses: the coder could not decide between the
+   alternatives (SAMM ``(R6 or R12)+R15``, ``L12 or L14``). All alternatives enter the
+   multi-hot (the movement is labelled rather than silently called a negative), each term is
+   flagged ``alternative``. This is also what parsers that collect every number of the code do,
+   which is how the AU counts of the papers were obtained.
+6. Codes 50-69 (head and eye positions, e.g. SAMM ``56``, ``61``) and the descriptor
+   ``soft focus`` are recorded as descriptors, not AUs.
+7. A code with no AU left (``?`` in CASME II's 2014 coding, an empty cell, only descriptors)
+   raises :class:`AUCodeError`, as does any term outside this grammar or an AU number that is
+   not a FACS code. Builders keep such a sample out and list it, with file, row and text, in
+   their build report.
+
+The objective classes follow Davison et al., "Objective classes for micro-facial expression
+recognition" (J. Imaging 2018), Table 2, as used by MEGC2018 and MER-auGCN.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
-# AUs that occur in CASME, CASME II, SAMM (and the synthetic database), in FACS order.
-AU_VOCAB: tuple[int, ...] = (
-    1, 2, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26,
-    27, 28, 31, 34, 38, 39, 43,
-)  # fmt: skip
+# Every FACS code of a facial action, 1-46 (there is no AU3).
+AU_VOCAB: tuple[int, ...] = tuple(au for au in range(1, 47) if au != 3)
 AU_INDEX: dict[int, int] = {au: i for i, au in enumerate(AU_VOCAB)}
+# Head (50-59) and eye (60-69) position codes: behaviour, not facial actions (rule 6).
+POSITION_CODES = range(50, 70)
+DESCRIPTORS: tuple[str, ...] = ("soft focus",)
 
 OBJECTIVE_CLASSES: tuple[str, ...] = ("I", "II", "III", "IV", "V", "VI", "VII")
 NO_OBJECTIVE_CLASS = -1  # value of the ``objective_class`` feature where none is annotated
@@ -51,13 +87,158 @@ OBJECTIVE_CLASS_COMBINATIONS: dict[str, tuple[frozenset[int], ...]] = {
 }
 
 _SIMPLE_TOKEN = re.compile(r"^(?P<side>[LRBT]?)(?P<au>\d+)(?P<intensity>[A-E]?)$")
+_TERM = re.compile(
+    r"^(?P<side>(?:[LRATB](?:/[LRATB])?)?)(?P<au>\d{1,2})(?P<intensity>(?:[A-E](?:/[A-E])?)?)$"
+)
+_REF = re.compile(r"^ref\((?P<inner>[^()]*)\)$", re.IGNORECASE)
+_OR = re.compile(r"\s+or\s+", re.IGNORECASE)
+
+
+class AUCodeError(ValueError):
+    """A FACS code outside the grammar of :func:`parse_code` (or without any AU)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AUTerm:
+    """One AU of a parsed code.
+
+    Attributes:
+      au: the AU number.
+      side: ``""`` (bilateral / unspecified), ``"L"``, ``"R"``, ``"A"``, ``"T"``, ``"B"`` or a
+        two-way choice such as ``"A/L"``.
+      intensity: ``""``, ``"A"``-``"E"`` or a range such as ``"A/B"``.
+      status: ``"present"``, ``"alternative"`` (one of an ``or`` group) or ``"reference"``
+        (in ``ref(...)``, not in the multi-hot).
+    """
+
+    au: int
+    side: str = ""
+    intensity: str = ""
+    status: str = "present"
+
+
+@dataclasses.dataclass(frozen=True)
+class ParsedCode:
+    """A parsed FACS code: its AU terms and the non-AU descriptors."""
+
+    code: str
+    terms: tuple[AUTerm, ...]
+    descriptors: tuple[str, ...] = ()
+
+    @property
+    def aus(self) -> frozenset[int]:
+        """AUs of the multi-hot: present and alternative terms (rules 3 and 5)."""
+        return frozenset(t.au for t in self.terms if t.status != "reference")
+
+    @property
+    def reference_aus(self) -> frozenset[int]:
+        """AUs noted only as ``ref(...)`` (rule 4)."""
+        return frozenset(t.au for t in self.terms if t.status == "reference") - self.aus
+
+    @property
+    def laterality(self) -> dict[int, str]:
+        """Side code of each lateral AU of the multi-hot, e.g. ``{10: "L"}`` for ``4+L10``."""
+        return {t.au: t.side for t in self.terms if t.side and t.status != "reference"}
+
+    @property
+    def intensity(self) -> dict[int, str]:
+        """Intensity of each AU of the multi-hot coded with one, e.g. ``{7: "B"}``."""
+        return {t.au: t.intensity for t in self.terms if t.intensity and t.status != "reference"}
+
+
+def normalize_code(value) -> str:
+    """The code text of a spreadsheet cell (rule 1): numbers become their integer digits."""
+    if isinstance(value, bool):
+        raise AUCodeError(f"AU code {value!r}: expected text or a number")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value).strip()
+
+
+def _split_terms(code: str) -> list[str]:
+    """Splits at '+' outside parentheses (rule 2)."""
+    terms, depth, current = [], 0, []
+    for char in code:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                raise AUCodeError(f"AU code {code!r}: unbalanced ')'")
+        if char == "+" and depth == 0:
+            terms.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    if depth:
+        raise AUCodeError(f"AU code {code!r}: unbalanced '('")
+    terms.append("".join(current).strip())
+    return terms
+
+
+def _simple_term(code: str, text: str, status: str) -> AUTerm:
+    match = _TERM.match(text.replace(" ", ""))
+    if match is None:
+        raise AUCodeError(
+            f"AU code {code!r}: term {text!r} is not [L|R|A|T|B]<AU>[A-E], ref(...) or 'X or Y'"
+        )
+    au = int(match["au"])
+    if au not in AU_INDEX:
+        raise AUCodeError(f"AU code {code!r}: {au} in {text!r} is not a FACS action code")
+    return AUTerm(au, match["side"], match["intensity"], status)
+
+
+def parse_code(value) -> ParsedCode:
+    """Parses a FACS code as the databases write it (see the module docstring for the rules).
+
+    Args:
+      value: the spreadsheet cell: text such as ``"4+L10"`` or ``"(R6 or R12)+R15"``, or a
+        number such as ``12``.
+
+    Returns:
+      The :class:`ParsedCode`.
+
+    Raises:
+      AUCodeError: naming the code and the offending term, for a code outside the grammar or
+        with no AU (rule 7).
+    """
+    code = normalize_code(value)
+    if not code:
+        raise AUCodeError("AU code is empty")
+    if code == "?":
+        raise AUCodeError("AU code '?': the coder left the AUs undetermined")
+    terms, descriptors = [], []
+    for term in _split_terms(code):
+        if not term:
+            raise AUCodeError(f"AU code {code!r}: empty term between '+'")
+        if term.lower() in DESCRIPTORS:
+            descriptors.append(term.lower())
+            continue
+        if term.isdigit() and int(term) in POSITION_CODES:
+            descriptors.append(term)
+            continue
+        ref = _REF.match(term)
+        if ref:
+            terms.append(_simple_term(code, ref["inner"].strip(), "reference"))
+            continue
+        inner = term[1:-1] if term.startswith("(") and term.endswith(")") else term
+        alternatives = _OR.split(inner.strip())
+        if len(alternatives) > 1:
+            terms.extend(_simple_term(code, alt, "alternative") for alt in alternatives)
+            continue
+        terms.append(_simple_term(code, term, "present"))
+    parsed = ParsedCode(code, tuple(terms), tuple(descriptors))
+    if not parsed.aus:
+        raise AUCodeError(f"AU code {code!r}: no action unit coded")
+    return parsed
 
 
 def au_numbers(code: str) -> frozenset[int]:
     """AU numbers of a simple '+'-joined FACS code such as ``"4+L10"`` or ``"R12B"``.
 
     Only the plain grammar (optional side prefix L/R/B/T, AU number, optional intensity
-    A-E) is accepted here; the full grammar of the real databases lives with their parser.
+    A-E) is accepted here (the synthetic database writes only that); :func:`parse_code`
+    reads the full grammar of the real databases.
 
     Args:
       code: the FACS code string.

@@ -69,8 +69,12 @@ def clip_name(subject: int, clip: int) -> str:
 class SynthMe(tfds.core.GeneratorBasedBuilder):
     """Synthetic micro-expression clips with AU, objective-class and emotion labels."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
+        "1.1.0": (
+            "The aus multi-hot spans the full FACS face vocabulary (AUs 1-46, 45 codes) shared "
+            "with the real databases; labels and frames are unchanged."
+        ),
         "1.0.0": (
             "Initial release: procedural faces with per-subject identity and skin texture; "
             "13 AUs (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 24) as localized displacement "
