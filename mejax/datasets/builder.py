@@ -1,0 +1,181 @@
+"""Shared machinery of the manual-download builders of the licensed databases.
+
+A builder reads its annotations (:mod:`mejax.datasets.readers`), locates every clip's frame
+folder in the manual directory, checks that everything is there -- a missing or misplaced
+folder gives one :class:`MissingFilesError` listing every expected path, not the first one --
+and writes one split per subject in the schema of :func:`mejax.datasets.features.clip_features`.
+The build report (samples kept out with file, row and reason; errata applied) is logged and
+stored in the dataset's metadata under ``build_report``.
+
+Frames are read with OpenCV whatever their format (JPEG, BMP, PNG; grey frames become RGB)
+and stored as PNG, so every database decodes alike. ``frames`` holds every frame of the
+clip's folder, ordered by the frame number in the file name (the last run of digits:
+``reg_img46.jpg`` -> 46, ``006_05562.jpg`` -> 5562, ``S005_001_00000011.png`` -> 11);
+``onset`` / ``apex`` / ``offset`` are the 0-based positions of the annotated frame numbers,
+-1 where not annotated.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import pathlib
+import re
+
+import cv2
+import tensorflow_datasets as tfds
+from absl import logging
+
+from mejax.datasets import aus, features, readers
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+NOT_ANNOTATED = -1
+
+
+class MissingFilesError(FileNotFoundError):
+    """Files or folders a builder expects in its manual directory and did not find."""
+
+    def __init__(self, database: str, root: pathlib.Path, missing: list[pathlib.Path]):
+        self.missing = missing
+        listing = "\n".join(f"  {path}" for path in missing)
+        super().__init__(
+            f"{database}: {len(missing)} expected path(s) missing under the manual directory "
+            f"{root}:\n{listing}\nSee the builder's MANUAL_DOWNLOAD_INSTRUCTIONS for the layout."
+        )
+
+
+def frame_number(path: pathlib.Path) -> int:
+    """Frame number of a frame file: the last run of digits of its stem."""
+    numbers = re.findall(r"\d+", path.stem)
+    if not numbers:
+        raise ValueError(f"{path}: no frame number in the file name")
+    return int(numbers[-1])
+
+
+def frame_files(folder: pathlib.Path) -> list[tuple[int, pathlib.Path]]:
+    """(frame number, path) of the image files of a folder, by frame number."""
+    frames = sorted(
+        (frame_number(p), p)
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+    numbers = [n for n, _ in frames]
+    if len(set(numbers)) != len(numbers):
+        duplicates = sorted(n for n, c in collections.Counter(numbers).items() if c > 1)
+        raise ValueError(f"{folder}: several files with frame number(s) {duplicates}")
+    return frames
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+    """A sample and where its frames are.
+
+    Attributes:
+      sample: the annotation.
+      folder: the clip's frame folder.
+      split: the split (subject) name in this builder.
+      database: the ``database`` feature (the source database in a composite).
+      fps: frame rate of the source database.
+      label: the ``emotion`` feature if it is not the sample's own (MEGC2019's classes).
+    """
+
+    sample: readers.Sample
+    folder: pathlib.Path
+    split: str
+    database: str
+    fps: float
+    label: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.split}_{self.sample.clip}"
+
+
+def check_paths(database: str, root: pathlib.Path, expected: list[pathlib.Path]) -> None:
+    """Raises one :class:`MissingFilesError` listing every missing path of ``expected``."""
+    missing = sorted({p for p in expected if not p.exists()})
+    if missing:
+        raise MissingFilesError(database, root, missing)
+
+
+def _index(numbers: list[int], frame: int | None, clip: Clip, field: str) -> int:
+    if frame is None:
+        return NOT_ANNOTATED
+    try:
+        return numbers.index(frame)
+    except ValueError:
+        raise ValueError(
+            f"{clip.sample.source}: {field} frame {frame} of {clip.sample.clip} has no file in "
+            f"{clip.folder} (frames {numbers[0]}-{numbers[-1]})"
+        ) from None
+
+
+def encode_clip(clip: Clip) -> dict:
+    """The example of one clip in the schema of :func:`features.clip_features`."""
+    frames = frame_files(clip.folder)
+    if not frames:
+        raise ValueError(f"{clip.folder}: no frames ({'/'.join(IMAGE_SUFFIXES)} files)")
+    numbers = [n for n, _ in frames]
+    sample = clip.sample
+    onset = 0 if sample.onset is None else _index(numbers, sample.onset, clip, "onset")
+    offset = (
+        len(numbers) - 1
+        if sample.offset is None
+        else _index(numbers, sample.offset, clip, "offset")
+    )
+    encoded, shape = [], None
+    for _, path in frames:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"{path}: not a readable image")
+        if shape is not None and image.shape != shape:
+            raise ValueError(f"{path}: frame size {image.shape[:2]} differs from {shape[:2]}")
+        shape = image.shape
+        # OpenCV reads and writes BGR, so the PNG holds the true RGB colours.
+        encoded.append(cv2.imencode(".png", image)[1].tobytes())
+    objective = sample.objective_class
+    return {
+        "frames": encoded,
+        "onset": onset,
+        "apex": _index(numbers, sample.apex, clip, "apex"),
+        "offset": offset,
+        "subject": clip.split,
+        "clip": sample.clip,
+        "aus": aus.multi_hot(sample.aus),
+        "au_code": sample.au_code,
+        "emotion": clip.label if clip.label is not None else sample.emotion,
+        "objective_class": (
+            aus.OBJECTIVE_CLASSES.index(objective) if objective else aus.NO_OBJECTIVE_CLASS
+        ),
+        "fps": clip.fps,
+        "database": clip.database,
+    }
+
+
+class ManualBuilder(tfds.core.GeneratorBasedBuilder):
+    """Base of the licensed databases' builders: subclasses implement :meth:`_clips`."""
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            features=features.clip_features(), metadata=tfds.core.MetadataDict()
+        )
+
+    def _clips(self, root: pathlib.Path) -> tuple[list[Clip], dict]:
+        """The clips of this builder config and its build report."""
+        raise NotImplementedError
+
+    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        root = pathlib.Path(dl_manager.manual_dir)
+        clips, report = self._clips(root)
+        for excluded in report.get("excluded", []):
+            logging.warning("%s: kept out %s", self.name, excluded)
+        self.info.metadata["build_report"] = json.loads(json.dumps(report))
+        by_split = collections.defaultdict(list)
+        for clip in clips:
+            by_split[clip.split].append(clip)
+        return {split: self._generate_examples(c) for split, c in sorted(by_split.items())}
+
+    def _generate_examples(self, clips: list[Clip]):
+        for clip in clips:
+            yield clip.key, encode_clip(clip)

@@ -1,0 +1,202 @@
+"""Writes the dummy data of the licensed databases' builders: synthetic pixels and invented
+annotation rows, in the folder layout and file formats the databases ship.
+
+Nothing here comes from a database: the frames are seeded noise with a moving square, the
+rows are invented (they exercise the parser's grammar, the errata and the exclusions). The
+committed ``dummy_data/`` folders are this module's output; regenerate them with::
+
+  python -m mejax.datasets.dummy
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import zlib
+
+import cv2
+import numpy as np
+import openpyxl
+
+DATASETS_DIR = pathlib.Path(__file__).parent
+FRAME_SIZE = (12, 16)  # (height, width): tiny, the builders accept any size
+
+
+def write_frames(folder: pathlib.Path, names: list[str], grey: bool = False) -> None:
+    """Synthetic frames: noise seeded by the folder's name plus a square moving across."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(zlib.crc32(folder.name.encode()))
+    height, width = FRAME_SIZE
+    base = rng.integers(40, 200, (height, width, 3), dtype=np.uint8)
+    for t, name in enumerate(names):
+        frame = base.copy()
+        frame[4:8, t % (width - 4) : t % (width - 4) + 4] = 255
+        if grey:
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        params = [cv2.IMWRITE_JPEG_QUALITY, 90] if name.endswith(".jpg") else []
+        cv2.imwrite(str(folder / name), frame, params)
+
+
+def write_sheet(path: pathlib.Path, rows: list[list], title: str = "Sheet1", extra=None) -> None:
+    """An .xlsx workbook with the rows in its first sheet (and optional extra sheets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook()
+    book.active.title = title
+    for row in rows:
+        book.active.append(row)
+    for name, sheet_rows in (extra or {}).items():
+        sheet = book.create_sheet(name)
+        for row in sheet_rows:
+            sheet.append(row)
+    book.save(path)
+
+
+# ----------------------------------------------------------------------------- CASME II
+# (subject, clip, onset, apex, offset, AU code, emotion, objective class); frames numbered
+# like the database's img<N>.jpg. sub04/EP12_01f carries the '/' apex of the errata table.
+CASME2_ROWS = [
+    ("01", "EP01_01", 10, 12, 13, "4+L10", "disgust", 7),
+    ("01", "EP02_03f", 20, 22, 24, 12, "happiness", 1),
+    ("02", "EP03_02", 5, 7, 8, "1+2", "surprise", 2),
+    ("04", "EP12_01f", 30, "/", 33, "4+7", "disgust", 3),
+]
+CASME2_UNDETERMINED = ("02", "EP05_01", 40, 41, 43, "?", "others", 7)  # 2014 sheet only
+
+
+def _casme2_coding(path, rows, with_class):
+    header = ["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
+              "Action Units", "Estimated Emotion"]  # fmt: skip
+    header += ["Objective Classes"] if with_class else []
+    body = [
+        [s, c, None, on, ap, off, None, code, emo] + ([oc] if with_class else [])
+        for s, c, on, ap, off, code, emo, oc in rows
+    ]
+    write_sheet(path, [header, *body], extra={"Sheet2": [], "Sheet3": []})
+
+
+def write_casme2(root: pathlib.Path) -> None:
+    """CASME II layout: coding sheets, ``Cropped/`` and ``CASME2_RAW_selected/``."""
+    _casme2_coding(root / "CASME2-coding-20190701.xlsx", CASME2_ROWS, True)
+    _casme2_coding(root / "CASME2-coding-20140508.xlsx", CASME2_ROWS + [CASME2_UNDETERMINED], False)
+    write_sheet(
+        root / "CASME2-ObjectiveClasses.xlsx",
+        [["Subject", "Filename", "Objective Class"]] + [[s, c, oc] for s, c, *_, oc in CASME2_ROWS],
+    )
+    for subject, clip, onset, _, offset, *_ in CASME2_ROWS:
+        numbers = range(onset, offset + 1)
+        write_frames(
+            root / "Cropped" / f"sub{subject}" / clip, [f"reg_img{n}.jpg" for n in numbers]
+        )
+        write_frames(
+            root / "CASME2_RAW_selected" / f"sub{subject}" / clip, [f"img{n}.jpg" for n in numbers]
+        )
+
+
+# ----------------------------------------------------------------------------- SAMM
+SAMM_ROWS = [
+    # subject, clip, onset, apex, offset, code, emotion, objective class
+    ("006", "006_1_2", 5562, 5563, 5565, "4+7", "Anger", 3),
+    ("006", "006_1_3", 3912, 3914, 3915, "(R6 or R12)+R15", "Happiness", 7),
+    ("028", "028_4_1", 1071, 1143, 1134, "A14C", "Contempt", 7),
+    ("028", "028_2_2", 200, 202, 203, "ref(7B)+12", "Happiness", 1),
+    ("028", "028_3_9", 300, 301, 302, "soft focus", "Other", 7),  # kept out: no AU
+]
+
+
+def write_samm(root: pathlib.Path) -> None:
+    """SAMM layout: ``SAMM_Micro_FACS_Codes_v2.xlsx`` (with its preamble) and ``SAMM/``."""
+    preamble = [["SAMM Dataset - Master FACS Codes (dummy)"], [], ["Symbol Key:"], []]
+    header = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame",
+              "Offset Frame", "Duration", "Micro", "Action Units", "Estimated Emotion",
+              "Objective Classes", "Notes"]  # fmt: skip
+    body = [
+        [s, c, 1, on, ap, off, off - on + 1, "Micro - 1/2", code, emo, oc, None]
+        for s, c, on, ap, off, code, emo, oc in SAMM_ROWS
+    ]
+    write_sheet(root / "SAMM_Micro_FACS_Codes_v2.xlsx", [*preamble, header, *body], "MICRO_ONLY")
+    for subject, clip, onset, apex, offset, code, *_ in SAMM_ROWS:
+        if code == "soft focus":
+            continue
+        apex = 1113 if clip == "028_4_1" else apex  # the corrected apex has a file
+        numbers = sorted({onset, apex, offset, onset + 1})
+        write_frames(root / "SAMM" / subject / clip, [f"{subject}_{n:05d}.jpg" for n in numbers])
+
+
+# ----------------------------------------------------------------------------- SMIC
+SMIC_CLIPS = [("s1", "negative", "s1_ne_01"), ("s1", "positive", "s1_po_02"),
+              ("s2", "surprise", "s2_sur_01")]  # fmt: skip
+
+
+def write_smic(root: pathlib.Path) -> None:
+    """SMIC layout: ``SMIC_all_raw`` / ``SMIC_all_cropped``, each with HS, VIS and NIR."""
+    for variant, prefix in (("SMIC_all_raw", "image"), ("SMIC_all_cropped", "reg_image")):
+        for modality in ("HS", "VIS", "NIR"):
+            for subject, emotion, clip in SMIC_CLIPS:
+                folder = root / variant / modality / subject / "micro" / emotion / clip
+                names = [f"{prefix}{n:06d}.bmp" for n in range(101, 105)]
+                write_frames(folder, names, grey=modality == "NIR")
+
+
+# ----------------------------------------------------------------------------- CK+
+CKPLUS_SEQUENCES = [("S005", "001", 3, [9, 17]), ("S010", "002", 5, [6, 12]),
+                    ("S010", "004", None, [])]  # fmt: skip
+
+
+def write_ckplus(root: pathlib.Path) -> None:
+    """CK+ layout: ``cohn-kanade-images/``, ``Emotion/`` and ``FACS/`` (S010/004 unlabelled)."""
+    for subject, sequence, emotion, aus in CKPLUS_SEQUENCES:
+        names = [f"{subject}_{sequence}_{n:08d}.png" for n in range(1, 5)]
+        write_frames(root / "cohn-kanade-images" / subject / sequence, names, grey=True)
+        last = names[-1][: -len(".png")]
+        facs = root / "FACS" / subject / sequence
+        facs.mkdir(parents=True, exist_ok=True)
+        lines = "".join(f"   {au:.7e}   {0:.7e}\n" for au in aus)
+        (facs / f"{last}_facs.txt").write_text(lines)
+        if emotion is not None:
+            folder = root / "Emotion" / subject / sequence
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{last}_emotion.txt").write_text(f"   {emotion:.7e}\n")
+
+
+# ----------------------------------------------------------------------------- composites
+MEGC2019_ROWS = [("casme2", "sub01", "EP01_01", 0), ("casme2", "sub01", "EP02_03f", 1),
+                 ("casme2", "sub02", "EP03_02", 2), ("samm", "6", "006_1_2", 0),
+                 ("samm", "28", "028_4_1", 0), ("smic", "s01", "s01_ne_01", 0),
+                 ("smic", "s01", "s01_po_02", 1), ("smic", "s02", "s02_sur_01", 2)]  # fmt: skip
+
+
+def write_megc2019(root: pathlib.Path) -> None:
+    write_casme2(root / "casme2")
+    write_samm(root / "samm")
+    write_smic(root / "smic")
+    (root / "combined_3class_gt.csv").write_text(
+        "".join(f"{d},{s},{c},{label}\n" for d, s, c, label in MEGC2019_ROWS)
+    )
+
+
+def write_megc2018(root: pathlib.Path) -> None:
+    write_casme2(root / "casme2")
+    write_samm(root / "samm")
+
+
+WRITERS = {
+    "casme2": write_casme2,
+    "samm": write_samm,
+    "smic": write_smic,
+    "ckplus": write_ckplus,
+    "megc2018": write_megc2018,
+    "megc2019": write_megc2019,
+}
+
+
+def main() -> None:
+    """Rewrites ``<builder>/dummy_data`` of every builder."""
+    for name, write in WRITERS.items():
+        target = DATASETS_DIR / name / "dummy_data"
+        shutil.rmtree(target, ignore_errors=True)
+        write(target)
+        print(target)
+
+
+if __name__ == "__main__":
+    main()

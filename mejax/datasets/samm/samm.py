@@ -1,0 +1,61 @@
+"""TFDS builder of SAMM (Davison, Lansley, Costen, Tan, Yap, "SAMM: A spontaneous
+micro-facial movement dataset", IEEE Trans. Affective Computing 9(1), 2018).
+
+159 micro-movements of 29 subjects at 200 fps (2040x1088 grey-scale camera, frames stored as
+JPEG), coded with FACS AUs (with laterality ``L``/``R``, asymmetry ``A``, intensity ``A``-``E``,
+``ref(...)`` and ``or``), an estimated emotion and the objective classes of Davison, Merghani
+and Yap (J. Imaging 2018). Labels: :func:`mejax.datasets.readers.samm`; errata of the apex
+frames of 028_4_1 and 032_3_1: :mod:`mejax.datasets.errata`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import tensorflow_datasets as tfds
+
+from mejax.datasets import builder, errata, readers
+
+FPS = 200.0
+CODING = "SAMM_Micro_FACS_Codes_v2.xlsx"
+FRAMES = "SAMM"
+
+MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
+Request SAMM from Manchester Metropolitan University
+(http://www2.docm.mmu.ac.uk/STAFF/M.Yap/dataset.php) and place, in the manual directory,
+as distributed:
+
+  {CODING}
+  {FRAMES}/006/006_1_2/006_05562.jpg ...
+"""
+
+
+def clips(root: pathlib.Path, split_prefix: str = ""):
+    """Clips and annotations of SAMM under ``root`` (also used by the composites).
+
+    Raises:
+      builder.MissingFilesError: listing the code sheet or every missing clip folder.
+    """
+    builder.check_paths("samm", root, [root / CODING, root / FRAMES])
+    annotations = readers.samm(root / CODING)
+    result = [
+        builder.Clip(s, root / FRAMES / s.subject / s.clip, split_prefix + s.subject, "samm", FPS)
+        for s in annotations.samples
+    ]
+    builder.check_paths("samm", root, [c.folder for c in result])
+    return result, annotations
+
+
+class Samm(builder.ManualBuilder):
+    """SAMM micro-movement clips with AU, emotion and objective-class labels."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": f"Initial release; AU grammar of mejax.datasets.aus; errata version "
+        f"{errata.ERRATA_VERSION} (apex of 028_4_1 1143 -> 1113, of 032_3_1 1930 -> 4930).",
+    }
+    MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+
+    def _clips(self, root: pathlib.Path):
+        result, annotations = clips(root)
+        return result, annotations.report()
