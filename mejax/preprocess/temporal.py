@@ -3,8 +3,8 @@
 STAP and SCA interpolate each clip with the Temporal Interpolation Model (Zhou, Zhao,
 Pietikainen 2011), :func:`mejax.preprocess.tim.tim`. ``linear`` resampling (frame positions
 spread evenly from the first to the last frame, each a blend of its two neighbours) is the
-cheap alternative; it samples the same positions as TIM and agrees with it on clips whose
-motion is linear between frames (see :mod:`mejax.preprocess.tim` for the comparison).
+cheap alternative; it samples the same positions as TIM and differs from it between frames
+(see :mod:`mejax.preprocess.tim` for the comparison).
 """
 
 from __future__ import annotations
