@@ -1,0 +1,88 @@
+"""TFDS builder of CK+, the extended Cohn-Kanade database (Lucey, Cohn, Kanade, Saragih,
+Ambadar, Matthews, "The Extended Cohn-Kanade Dataset (CK+)", CVPR Workshops 2010).
+
+Posed macro-expressions (593 sequences of 123 subjects, neutral to peak), used by mejax as
+the macro-expression source for pretraining and domain adaptation. Each sequence folder
+``cohn-kanade-images/S005/001`` holds the frames; ``Emotion/S005/001/*_emotion.txt`` holds
+the emotion code of the 327 validated sequences (0 neutral, 1 anger, 2 contempt, 3 disgust,
+4 fear, 5 happy, 6 sadness, 7 surprise; Sec. 3.3 of the paper) and ``FACS/.../*_facs.txt``
+the AUs of the peak frame (AU, intensity per line). A sequence without an emotion file is
+kept out (listed in the build report). ``onset`` is the first (neutral) frame, ``apex`` and
+``offset`` the last (peak) frame. AUs outside the face vocabulary (head and eye positions
+50-69) stay out of the multi-hot and in ``au_code``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import tensorflow_datasets as tfds
+
+from mejax.datasets import aus, builder, readers
+
+FPS = 30.0
+EMOTIONS = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
+IMAGES, EMOTION, FACS = "cohn-kanade-images", "Emotion", "FACS"
+
+MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
+Request CK+ (https://www.jeffcohn.net/resources/) and place, in the manual directory, as
+distributed:
+
+  {IMAGES}/S005/001/S005_001_00000001.png ...
+  {EMOTION}/S005/001/S005_001_00000011_emotion.txt ...
+  {FACS}/S005/001/S005_001_00000011_facs.txt ...      (optional)
+"""
+
+
+def _numbers(path: pathlib.Path) -> list[float]:
+    try:
+        return [float(v) for v in path.read_text().split()]
+    except ValueError:
+        raise readers.AnnotationError(
+            f"{path}: expected numbers, got {path.read_text()!r}"
+        ) from None
+
+
+def read_sequence(root: pathlib.Path, folder: pathlib.Path):
+    """The sample of one sequence, or the reason it is kept out."""
+    subject, sequence = folder.parent.name, folder.name
+    emotion_files = sorted((root / EMOTION / subject / sequence).glob("*_emotion.txt"))
+    if not emotion_files:
+        return None, "no emotion label (not one of CK+'s 327 validated sequences)"
+    values = _numbers(emotion_files[0])
+    if len(values) != 1 or values[0] not in range(len(EMOTIONS)):
+        raise readers.AnnotationError(f"{emotion_files[0]}: expected one code 0-7, got {values}")
+    codes = []
+    for facs in sorted((root / FACS / subject / sequence).glob("*_facs.txt")):
+        facs_values = _numbers(facs)
+        codes += [int(facs_values[i]) for i in range(0, len(facs_values), 2)]
+    in_vocab = frozenset(au for au in codes if au in aus.AU_INDEX)
+    sample = readers.Sample(
+        "ckplus", subject, f"{subject}_{sequence}", None, None, None,
+        "+".join(str(au) for au in codes), in_vocab, EMOTIONS[int(values[0])], None,
+        str(emotion_files[0].relative_to(root)),
+    )  # fmt: skip
+    return sample, None
+
+
+class Ckplus(builder.ManualBuilder):
+    """CK+ posed expression sequences (neutral to peak) with emotion and AU labels."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "Initial release: the emotion-labelled sequences, with AUs."}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+
+    def _clips(self, root: pathlib.Path):
+        builder.check_paths("ckplus", root, [root / IMAGES, root / EMOTION])
+        clips, excluded = [], []
+        for folder in sorted(p for p in (root / IMAGES).glob("*/*") if p.is_dir()):
+            sample, reason = read_sequence(root, folder)
+            if sample is None:
+                excluded.append({"clip": f"{folder.parent.name}/{folder.name}", "reason": reason})
+                continue
+            frames = builder.frame_files(folder)
+            last = frames[-1][0] if frames else None
+            sample = dataclasses.replace(sample, apex=last, offset=last)
+            clips.append(builder.Clip(sample, folder, sample.subject, "ckplus", FPS))
+        return clips, {"database": "ckplus", "num_samples": len(clips), "excluded": excluded}
