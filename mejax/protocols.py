@@ -11,6 +11,28 @@ does not list its fold assignment; we sort subject names and deal them alternate
 fold 1 (and the held-out fold alternately to validation and test), which is deterministic and
 balances subjects. Round ``2f + s`` trains on fold ``f``; ``s = 1`` swaps the validation and test
 halves, so rounds 0-3 together test every subject exactly once.
+
+The other protocols (all deterministic functions of the sorted subject names):
+
+* :func:`loso` -- leave one subject out: round ``i`` tests the ``i``-th subject; the
+  validation subject is the next one in sorted order (cyclically), which therefore leaves the
+  training side. Used on single databases (Micro-Attention) and, over a composite's
+  database-prefixed subjects, as CDE (MER-auGCN, MEGC2018).
+* :func:`megc2019_loso` -- the 68-subject LOSO of MEGC2019 (See et al., FG 2019): as
+  :func:`loso`, with the validation subject drawn from the test subject's own database so that
+  every database stays in training.
+* :func:`subject_kfold` -- subject-independent k-fold; ``k = 4`` is SCA's protocol (Li, Huang,
+  Zhao, SCA, Sec. 4.1: two folds train, one validates, one tests): round ``i`` tests fold
+  ``i``, validates on fold ``i + 1`` (mod k) and trains on the others. Subjects are dealt to
+  folds in sorted order.
+* :func:`hde` -- holdout-database evaluation of MEGC2018 (Yap et al., FG 2018): train on one
+  database's subjects, test on all of the other's; round 0 trains on the first database (by
+  name), round 1 on the second. Every fifth training subject (sorted) validates.
+* :func:`cross_database` -- STAP's cross-database protocol (Sec. IV-E): train on database A,
+  select the model on B, test on C; whole databases, so its :class:`DatabaseRound` names a
+  database per side (split ``"all"``) and the AUs must be common to the three.
+
+Every ``rounds`` argument selects round indices; empty means all rounds.
 """
 
 from __future__ import annotations
@@ -67,4 +89,139 @@ def stap_two_fold(subjects: Sequence[str], rounds: Sequence[int] = (0, 1, 2, 3))
     return result
 
 
-PROTOCOLS = {"stap_two_fold": stap_two_fold}
+def _select(all_rounds: list[Round], rounds: Sequence[int] | None, protocol: str) -> list[Round]:
+    if not rounds:
+        return all_rounds
+    for index in rounds:
+        if index not in range(len(all_rounds)):
+            raise ValueError(
+                f"protocol.rounds: {index} is not a round of {protocol} (0-{len(all_rounds) - 1})"
+            )
+    return [all_rounds[i] for i in rounds]
+
+
+def loso(subjects: Sequence[str], rounds: Sequence[int] | None = ()) -> list[Round]:
+    """Leave-one-subject-out rounds (one per subject, in sorted order).
+
+    Args:
+      subjects: subject (split) names; at least 3.
+      rounds: round indices to run (empty: all).
+
+    Returns:
+      Rounds testing one subject each, validating on the next subject (cyclically).
+    """
+    subjects = sorted(set(subjects))
+    if len(subjects) < 3:
+        raise ValueError(f"LOSO needs at least 3 subjects, got {subjects}")
+    all_rounds = []
+    for i, test in enumerate(subjects):
+        validation = subjects[(i + 1) % len(subjects)]
+        train = tuple(s for s in subjects if s not in (test, validation))
+        all_rounds.append(Round(f"loso_{test}", train, (validation,), (test,)))
+    return _select(all_rounds, rounds, "loso")
+
+
+def _database(subject: str) -> str:
+    """Database prefix of a composite split name (``samm_006`` -> ``samm``)."""
+    return subject.split("_", 1)[0] if "_" in subject else ""
+
+
+def megc2019_loso(subjects: Sequence[str], rounds: Sequence[int] | None = ()) -> list[Round]:
+    """MEGC2019's composite LOSO: one round per subject, validation from the same database.
+
+    Args:
+      subjects: database-prefixed subject names (``casme2_sub01``, ``samm_006``, ``smic_s01``).
+      rounds: round indices to run (empty: all).
+    """
+    subjects = sorted(set(subjects))
+    all_rounds = []
+    for test in subjects:
+        same = [s for s in subjects if _database(s) == _database(test)]
+        if len(same) < 2:
+            raise ValueError(f"megc2019_loso: {test} is the only subject of its database")
+        validation = same[(same.index(test) + 1) % len(same)]
+        train = tuple(s for s in subjects if s not in (test, validation))
+        all_rounds.append(Round(f"loso_{test}", train, (validation,), (test,)))
+    return _select(all_rounds, rounds, "megc2019_loso")
+
+
+def subject_kfold(
+    subjects: Sequence[str], rounds: Sequence[int] | None = (), k: int = 4
+) -> list[Round]:
+    """Subject-independent k-fold: round i tests fold i, validates on fold i+1, trains on the
+    rest (SCA's 4-fold with ``k=4``; see the module docstring).
+
+    Args:
+      subjects: subject names; at least ``k``.
+      rounds: round indices (empty: all k).
+      k: number of folds, at least 3.
+    """
+    subjects = sorted(set(subjects))
+    if k < 3 or len(subjects) < k:
+        raise ValueError(f"subject_kfold: k={k} needs k >= 3 and at least k subjects")
+    folds = [tuple(subjects[i::k]) for i in range(k)]
+    all_rounds = []
+    for i in range(k):
+        train = tuple(s for j, f in enumerate(folds) if j not in (i, (i + 1) % k) for s in f)
+        all_rounds.append(Round(f"fold{i}", train, folds[(i + 1) % k], folds[i]))
+    return _select(all_rounds, rounds, f"subject_kfold (k={k})")
+
+
+def hde(subjects: Sequence[str], rounds: Sequence[int] | None = ()) -> list[Round]:
+    """MEGC2018 holdout-database evaluation over a two-database composite.
+
+    Args:
+      subjects: database-prefixed subject names of exactly two databases.
+      rounds: 0 trains on the first database (by name), 1 on the second; empty: both.
+    """
+    by_database: dict[str, list[str]] = {}
+    for subject in sorted(set(subjects)):
+        by_database.setdefault(_database(subject), []).append(subject)
+    if len(by_database) != 2 or "" in by_database:
+        raise ValueError(
+            f"hde needs the prefixed subjects of two databases, got {sorted(by_database)}"
+        )
+    all_rounds = []
+    for train_db, test_db in (sorted(by_database), sorted(by_database)[::-1]):
+        pool = by_database[train_db]
+        validation = tuple(pool[::5])
+        train = tuple(s for s in pool if s not in validation)
+        all_rounds.append(
+            Round(f"{train_db}_to_{test_db}", train, validation, tuple(by_database[test_db]))
+        )
+    return _select(all_rounds, rounds, "hde")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseRound:
+    """A cross-database round: one whole database (split ``"all"``) per side."""
+
+    name: str
+    train: str
+    validation: str
+    test: str
+
+    def __post_init__(self):
+        if len({self.train, self.validation, self.test}) != 3:
+            raise ValueError(f"round {self.name}: train, validation and test databases must differ")
+
+    def split(self, side: str) -> str:
+        """The split of every side: the whole database."""
+        del side
+        return "all"
+
+
+def cross_database(train: str, validation: str, test: str) -> list[DatabaseRound]:
+    """STAP's cross-database round: train on ``train``, select on ``validation``, test on
+    ``test`` (builder names such as ``"casme2/cropped"``)."""
+    return [DatabaseRound(f"{train}|{validation}|{test}", train, validation, test)]
+
+
+PROTOCOLS = {
+    "stap_two_fold": stap_two_fold,
+    "loso": loso,
+    "cde": loso,
+    "megc2019_loso": megc2019_loso,
+    "subject_kfold": subject_kfold,
+    "hde": hde,
+}

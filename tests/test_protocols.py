@@ -32,3 +32,69 @@ def test_bad_protocol_inputs():
         protocols.stap_two_fold(SUBJECTS, rounds=(4,))
     with pytest.raises(ValueError, match="two sides"):
         protocols.Round("r", ("a", "b"), ("c",), ("b",))
+
+
+COMPOSITE = [f"casme2_sub{i:02d}" for i in range(1, 8)] + [
+    f"samm_{i:03d}" for i in (6, 7, 9, 11, 12)
+]
+
+
+def _check_independent(rounds, subjects):
+    for r in rounds:
+        assert not set(r.test) & (set(r.train) | set(r.validation)), r.name
+        assert not set(r.train) & set(r.validation), r.name
+        assert sorted(r.train + r.validation + r.test) == sorted(subjects), r.name
+
+
+@pytest.mark.parametrize(
+    "protocol, subjects, num_rounds",
+    [
+        ("loso", SUBJECTS, 11),
+        ("cde", COMPOSITE, 12),
+        ("megc2019_loso", COMPOSITE, 12),
+        ("subject_kfold", SUBJECTS, 4),
+        ("stap_two_fold", SUBJECTS, 4),
+    ],
+)
+def test_no_test_subject_reaches_training_or_model_selection(protocol, subjects, num_rounds):
+    rounds = protocols.PROTOCOLS[protocol](subjects, ())
+    if protocol == "stap_two_fold":
+        rounds = protocols.stap_two_fold(subjects)
+    assert len(rounds) == num_rounds
+    _check_independent(rounds, subjects)
+    assert sorted(s for r in rounds for s in r.test) == sorted(subjects)
+
+
+def test_megc2019_validation_from_the_test_subjects_database():
+    for r in protocols.megc2019_loso(COMPOSITE):
+        assert r.validation[0].split("_")[0] == r.test[0].split("_")[0]
+
+
+def test_kfold_is_two_train_one_validation_one_test():
+    rounds = protocols.subject_kfold(SUBJECTS, k=4)
+    assert [len(r.test) for r in rounds] == [3, 3, 3, 2]
+    assert rounds[0].validation == rounds[1].test
+    assert protocols.subject_kfold(SUBJECTS, (2,))[0].name == "fold2"
+
+
+def test_hde_trains_on_one_database_and_tests_the_other():
+    a_to_b, b_to_a = protocols.hde(COMPOSITE)
+    assert all(s.startswith("casme2_") for s in a_to_b.train + a_to_b.validation)
+    assert all(s.startswith("samm_") for s in a_to_b.test) and len(a_to_b.test) == 5
+    assert all(s.startswith("samm_") for s in b_to_a.train + b_to_a.validation)
+    _check_independent([a_to_b], COMPOSITE)
+    with pytest.raises(ValueError, match="two databases"):
+        protocols.hde(SUBJECTS)
+
+
+def test_cross_database_rounds():
+    (r,) = protocols.cross_database("casme2", "samm", "casme")
+    assert (r.train, r.validation, r.test, r.split("test")) == ("casme2", "samm", "casme", "all")
+    with pytest.raises(ValueError, match="must differ"):
+        protocols.cross_database("casme2", "samm", "casme2")
+
+
+def test_round_selection_errors():
+    with pytest.raises(ValueError, match="not a round of loso"):
+        protocols.loso(SUBJECTS, (11,))
+    assert [r.test for r in protocols.loso(SUBJECTS, (0, 2))] == [("sub01",), ("sub03",)]
