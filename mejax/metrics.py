@@ -1,14 +1,37 @@
-"""Metrics of AU detection: per-AU F1 and their average (STAP Tables III-V, SCA Tables 1-6).
+"""Metrics of AU detection and micro-expression recognition.
 
-Each AU's F1 is computed over all test samples pooled (over the test halves of every round of
-the protocol), then averaged over AUs, as the papers report it. scikit-learn computes the
+AU detection: per-AU F1 and their average (STAP Tables III-V, SCA Tables 1-6). Each AU's F1
+is computed over all test samples pooled (over the test halves of every round of the
+protocol), then averaged over AUs, as the papers report it. scikit-learn computes the
 numbers; an AU with no positive label and no positive prediction gets F1 0.
+
+Recognition (:func:`recognition_metrics`), on the predictions of every fold pooled, as MEGC
+defines them (See et al., MEGC2019, FG 2019; Yap et al., MEGC2018, FG 2018):
+
+* UF1 (unweighted F1): for each class, F1 from the true / false positives and false negatives
+  summed over all folds, then the mean over classes (scikit-learn's macro F1 of the pooled
+  predictions);
+* UAR (unweighted average recall): the mean over classes of the pooled per-class recall
+  (balanced accuracy);
+* WAR (weighted average recall): the fraction of samples right, i.e. the accuracy;
+* WF1: per-class F1 averaged with the classes' supports as weights (MER-auGCN's CDE table);
+* the confusion matrix (rows true, columns predicted).
+
+A class of ``classes`` absent from both labels and predictions would give F1 0 and recall 0
+in the means; callers pass the classes of the protocol (e.g. MEGC2019's three) so every
+database part is scored over the same classes. :func:`per_database` scores each part of a
+composite (MEGC2019's "CASME II / SAMM / SMIC" columns).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import f1_score
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    recall_score,
+)
 
 
 def f1_per_au(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
@@ -36,3 +59,54 @@ def f1_per_au(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
 def all_positive_f1(labels: np.ndarray) -> np.ndarray:
     """F1 of the trivial detector that says every AU is present in every sample."""
     return f1_per_au(labels, np.ones_like(labels))
+
+
+def recognition_metrics(labels, predictions, classes) -> dict:
+    """UF1, UAR, WAR (accuracy), WF1 and the confusion matrix of pooled predictions.
+
+    Args:
+      labels: (N,) true classes (indices or names).
+      predictions: (N,) predicted classes, same kind.
+      classes: every class of the protocol, in the order of the confusion matrix.
+
+    Returns:
+      ``{"uf1", "uar", "war", "accuracy", "wf1", "confusion", "num_samples"}`` with
+      ``confusion`` a nested list (rows true, columns predicted).
+    """
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if labels.shape != predictions.shape or labels.ndim != 1 or not len(labels):
+        raise ValueError(
+            f"labels {labels.shape} and predictions {predictions.shape} must be (N,), N > 0"
+        )
+    classes = list(classes)
+    unknown = sorted(set(labels.tolist()) - set(classes))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the classes {classes}")
+    kwargs = {"labels": classes, "zero_division": 0.0}
+    accuracy = float(accuracy_score(labels, predictions))
+    return {
+        "uf1": float(f1_score(labels, predictions, average="macro", **kwargs)),
+        "uar": float(recall_score(labels, predictions, average="macro", **kwargs)),
+        "war": accuracy,
+        "accuracy": accuracy,
+        "wf1": float(f1_score(labels, predictions, average="weighted", **kwargs)),
+        "confusion": confusion_matrix(labels, predictions, labels=classes).tolist(),
+        "num_samples": len(labels),
+    }
+
+
+def per_database(labels, predictions, databases, classes) -> dict:
+    """:func:`recognition_metrics` of all samples (``"all"``) and of each database part.
+
+    Args:
+      labels, predictions: (N,) pooled over all folds.
+      databases: (N,) the ``database`` feature of each sample.
+      classes: the protocol's classes.
+    """
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    databases = np.asarray(databases)
+    result = {"all": recognition_metrics(labels, predictions, classes)}
+    for name in sorted(set(databases.tolist())):
+        part = databases == name
+        result[str(name)] = recognition_metrics(labels[part], predictions[part], classes)
+    return result
