@@ -1,0 +1,143 @@
+"""Micro-expression augmentation: enriched apex frames, paired rotations, colour, crops, flips.
+
+MER-auGCN (Zhou, Mao and Dong, 2020; the data augmentation of its experimental setup): the
+apex frame is "enriched" with the frames at
+``onset + (apex - onset) * r`` for r in 0.6, 0.7, 0.8, 0.9 and at
+``apex + (offset - apex) * r`` for r in 0.1 ... 0.5 (intensity near the apex's), and each
+(onset, apex') pair is rotated by -15 ... 15 degrees in 5-degree steps, the same rotation
+for both frames, before the optical flow is computed: 10 apex frames x 7 angles = 70 pairs
+per clip.
+
+Choices the paper leaves open (arguments here): positions are rounded to the nearest frame
+(on short clips two ratios can land on one frame; the duplicate is kept so every clip yields
+the same count); the apex itself is one of the 10; rotation is about the image centre with a
+reflected border (``cv2.BORDER_REFLECT_101``; a black border would create flow edges).
+
+The generic augmentations (colour shift, random and corner crops, flips) run on NumPy images
+with OpenCV; flipping a flow field also negates its horizontal component (:func:`flip_flow`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from mejax.preprocess import validate
+
+BEFORE_APEX = (0.6, 0.7, 0.8, 0.9)
+AFTER_APEX = (0.1, 0.2, 0.3, 0.4, 0.5)
+ANGLES = tuple(range(-15, 16, 5))
+
+
+def enriched_apex_indices(
+    onset: int,
+    apex: int,
+    offset: int,
+    *,
+    before: tuple[float, ...] = BEFORE_APEX,
+    after: tuple[float, ...] = AFTER_APEX,
+    include_apex: bool = True,
+    num_frames: int | None = None,
+    sample: str = "clip",
+) -> list[int]:
+    """Frame indices of the enriched apex frames (MER-auGCN), in temporal order.
+
+    Args:
+      onset, apex, offset: the clip's phase frames (0-based).
+      before: ratios r of ``onset + (apex - onset) * r``.
+      after: ratios r of ``apex + (offset - apex) * r``.
+      include_apex: also return the apex itself.
+      num_frames: clip length, to check the indices against.
+      sample: clip name for error messages.
+    """
+    validate.check_phases(
+        onset, apex, offset, offset + 1 if num_frames is None else num_frames, sample
+    )
+    positions = [onset + (apex - onset) * r for r in before]
+    positions += [apex] if include_apex else []
+    positions += [apex + (offset - apex) * r for r in after]
+    return [int(np.floor(p + 0.5)) for p in positions]
+
+
+def rotate(image: np.ndarray, angle: float, border: int = cv2.BORDER_REFLECT_101) -> np.ndarray:
+    """Rotates an (H, W[, C]) image by ``angle`` degrees (counter-clockwise) about its centre."""
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, 1.0)
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=border)
+
+
+def augmented_pairs(
+    frames,
+    onset: int,
+    apex: int,
+    offset: int,
+    *,
+    angles: tuple[float, ...] = ANGLES,
+    sample: str = "clip",
+    **index_options,
+) -> tuple[np.ndarray, list[tuple[int, float]]]:
+    """The (onset, enriched apex) pairs of a clip under every paired rotation.
+
+    Args:
+      frames: (T, H, W[, C]) clip.
+      onset, apex, offset: the clip's phase frames.
+      angles: rotations in degrees, applied identically to both frames of a pair.
+      sample: clip name for error messages.
+      **index_options: passed to :func:`enriched_apex_indices`.
+
+    Returns:
+      ((P, 2, H, W[, C]) pairs, [(apex' index, angle)] for each), P = 10 x 7 = 70 by default;
+      feed ``pairs[:, 0], pairs[:, 1]`` to :func:`mejax.preprocess.flow.tvl1` in one call.
+    """
+    frames = validate.check_clip(frames, sample)
+    indices = enriched_apex_indices(
+        onset, apex, offset, num_frames=len(frames), sample=sample, **index_options
+    )
+    pairs, keys = [], []
+    for index in indices:
+        for angle in angles:
+            pairs.append([rotate(frames[onset], angle), rotate(frames[index], angle)])
+            keys.append((index, float(angle)))
+    return np.asarray(pairs), keys
+
+
+def color_shift(image: np.ndarray, rng: np.random.Generator, max_shift: float = 20.0):
+    """Adds a uniform random offset in [-max_shift, max_shift] to each channel (uint8 clipped).
+
+    For a clip, pass the clip: the same shift applies to every frame.
+    """
+    shift = rng.uniform(-max_shift, max_shift, image.shape[-1])
+    return np.clip(image.astype(np.float32) + shift, 0, 255).astype(image.dtype)
+
+
+def random_crop(images: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The same random size x size crop of (..., H, W, C) images."""
+    height, width = images.shape[-3:-1]
+    if size > min(height, width):
+        raise ValueError(f"crop {size} larger than the {height}x{width} images")
+    top, left = rng.integers(0, height - size + 1), rng.integers(0, width - size + 1)
+    return images[..., top : top + size, left : left + size, :]
+
+
+def corner_crops(images: np.ndarray, size: int) -> np.ndarray:
+    """The four corner crops and the centre crop of (..., H, W, C) images: (5, ..., s, s, C)."""
+    height, width = images.shape[-3:-1]
+    if size > min(height, width):
+        raise ValueError(f"crop {size} larger than the {height}x{width} images")
+    top, left = (height - size) // 2, (width - size) // 2
+    corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size)]
+    return np.stack(
+        [images[..., y : y + size, x : x + size, :] for y, x in [*corners, (top, left)]]
+    )
+
+
+def flip(images: np.ndarray) -> np.ndarray:
+    """Horizontal flip of (..., H, W, C) images."""
+    return images[..., ::-1, :]
+
+
+def flip_flow(flow: np.ndarray) -> np.ndarray:
+    """Horizontal flip of (..., H, W, 2) flow: mirrored, and the x component negated."""
+    flipped = np.array(flow[..., ::-1, :], copy=True)
+    flipped[..., 0] *= -1
+    return flipped
