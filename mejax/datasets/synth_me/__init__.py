@@ -6,8 +6,12 @@ Importing this package registers the TFDS builder ``synth_me``::
   import tensorflow_datasets as tfds
 
   ds = tfds.load("synth_me/small", split="sub01+sub02")
+
+and ``synth_me_cached``, its preprocessed variants (``synth_me_cached/small_flow_tvl1_28``,
+...; see :mod:`mejax.datasets.synth_me.cached`).
 """
 
+from mejax.datasets.synth_me.cached import SynthMeCached, SynthMeCachedConfig
 from mejax.datasets.synth_me.synth_me import SynthMe, SynthMeConfig
 
-__all__ = ["SynthMe", "SynthMeConfig"]
+__all__ = ["SynthMe", "SynthMeCached", "SynthMeCachedConfig", "SynthMeConfig"]

@@ -1,0 +1,227 @@
+"""Cached preprocessing: the expensive variants of a database as TFDS builder configs.
+
+A *variant* names what is stored per clip instead of the raw frames, so that it is computed
+once, versioned with the builder, and read back as plain tensors:
+
+==========================  ===============================================================
+``tim<N>_<S>``              onset..offset interpolated by TIM to N frames (STAP: tim10),
+                            each resized to S x S: ``frames`` (N, S, S, 3) uint8
+``apex_<S>``                the onset and apex frames at S x S: ``onset_frame``,
+                            ``apex_frame`` (S, S, 3) uint8 (Micro-Attention takes the apex)
+``flow_<m>_<S>``            optical flow onset -> apex (m = ``tvl1`` JAX TV-L1, or
+                            ``farneback``) at the frames' resolution, resized to S x S with
+                            the vectors scaled: ``flow`` (S, S, 2) float32 (MER-auGCN: 28)
+``flow_<m>_<S>_aug70``      the same for MER-auGCN's 70 augmented pairs
+                            (:func:`mejax.preprocess.augment.augmented_pairs`): ``flow``
+                            (70, S, S, 2), ``apex_index`` (70,) and ``angle`` (70,)
+==========================  ===============================================================
+
+Every variant keeps the clip's labels and metadata (the fields of
+:func:`mejax.datasets.features.clip_features` other than ``frames``). A database builder
+reuses the mechanism in three lines: give its config a ``variant`` name (empty = raw clips),
+take :func:`features` in ``_info`` and pass its decoded examples (``frames`` as a (T, H, W, 3)
+uint8 array, face-cropped where the database provides crops) through :func:`transform` in
+``_generate_examples``. Flow is computed ``batch_size`` pairs at a time in one batched
+program (the last batch padded, so one size compiles once) with a tqdm progress bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Iterator
+
+import cv2
+import numpy as np
+import tensorflow_datasets as tfds
+from tqdm.auto import tqdm
+
+from mejax.preprocess import augment, flow, tim, validate
+
+LABEL_KEYS = (
+    "onset",
+    "apex",
+    "offset",
+    "subject",
+    "clip",
+    "aus",
+    "au_code",
+    "emotion",
+    "objective_class",
+    "fps",
+    "database",
+)
+_PATTERN = re.compile(
+    r"^(?:tim(?P<frames>\d+)_(?P<tim_size>\d+)|apex_(?P<apex_size>\d+)|"
+    r"flow_(?P<method>tvl1|farneback)_(?P<flow_size>\d+)(?P<aug>_aug70)?)$"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A parsed variant name (see the module docstring)."""
+
+    name: str
+    kind: str  # "tim", "apex" or "flow"
+    size: int
+    num_frames: int = 0
+    method: str = ""
+    augmented: bool = False
+
+
+def parse(name: str) -> Variant:
+    """Parses a variant name such as ``tim10_224`` or ``flow_tvl1_28_aug70``."""
+    match = _PATTERN.match(name)
+    if not match:
+        raise ValueError(
+            f"unknown preprocessing variant {name!r}; expected tim<N>_<size>, apex_<size>, "
+            "flow_tvl1_<size>, flow_farneback_<size> or flow_<method>_<size>_aug70"
+        )
+    groups = match.groupdict()
+    if groups["frames"]:
+        return Variant(name, "tim", int(groups["tim_size"]), num_frames=int(groups["frames"]))
+    if groups["apex_size"]:
+        return Variant(name, "apex", int(groups["apex_size"]))
+    return Variant(
+        name,
+        "flow",
+        int(groups["flow_size"]),
+        method=groups["method"],
+        augmented=bool(groups["aug"]),
+    )
+
+
+def features(variant: Variant, base: tfds.features.FeaturesDict) -> tfds.features.FeaturesDict:
+    """The FeaturesDict of a variant: the base schema's labels plus the variant's data."""
+    fields = {key: base[key] for key in LABEL_KEYS}
+    s = variant.size
+    if variant.kind == "tim":
+        fields["frames"] = tfds.features.Video(
+            shape=(variant.num_frames, s, s, 3), encoding_format="png"
+        )
+    elif variant.kind == "apex":
+        fields["onset_frame"] = tfds.features.Image(shape=(s, s, 3))
+        fields["apex_frame"] = tfds.features.Image(shape=(s, s, 3))
+    elif variant.augmented:
+        count = len(augment.ANGLES) * (len(augment.BEFORE_APEX) + 1 + len(augment.AFTER_APEX))
+        fields["flow"] = tfds.features.Tensor(shape=(count, s, s, 2), dtype=np.float32)
+        fields["apex_index"] = tfds.features.Tensor(shape=(count,), dtype=np.int32)
+        fields["angle"] = tfds.features.Tensor(shape=(count,), dtype=np.float32)
+    else:
+        fields["flow"] = tfds.features.Tensor(shape=(s, s, 2), dtype=np.float32)
+    return tfds.features.FeaturesDict(fields)
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    if image.shape[:2] == (size, size):
+        return image
+    interpolation = cv2.INTER_AREA if image.shape[0] > size else cv2.INTER_CUBIC
+    return cv2.resize(image, (size, size), interpolation=interpolation)
+
+
+def resize_flow(field: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, 2) flow resized to (size, size, 2) (area average), vectors scaled with it."""
+    height, width = field.shape[:2]
+    out = cv2.resize(field, (size, size), interpolation=cv2.INTER_AREA)
+    return (out * np.array([size / width, size / height], np.float32)).astype(np.float32)
+
+
+def _flow_batch(method: str, i0: np.ndarray, i1: np.ndarray, batch_size: int) -> np.ndarray:
+    """Flows of (P, H, W, 3) pairs, ``batch_size`` at a time (the last batch padded)."""
+    if method == "farneback":
+        return np.stack([flow.farneback(a, b) for a, b in zip(i0, i1, strict=True)])
+    out = []
+    for start in range(0, len(i0), batch_size):
+        a, b = i0[start : start + batch_size], i1[start : start + batch_size]
+        real = len(a)
+        if real < batch_size:  # pad so that every call has the compiled shape
+            a = np.concatenate([a, np.repeat(a[-1:], batch_size - real, axis=0)])
+            b = np.concatenate([b, np.repeat(b[-1:], batch_size - real, axis=0)])
+        out.append(np.asarray(flow.tvl1(a, b))[:real])
+    return np.concatenate(out)
+
+
+def _labels(example: dict) -> dict:
+    return {key: example[key] for key in LABEL_KEYS}
+
+
+def _checked(key: str, example: dict) -> np.ndarray:
+    frames = validate.check_clip(example["frames"], key)
+    validate.check_phases(
+        int(example["onset"]), int(example["apex"]), int(example["offset"]), len(frames), key
+    )
+    return frames
+
+
+def transform(
+    examples: Iterable[tuple[str, dict]],
+    variant: Variant,
+    *,
+    batch_size: int = 16,
+    work_size: int | None = None,
+    desc: str = "preprocess",
+) -> Iterator[tuple[str, dict]]:
+    """Turns (key, raw clip example) pairs into (key, variant example) pairs.
+
+    Args:
+      examples: (key, example) with the fields of ``clip_features`` and ``frames`` a decoded
+        (T, H, W, 3) uint8 array.
+      variant: the parsed variant.
+      batch_size: flow pairs per batched call (TV-L1); clips are buffered to fill it.
+      work_size: frames are resized to work_size x work_size before the flow is computed
+        (needed when a database's clips differ in size); None keeps their resolution.
+      desc: progress-bar label.
+
+    Yields:
+      (key, example) in the input order. Errors name the clip (its key).
+    """
+    examples = tqdm(examples, desc=f"{desc} {variant.name}", leave=False)
+    if variant.kind != "flow":
+        for key, example in examples:
+            frames = _checked(key, example)
+            onset, apex, offset = (int(example[k]) for k in ("onset", "apex", "offset"))
+            out = _labels(example)
+            if variant.kind == "tim":
+                clip = tim.tim(frames[onset : offset + 1], variant.num_frames, sample=key)
+                out["frames"] = np.stack([_resize(f, variant.size) for f in clip])
+            else:
+                out["onset_frame"] = _resize(frames[onset], variant.size)
+                out["apex_frame"] = _resize(frames[apex], variant.size)
+            yield key, out
+        return
+
+    pending = []  # (key, example, first pair row, number of pairs)
+    rows0, rows1, keys_meta = [], [], []
+
+    def flush():
+        if not pending:
+            return
+        flows = _flow_batch(variant.method, np.stack(rows0), np.stack(rows1), batch_size)
+        for (key, example, start, count), meta in zip(pending, keys_meta, strict=True):
+            fields = [resize_flow(f, variant.size) for f in flows[start : start + count]]
+            out = _labels(example)
+            if variant.augmented:
+                out["flow"] = np.stack(fields)
+                out["apex_index"] = np.array([m[0] for m in meta], np.int32)
+                out["angle"] = np.array([m[1] for m in meta], np.float32)
+            else:
+                out["flow"] = fields[0]
+            yield key, out
+        pending.clear(), rows0.clear(), rows1.clear(), keys_meta.clear()
+
+    for key, example in examples:
+        frames = _checked(key, example)
+        if work_size is not None:
+            frames = np.stack([_resize(f, work_size) for f in frames])
+        onset, apex, offset = (int(example[k]) for k in ("onset", "apex", "offset"))
+        if variant.augmented:
+            pairs, meta = augment.augmented_pairs(frames, onset, apex, offset, sample=key)
+        else:
+            pairs, meta = frames[[onset, apex]][None], [(apex, 0.0)]
+        pending.append((key, example, len(rows0), len(pairs)))
+        keys_meta.append(meta)
+        rows0.extend(pairs[:, 0])
+        rows1.extend(pairs[:, 1])
+        if len(rows0) >= batch_size:
+            yield from flush()
+    yield from flush()
