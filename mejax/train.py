@@ -82,16 +82,31 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
 # =============================================================================================
 
 
-def _normalize(clips: jnp.ndarray) -> jnp.ndarray:
-    return clips.astype(jnp.float32) / 127.5 - 1.0
+def model_input(clips: jnp.ndarray, subtract_onset: bool) -> jnp.ndarray:
+    """uint8 clips (B, T, H, W, 3) -> float32 in [-1, 1], the I3D input range.
+
+    With ``subtract_onset`` every frame becomes its difference from the clip's first frame
+    (the onset, at rest), so the network sees the facial change rather than the face.
+    """
+    x = clips.astype(jnp.float32) / 127.5 - 1.0
+    return x - x[:, :1] if subtract_onset else x
 
 
-def make_steps(model, task: tasks.AUOneVsRest, tx: optax.GradientTransformation, mesh, chunk: int):
+def make_steps(
+    model,
+    task: tasks.AUOneVsRest,
+    tx: optax.GradientTransformation,
+    mesh,
+    chunk: int,
+    subtract_onset: bool = False,
+):
     """``init``, ``train_step`` and ``predict`` of the stacked one-vs-rest models.
 
-    ``train_step`` and ``predict`` run jitted, vmapped programs on chunks of ``chunk`` models.
+    ``train_step`` and ``predict`` run jitted, vmapped programs on chunks of ``chunk`` models;
+    ``subtract_onset`` is passed to :func:`model_input`.
     """
     replicated = sharding.replicated(mesh)
+    _normalize = functools.partial(model_input, subtract_onset=subtract_onset)
 
     @jax.jit
     def init_one(key, clips):
@@ -348,7 +363,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
         "task": task,
         "mesh": mesh,
         "builder": builder,
-        "steps": make_steps(model, task, tx, mesh, chunk),
+        "steps": make_steps(
+            model, task, tx, mesh, chunk, config.input.get("subtract_onset", False)
+        ),
         "writer": reporting.MetricWriter(workdir),
     }
     logging.info(

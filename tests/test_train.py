@@ -31,6 +31,18 @@ def stacked_steps(aus, chunk):
     return train.make_steps(models.build(config.model), task, tx, sharding.data_mesh(), chunk)
 
 
+def test_model_input_scales_and_subtracts_the_onset():
+    clips = np.zeros((2, 3, 4, 4, 3), np.uint8)
+    clips[:, 0] = 100
+    clips[:, 1:] = 102
+    np.testing.assert_allclose(
+        train.model_input(clips, False)[0, :, 0, 0, 0], [-0.2157, -0.2, -0.2], atol=1e-4
+    )
+    np.testing.assert_allclose(
+        train.model_input(clips, True)[0, :, 0, 0, 0], [0, 2 / 127.5, 2 / 127.5], atol=1e-6
+    )
+
+
 def run_steps(steps, keys, clips, labels, num_steps=2, learning_rate=0.01):
     init, train_step, predict = steps
     state = init(keys, clips[:1])
