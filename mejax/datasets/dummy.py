@@ -158,6 +158,59 @@ def write_ckplus(root: pathlib.Path) -> None:
             (folder / f"{last}_emotion.txt").write_text(f"   {emotion:.7e}\n")
 
 
+# ----------------------------------------------------------------------------- CASME
+# Two sections as distributed, each with its .xls coding sheet and frame folder; subjects are
+# numbered across both (A: 1-7, B: 8-19). (subject, clip, onset, apex1, apex2, offset, AU
+# code, emotion, frame name pattern); '\\' marks a frame the coders did not determine.
+CASME_SECTIONS = {
+    "A": [
+        (1, "EP01_5", 10, 12, "\\", 14, "4+L10", "disgust", "img{}.jpg"),
+        (1, "EP03_2", 20, 21, 22, "\\", "12", "happiness", "img{}.jpg"),
+        (3, "EP09_4", 5, 6, "\\", 8, "R14", "repression", "EP09_4-{}.jpg"),
+        (3, "EP10", 30, 31, "\\", 32, "?", "tense", None),  # kept out: AU undetermined
+    ],
+    "B": [
+        (8, "EP02_01", 40, 42, 43, 44, "1+2", "surprise", "img{}.jpg"),
+        (19, "EP12_3", 7, 8, "\\", 10, "4+7", "tense", "img{}.jpg"),
+    ],
+}
+CASME_FPS = 60
+
+
+def write_xls(path: pathlib.Path, rows: list[list], title: str = "Sheet1") -> None:
+    """A BIFF8 .xls workbook (the format of CASME's coding sheets) with the rows."""
+    import xlwt  # only the dummy-data writer needs it (the readers use xlrd)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlwt.Workbook()
+    sheet = book.add_sheet(title)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                sheet.write(r, c, value)
+    book.save(str(path))
+
+
+def write_casme(root: pathlib.Path) -> None:
+    """CASME layout: ``CASME_{A,B}_Section_coding.xls`` and ``CASME_{A,B}/Section {A,B}/``."""
+    header = ["Subject", "Filename", None, "OnsetF", "ApexF1", "ApexF2", "OffsetF", None,
+              "Total", "Onset", "AU", "Emotion"]  # fmt: skip
+    for section, rows in CASME_SECTIONS.items():
+        body = []
+        for s, clip, on, ap1, ap2, off, code, emo, _ in rows:
+            last = off if isinstance(off, int) else ap1 + 2
+            total = round((last - on + 1) * 1000 / CASME_FPS)
+            onset_ms = round((ap1 - on + 1) * 1000 / CASME_FPS)
+            body.append([s, clip, None, on, ap1, ap2, off, None, total, onset_ms, code, emo])
+        write_xls(root / f"CASME_{section}_Section_coding.xls", [header, *body])
+        for s, clip, on, ap1, _, off, _, _, pattern in rows:
+            if pattern is None:
+                continue
+            last = off if isinstance(off, int) else ap1 + 2
+            folder = root / f"CASME_{section}" / f"Section {section}" / f"sub{s:02d}" / clip
+            write_frames(folder, [pattern.format(n) for n in range(on, last + 1)])
+
+
 # ----------------------------------------------------------------------------- composites
 MEGC2019_ROWS = [("casme2", "sub01", "EP01_01", 0), ("casme2", "sub01", "EP02_03f", 1),
                  ("casme2", "sub02", "EP03_02", 2), ("samm", "6", "006_1_2", 0),
@@ -180,6 +233,7 @@ def write_megc2018(root: pathlib.Path) -> None:
 
 
 WRITERS = {
+    "casme": write_casme,
     "casme2": write_casme2,
     "samm": write_samm,
     "smic": write_smic,

@@ -358,22 +358,37 @@ def samm(path: str | pathlib.Path) -> Annotations:
     return out.result
 
 
-def casme(path: str | pathlib.Path) -> Annotations:
-    """CASME coding sheet (``CASME-coded-*.xls``; Yan et al., FG 2013).
+# CASME marks a frame the coders did not determine with a backslash (seen in the OffsetF
+# and ApexF2 columns); the sample keeps its other frames.
+CASME_NOT_ANNOTATED = "\\"
 
-    Columns Subject, Filename, OnsetF, ApexF1 (ApexF2: end of the apex phase, unused),
-    OffsetF, AU, Emotion. Frame numbers are those of ``img<N>.jpg``.
+
+def casme(path: str | pathlib.Path) -> Annotations:
+    """CASME coding sheet (``CASME_A_Section_coding.xls``, ``CASME_B_Section_coding.xls``).
+
+    Yan et al., FG 2013. Columns Subject (1-19), Filename (the clip folder, e.g. ``EP01_5``),
+    OnsetF, ApexF1, ApexF2 (end of the apex phase, unused), OffsetF, AU, Emotion; the blank
+    and duration columns between them are ignored. A frame cell holding a backslash
+    (:data:`CASME_NOT_ANNOTATED`) is not annotated (``None``). Frame numbers are those of the
+    frame files' names (``img<N>.jpg``).
     """
     path = pathlib.Path(path)
     out = _Builder("casme", path)
+
+    def frame(row: Row, key: str, field: str, *names: str) -> int | None:
+        value = out.correct(row, key, field, row.get(*names), *names)
+        if value is None or (isinstance(value, str) and value.strip() == CASME_NOT_ANNOTATED):
+            return None
+        return row.integer(*names, value=value)
+
     for row in read_table(path):
         subject = f"sub{row.integer('Subject'):02d}"
         clip = row.text("Filename")
         key = f"{subject}/{clip}"
         parsed = out.code(row, row.get("AU", "Action Units"))
-        onset = out.frame(row, key, "onset", "OnsetF")
-        apex = out.frame(row, key, "apex", "ApexF1", "ApexF")
-        offset = out.frame(row, key, "offset", "OffsetF")
+        onset = frame(row, key, "onset", "OnsetF")
+        apex = frame(row, key, "apex", "ApexF1", "ApexF")
+        offset = frame(row, key, "offset", "OffsetF")
         if parsed is None:
             continue
         sample = Sample(
