@@ -13,6 +13,22 @@ clip's folder, ordered by the frame number in the file name (the last run of dig
 ``reg_img46.jpg`` -> 46, ``006_05562.jpg`` -> 5562, ``S005_001_00000011.png`` -> 11);
 ``onset`` / ``apex`` / ``offset`` are the 0-based positions of the annotated frame numbers,
 -1 where not annotated.
+
+Cached variants. Besides the raw clips, every builder offers preprocessing variants of
+:mod:`mejax.preprocess.cached` as configs named ``<frames config>_<variant>`` -- e.g.
+``casme2/cropped_tim10_224``, ``casme2/cropped_2014_flow_tvl1_28_aug70``,
+``smic/hs_cropped_apex_224`` -- or ``<variant>`` where the database has one frames source
+(``samm/apex_224``). The variants (:data:`VARIANTS`) are offered on the face-cropped frames
+where the database distributes crops (SAMM: its only frames). A variant config holds exactly
+the clips, splits, labels and build report of its frames config; only ``frames`` is replaced by
+the variant's fields. Clips differ in size, so flow is computed on frames resized to
+:data:`FLOW_WORK_SIZE` squared (then resized to the variant's size, vectors scaled).
+
+Missing apex. Where a clip has no annotated apex (``apex == -1``: every SMIC clip, CASME II
+sub04/EP12_01f), the variants use the middle frame ``(onset + offset) // 2`` in its place (the
+apex frame, the onset -> apex flow, the augmented pairs around it). The stored ``apex`` label
+stays -1, so such examples remain recognisable, and the build report lists them under
+``apex_substituted``.
 """
 
 from __future__ import annotations
@@ -24,13 +40,18 @@ import pathlib
 import re
 
 import cv2
+import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
 from mejax.datasets import aus, features, readers
+from mejax.preprocess import cached
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 NOT_ANNOTATED = -1
+VARIANTS = ("tim10_112", "tim10_224", "apex_224", "flow_tvl1_28", "flow_tvl1_28_aug70")
+FLOW_WORK_SIZE = 112
+FLOW_BATCH_SIZE = 16
 
 
 class MissingFilesError(FileNotFoundError):
@@ -111,8 +132,8 @@ def _index(numbers: list[int], frame: int | None, clip: Clip, field: str) -> int
         ) from None
 
 
-def encode_clip(clip: Clip) -> dict:
-    """The example of one clip in the schema of :func:`features.clip_features`."""
+def read_clip(clip: Clip) -> dict:
+    """The example of one clip with ``frames`` decoded: a (T, H, W, 3) uint8 RGB array."""
     frames = frame_files(clip.folder)
     if not frames:
         raise ValueError(f"{clip.folder}: no frames ({'/'.join(IMAGE_SUFFIXES)} files)")
@@ -124,7 +145,7 @@ def encode_clip(clip: Clip) -> dict:
         if sample.offset is None
         else _index(numbers, sample.offset, clip, "offset")
     )
-    encoded, shape = [], None
+    images, shape = [], None
     for _, path in frames:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
@@ -132,11 +153,10 @@ def encode_clip(clip: Clip) -> dict:
         if shape is not None and image.shape != shape:
             raise ValueError(f"{path}: frame size {image.shape[:2]} differs from {shape[:2]}")
         shape = image.shape
-        # OpenCV reads and writes BGR, so the PNG holds the true RGB colours.
-        encoded.append(cv2.imencode(".png", image)[1].tobytes())
+        images.append(image[..., ::-1])  # OpenCV reads BGR
     objective = sample.objective_class
     return {
-        "frames": encoded,
+        "frames": np.stack(images),
         "onset": onset,
         "apex": _index(numbers, sample.apex, clip, "apex"),
         "offset": offset,
@@ -153,13 +173,72 @@ def encode_clip(clip: Clip) -> dict:
     }
 
 
+def encode_clip(clip: Clip) -> dict:
+    """The example of one clip in the schema of :func:`features.clip_features`."""
+    example = read_clip(clip)
+    # OpenCV writes BGR, so the PNG holds the true RGB colours.
+    example["frames"] = [
+        cv2.imencode(".png", np.ascontiguousarray(f[..., ::-1]))[1].tobytes()
+        for f in example["frames"]
+    ]
+    return example
+
+
+def middle_apex(example: dict) -> dict:
+    """The example with a missing apex (-1) replaced by the middle frame onset..offset."""
+    if example["apex"] != NOT_ANNOTATED:
+        return example
+    return {**example, "apex": (example["onset"] + example["offset"]) // 2}
+
+
+@dataclasses.dataclass(eq=False)
+class ManualConfig(tfds.core.BuilderConfig):
+    """Base config of the manual builders.
+
+    Attributes:
+      variant: a preprocessing variant of :mod:`mejax.preprocess.cached` stored in place of
+        the frames (``tim10_224``, ``flow_tvl1_28``, ...); empty for the raw clips.
+    """
+
+    variant: str = ""
+
+    def __post_init__(self):
+        if self.variant:
+            cached.parse(self.variant)  # raises on an unknown variant, naming it
+
+
+def variant_configs(
+    configs: list[ManualConfig], variants: tuple[str, ...] = VARIANTS, *, prefix: bool = True
+) -> list[ManualConfig]:
+    """One config per (frames config, variant): ``<config name>_<variant>`` (or ``<variant>``
+    without ``prefix``), with the frames config's other fields."""
+    return [
+        dataclasses.replace(
+            config,
+            name=f"{config.name}_{variant}" if prefix else variant,
+            description=f"{config.name} preprocessed as {variant} (mejax.preprocess.cached; "
+            "a missing apex is taken as the middle frame).",
+            variant=variant,
+        )
+        for config in configs
+        for variant in variants
+    ]
+
+
 class ManualBuilder(tfds.core.GeneratorBasedBuilder):
     """Base of the licensed databases' builders: subclasses implement :meth:`_clips`."""
 
     def _info(self) -> tfds.core.DatasetInfo:
-        return self.dataset_info_from_configs(
-            features=features.clip_features(), metadata=tfds.core.MetadataDict()
-        )
+        schema = features.clip_features()
+        if self._variant is not None:
+            schema = cached.features(self._variant, schema)
+        return self.dataset_info_from_configs(features=schema, metadata=tfds.core.MetadataDict())
+
+    @property
+    def _variant(self) -> cached.Variant | None:
+        """The parsed variant of the config, None for the raw clips."""
+        name = getattr(self.builder_config, "variant", "")
+        return cached.parse(name) if name else None
 
     def _clips(self, root: pathlib.Path) -> tuple[list[Clip], dict]:
         """The clips of this builder config and its build report."""
@@ -168,6 +247,13 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         root = pathlib.Path(dl_manager.manual_dir)
         clips, report = self._clips(root)
+        if self._variant is not None:
+            report = {
+                **report,
+                "apex_substituted": sorted(c.key for c in clips if c.sample.apex is None),
+                "apex_rule": "missing apex (-1): the middle frame (onset + offset) // 2 is "
+                "used; the stored apex stays -1",
+            }
         for excluded in report.get("excluded", []):
             logging.warning("%s: kept out %s", self.name, excluded)
         self.info.metadata["build_report"] = json.loads(json.dumps(report))
@@ -177,5 +263,20 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder):
         return {split: self._generate_examples(c) for split, c in sorted(by_split.items())}
 
     def _generate_examples(self, clips: list[Clip]):
-        for clip in clips:
-            yield clip.key, encode_clip(clip)
+        variant = self._variant
+        if variant is None:
+            for clip in clips:
+                yield clip.key, encode_clip(clip)
+            return
+        raw = ((clip.key, middle_apex(read_clip(clip))) for clip in clips)
+        apex = {clip.key: clip.sample.apex for clip in clips}
+        for key, example in cached.transform(
+            raw,
+            variant,
+            batch_size=FLOW_BATCH_SIZE,
+            work_size=FLOW_WORK_SIZE if variant.kind == "flow" else None,
+            desc=f"{self.name}/{self.builder_config.name}",
+        ):
+            if apex[key] is None:
+                example["apex"] = NOT_ANNOTATED
+            yield key, example

@@ -2,11 +2,13 @@
 
 import shutil
 
+import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
 from mejax.datasets import aus, builder
-from mejax.datasets.casme2 import Casme2
+from mejax.datasets.casme2 import Casme2, casme2
+from mejax.preprocess import cached
 
 
 class Casme2Test(tfds.testing.DatasetBuilderTestCase):
@@ -23,6 +25,54 @@ class Casme2CodingOf2014Test(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = Casme2
     BUILDER_CONFIG_NAMES_TO_TEST = ["cropped_2014"]
     SPLITS = {"sub01": 2, "sub02": 1, "sub04": 1}
+
+
+class Casme2CachedVariantsTest(tfds.testing.DatasetBuilderTestCase):
+    """Cached variants of the cropped frames: TIM and (batched TV-L1) flow."""
+
+    DATASET_CLASS = Casme2
+    BUILDER_CONFIG_NAMES_TO_TEST = ["cropped_tim10_112", "cropped_flow_tvl1_28"]
+    SPLITS = {"sub01": 2, "sub02": 1, "sub04": 1}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The dummy frames are 12x16: the flow is computed at 28x28 in batches of 4 (the real
+        # builds use builder.FLOW_WORK_SIZE and FLOW_BATCH_SIZE) to keep the test quick.
+        cls._saved = builder.FLOW_WORK_SIZE, builder.FLOW_BATCH_SIZE
+        builder.FLOW_WORK_SIZE, builder.FLOW_BATCH_SIZE = 28, 4
+
+    @classmethod
+    def tearDownClass(cls):
+        builder.FLOW_WORK_SIZE, builder.FLOW_BATCH_SIZE = cls._saved
+        super().tearDownClass()
+
+
+def test_variant_configs_and_missing_apex(tmp_path):
+    names = {c.name for c in Casme2.BUILDER_CONFIGS}
+    assert {"cropped", "raw", "cropped_2014"} <= names  # the frames configs are kept
+    assert {"cropped_tim10_224", "cropped_flow_tvl1_28_aug70", "cropped_2014_apex_224"} <= names
+    b = tfds.builder("casme2/cropped_apex_224", data_dir=str(tmp_path))
+    b.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=str(Casme2.code_path.parent / "dummy_data")
+        )
+    )
+    examples = {ex["clip"].decode(): ex for ex in tfds.as_numpy(b.as_dataset(split="all"))}
+    assert "frames" not in examples["EP01_01"]
+    assert examples["EP01_01"]["apex_frame"].shape == (224, 224, 3)
+    # EP12_01f has no apex: the middle frame stands in; the label stays -1 and is reported.
+    ex = examples["EP12_01f"]
+    assert ex["apex"] == builder.NOT_ANNOTATED and (ex["onset"], ex["offset"]) == (0, 3)
+    clip = next(c for c in _dummy_clips() if c.sample.clip == "EP12_01f")
+    middle = builder.read_clip(clip)["frames"][(0 + 3) // 2]
+    np.testing.assert_array_equal(ex["apex_frame"], cached._resize(middle, 224))
+    assert b.info.metadata["build_report"]["apex_substituted"] == ["sub04_EP12_01f"]
+
+
+def _dummy_clips():
+    root = Casme2.code_path.parent / "dummy_data"
+    return casme2.clips(root, "cropped", casme2.CODING_2019)[0]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,14 @@ DUMMY = Samm.code_path.parent / "dummy_data"
 
 class SammTest(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = Samm
+    BUILDER_CONFIG_NAMES_TO_TEST = ["frames", "apex_224"]  # raw clips, a cached variant
     SPLITS = {"006": 2, "028": 2}  # 028_3_9 ('soft focus', no AU) is kept out
+
+
+def test_default_config_and_variant_names():
+    assert tfds.builder("samm").builder_config.name == "frames"
+    names = [c.name for c in Samm.BUILDER_CONFIGS]
+    assert names[0] == "frames" and {"apex_224", "tim10_224", "flow_tvl1_28_aug70"} <= set(names)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from mejax.datasets.smic import Smic
 
 class SmicTest(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = Smic
-    BUILDER_CONFIG_NAMES_TO_TEST = ["hs", "nir_cropped"]
+    BUILDER_CONFIG_NAMES_TO_TEST = ["hs", "nir_cropped", "hs_cropped_apex_224"]
     SPLITS = {"s01": 2, "s02": 1}
 
 

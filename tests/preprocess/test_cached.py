@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -89,3 +91,10 @@ def test_synth_me_cached_configs():
     assert (config.num_subjects, config.image_size) == (20, 112)
     with pytest.raises(ValueError, match="unknown preprocessing variant 'hog_8'"):
         SynthMeCachedConfig(name="bad", variant="hog_8")
+
+
+def test_synth_me_cached_is_a_database_name(tmp_path):
+    # input_pipeline.database_builder imports mejax.datasets.<name before '/'>.
+    module = importlib.import_module("mejax.datasets.synth_me_cached")
+    b = tfds.builder("synth_me_cached/tiny_tim10_48", data_dir=str(tmp_path))
+    assert isinstance(b, module.SynthMeCached) and b.builder_config.variant == "tim10_48"

@@ -24,8 +24,8 @@ FRAME_FOLDERS = {"cropped": "Cropped", "raw": "CASME2_RAW_selected"}
 
 
 @dataclasses.dataclass(eq=False)
-class Casme2Config(tfds.core.BuilderConfig):
-    """Which frames and which coding release.
+class Casme2Config(builder.ManualConfig):
+    """Which frames and which coding release (and ``variant``, see :class:`ManualConfig`).
 
     Attributes:
       frames: ``"cropped"`` (``Cropped/``, aligned faces) or ``"raw"``
@@ -68,6 +68,23 @@ def clips(root: pathlib.Path, frames: str, coding: str, split_prefix: str = ""):
     return result, annotations
 
 
+FRAMES_CONFIGS = [
+    Casme2Config(
+        name="cropped",
+        description=f"Cropped faces, coding {CODING_2019} (with objective classes).",
+    ),
+    Casme2Config(name="raw", description="Raw frames, coding 2019-07-01.", frames="raw"),
+    Casme2Config(
+        name="cropped_2014",
+        description=f"Cropped faces, coding {CODING_2014} (the AU labels STAP and SCA count; "
+        "5 clips coded '?' are kept out).",
+        coding=CODING_2014,
+    ),
+]
+# Cached variants (mejax.datasets.builder): cropped_tim10_224, cropped_2014_flow_tvl1_28, ...
+CROPPED_CONFIGS = [c for c in FRAMES_CONFIGS if c.frames == "cropped"]
+
+
 class Casme2(builder.ManualBuilder):
     """CASME II micro-expression clips with AU, emotion and objective-class labels."""
 
@@ -77,19 +94,7 @@ class Casme2(builder.ManualBuilder):
         f"{errata.ERRATA_VERSION} (sub04/EP12_01f: apex '/' -> not annotated, -1).",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
-    BUILDER_CONFIGS = [
-        Casme2Config(
-            name="cropped",
-            description=f"Cropped faces, coding {CODING_2019} (with objective classes).",
-        ),
-        Casme2Config(name="raw", description="Raw frames, coding 2019-07-01.", frames="raw"),
-        Casme2Config(
-            name="cropped_2014",
-            description=f"Cropped faces, coding {CODING_2014} (the AU labels STAP and SCA count; "
-            "5 clips coded '?' are kept out).",
-            coding=CODING_2014,
-        ),
-    ]
+    BUILDER_CONFIGS = [*FRAMES_CONFIGS, *builder.variant_configs(CROPPED_CONFIGS)]
     DEFAULT_CONFIG_NAME = "cropped"
 
     def _clips(self, root: pathlib.Path):

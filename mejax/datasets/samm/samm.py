@@ -6,6 +6,10 @@ JPEG), coded with FACS AUs (with laterality ``L``/``R``, asymmetry ``A``, intens
 ``ref(...)`` and ``or``), an estimated emotion and the objective classes of Davison, Merghani
 and Yap (J. Imaging 2018). Labels: :func:`mejax.datasets.readers.samm`; errata of the apex
 frames of 028_4_1 and 032_3_1: :mod:`mejax.datasets.errata`.
+
+Configs: ``frames`` (the default, so ``samm`` alone is ``samm/frames``) and the cached
+variants of :mod:`mejax.datasets.builder` named by the variant alone: ``samm/tim10_224``,
+``samm/apex_224``, ``samm/flow_tvl1_28``, ...
 """
 
 from __future__ import annotations
@@ -46,6 +50,11 @@ def clips(root: pathlib.Path, split_prefix: str = ""):
     return result, annotations
 
 
+FRAMES_CONFIG = builder.ManualConfig(
+    name="frames", description="The frames as distributed (full camera frames)."
+)
+
+
 class Samm(builder.ManualBuilder):
     """SAMM micro-movement clips with AU, emotion and objective-class labels."""
 
@@ -55,6 +64,8 @@ class Samm(builder.ManualBuilder):
         f"{errata.ERRATA_VERSION} (apex of 028_4_1 1143 -> 1113, of 032_3_1 1930 -> 4930).",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+    BUILDER_CONFIGS = [FRAMES_CONFIG, *builder.variant_configs([FRAMES_CONFIG], prefix=False)]
+    DEFAULT_CONFIG_NAME = "frames"
 
     def _clips(self, root: pathlib.Path):
         result, annotations = clips(root)

@@ -23,8 +23,9 @@ VARIANTS = {"raw": "SMIC_all_raw", "cropped": "SMIC_all_cropped"}
 
 
 @dataclasses.dataclass(eq=False)
-class SmicConfig(tfds.core.BuilderConfig):
-    """Attributes: modality ``HS``, ``VIS`` or ``NIR``; frames ``raw`` or ``cropped``."""
+class SmicConfig(builder.ManualConfig):
+    """Attributes: modality ``HS``, ``VIS`` or ``NIR``; frames ``raw`` or ``cropped``;
+    ``variant`` (see :class:`mejax.datasets.builder.ManualConfig`)."""
 
     modality: str = "HS"
     frames: str = "raw"
@@ -70,22 +71,28 @@ def clips(root: pathlib.Path, modality: str, frames: str, split_prefix: str = ""
     return result
 
 
+FRAMES_CONFIGS = [
+    SmicConfig(
+        name=f"{modality.lower()}{'' if frames == 'raw' else '_cropped'}",
+        description=f"{modality} camera, {frames} frames.",
+        modality=modality,
+        frames=frames,
+    )
+    for frames in ("raw", "cropped")
+    for modality in ("HS", "VIS", "NIR")
+]
+# Cached variants (mejax.datasets.builder) of the cropped faces: hs_cropped_tim10_224, ...
+# SMIC has no apex: the apex-based variants take the middle frame.
+CROPPED_CONFIGS = [c for c in FRAMES_CONFIGS if c.frames == "cropped"]
+
+
 class Smic(builder.ManualBuilder):
     """SMIC micro-expression clips (negative / positive / surprise)."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release: HS, VIS and NIR, raw and cropped frames."}
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
-    BUILDER_CONFIGS = [
-        SmicConfig(
-            name=f"{modality.lower()}{'' if frames == 'raw' else '_cropped'}",
-            description=f"{modality} camera, {frames} frames.",
-            modality=modality,
-            frames=frames,
-        )
-        for frames in ("raw", "cropped")
-        for modality in ("HS", "VIS", "NIR")
-    ]
+    BUILDER_CONFIGS = [*FRAMES_CONFIGS, *builder.variant_configs(CROPPED_CONFIGS)]
     DEFAULT_CONFIG_NAME = "hs"
 
     def _clips(self, root: pathlib.Path):
