@@ -18,7 +18,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tqdm.auto import tqdm
 
-from mejax.preprocess import temporal
+from mejax.preprocess import temporal, tim
+
+TEMPORAL_MODELS = ("tim", "linear")
 
 
 @dataclasses.dataclass
@@ -67,16 +69,25 @@ def subjects(builder: tfds.core.DatasetBuilder) -> list[str]:
     return sorted(builder.info.splits.keys())
 
 
-def preprocess_clip(example: dict, num_frames: int, image_size: int) -> np.ndarray:
-    """Frames onset..offset of one example, resampled to ``num_frames``, resized to square."""
+def preprocess_clip(
+    example: dict, num_frames: int, image_size: int, temporal_model: str = "linear"
+) -> np.ndarray:
+    """Frames onset..offset of one example, resampled to ``num_frames`` with
+    ``temporal_model`` (``tim``: the Temporal Interpolation Model STAP and SCA use; ``linear``),
+    resized to square."""
     onset, offset = int(example["onset"]), int(example["offset"])
     frames = example["frames"]
+    clip = example["clip"].decode() if isinstance(example["clip"], bytes) else example["clip"]
     if not 0 <= onset <= offset < len(frames):
-        clip = example["clip"].decode() if isinstance(example["clip"], bytes) else example["clip"]
         raise ValueError(
             f"clip {clip}: onset {onset} / offset {offset} outside its {len(frames)} frames"
         )
-    frames = temporal.resample_linear(frames[onset : offset + 1], num_frames)
+    if temporal_model == "tim":
+        frames = tim.tim(frames[onset : offset + 1], num_frames, sample=f"clip {clip}")
+    elif temporal_model == "linear":
+        frames = temporal.resample_linear(frames[onset : offset + 1], num_frames)
+    else:
+        raise ValueError(f"input.temporal_model {temporal_model!r} not in {TEMPORAL_MODELS}")
     if frames.shape[1:3] != (image_size, image_size):
         frames = np.stack(
             [cv2.resize(f, (image_size, image_size), interpolation=cv2.INTER_AREA) for f in frames]
@@ -85,7 +96,11 @@ def preprocess_clip(example: dict, num_frames: int, image_size: int) -> np.ndarr
 
 
 def load_clips(
-    builder: tfds.core.DatasetBuilder, split: str, num_frames: int, image_size: int
+    builder: tfds.core.DatasetBuilder,
+    split: str,
+    num_frames: int,
+    image_size: int,
+    temporal_model: str = "linear",
 ) -> ClipSet:
     """Loads and preprocesses every clip of ``split`` (a ``+``-joined subject list)."""
     dataset = builder.as_dataset(split=split, shuffle_files=False)
@@ -95,7 +110,7 @@ def load_clips(
             (
                 example["clip"].decode(),
                 example["subject"].decode(),
-                preprocess_clip(example, num_frames, image_size),
+                preprocess_clip(example, num_frames, image_size, temporal_model),
                 example["aus"],
             )
         )

@@ -49,7 +49,13 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
         {"name": PAPER_DATASETS.get(arg, arg), "data_dir": "", "manual_dir": ""}
     )
     c.input = ml_collections.ConfigDict(
-        {"num_frames": 10, "image_size": 224, "flip": True, "subtract_onset": False}
+        {
+            "num_frames": 10,
+            "temporal_model": "tim",
+            "image_size": 224,
+            "flip": True,
+            "subtract_onset": False,
+        }
     )
     c.model = ml_collections.ConfigDict(
         {

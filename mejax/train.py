@@ -219,7 +219,11 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
 
     def load(side):
         return input_pipeline.load_clips(
-            context["builder"], round_.split(side), config.input.num_frames, config.input.image_size
+            context["builder"],
+            round_.split(side),
+            config.input.num_frames,
+            config.input.image_size,
+            config.input.get("temporal_model", "linear"),
         )
 
     train_data, val_data = load("train"), load("validation")

@@ -33,7 +33,11 @@ def test_paper_setting_reads_the_database(arg, tmp_path):
     builder = input_pipeline.database_builder(dataset)
     subjects = input_pipeline.subjects(builder)
     data = input_pipeline.load_clips(
-        builder, "+".join(subjects), config.input.num_frames, config.input.image_size
+        builder,
+        "+".join(subjects),
+        config.input.num_frames,
+        config.input.image_size,
+        config.input.temporal_model,
     )
     assert data.clips.shape[1:] == (10, 224, 224, 3)
     assert sorted(set(data.subjects)) == subjects
