@@ -61,11 +61,12 @@ def test_one_vs_rest_vmap_equals_separate_runs():
     keys = jax.random.split(jax.random.PRNGKey(3), 3)
     aus = (1, 4, 12)
 
-    one_per_call = run_steps(stacked_steps(aus, chunk=1), keys, clips, labels)
-    # One program for the separate runs: the AU's number does not enter the arithmetic.
-    single_model = stacked_steps((1,), chunk=1)
+    # One compiled program serves every run with one model per call: the task's AU numbers
+    # do not enter the arithmetic (labels come in with the batch).
+    per_model = stacked_steps(aus, chunk=1)
+    one_per_call = run_steps(per_model, keys, clips, labels)
     separate = [
-        run_steps(single_model, keys[k : k + 1], clips, labels[:, k : k + 1]) for k in range(3)
+        run_steps(per_model, keys[k : k + 1], clips, labels[:, k : k + 1]) for k in range(3)
     ]
     for k in range(3):
         # Calling the one-model program per model is exactly a separate run of that model.
@@ -81,7 +82,7 @@ def test_one_vs_rest_vmap_equals_separate_runs():
     # convolutions, so equal up to float rounding, which the tiny model's BatchNorm over 4 clips
     # amplifies over steps: compared after one step.
     vmapped = run_steps(stacked_steps(aus, chunk=3), keys, clips, labels, num_steps=1)
-    looped = run_steps(stacked_steps(aus, chunk=1), keys, clips, labels, num_steps=1)
+    looped = run_steps(per_model, keys, clips, labels, num_steps=1)
     np.testing.assert_allclose(vmapped[1], looped[1], rtol=1e-3)
     for a, b in zip(
         jax.tree.leaves(vmapped[0]["params"]), jax.tree.leaves(looped[0]["params"]), strict=True
