@@ -1,8 +1,10 @@
 """Command-line entry: ``python -m mejax.main --config=configs/stapf.py[:arg] --workdir=DIR``.
 
-Runs (or resumes) the experiment of the config in DIR. Any config field can be overridden, e.g.
-``--config.train.num_epochs=5``. With ``--multihost`` every process of a multi-host job calls
-``jax.distributed.initialize()`` first (the cluster is found from the environment).
+Runs (or resumes) the experiment of the config in DIR: a deep model (``train.run``), or a
+hand-crafted baseline when the config has a ``baseline`` block (``baselines.run.run``). Any
+config field can be overridden, e.g. ``--config.train.num_epochs=5``. With ``--multihost``
+every process of a multi-host job calls ``jax.distributed.initialize()`` first (the cluster is
+found from the environment).
 """
 
 from __future__ import annotations
@@ -23,10 +25,15 @@ def main(argv):
 
     if _MULTIHOST.value:
         jax.distributed.initialize()
-    from mejax import train
-
     logging.set_verbosity(logging.INFO)
-    results = train.run(_CONFIG.value, _WORKDIR.value)
+    if "baseline" in _CONFIG.value:  # hand-crafted descriptors + SVMs (mejax/baselines)
+        from mejax.baselines import run as baseline_run
+
+        results = baseline_run.run(_CONFIG.value, _WORKDIR.value)
+    else:
+        from mejax import train
+
+        results = train.run(_CONFIG.value, _WORKDIR.value)
     print(
         f"average F1 {results['average_f1']:.3f} "
         f"(all-positive {results['average_f1_all_positive']:.3f}); "

@@ -1,0 +1,30 @@
+"""LPQ-TOP + linear SVM: the second hand-crafted baseline of STAP and SCA.
+
+Päivärinta, Rahtu, Heikkilä (SCIA 2011) LPQ-TOP: Ojansivu & Heikkilä's local phase
+quantisation (7 x 7 windows on each plane, decorrelated as in the published lpq.m, 256-bin
+histograms) on the XY, XT and YT planes, 5 x 5 blocks (``mejax/baselines/lpq_top.py``); one
+linear SVM per AU. The "LPQ-TOP" row of STAP's Tables III-V under the 2-fold protocol with
+C = 1000; SCA's row with ``--config.protocol.name=subject_kfold
+--config.baseline.classifier.c_selection=validation``.
+
+    python -m mejax.main --config=configs/lpq_top.py --workdir=runs/lpq_top            # synth_me
+    python -m mejax.main --config=configs/lpq_top.py:casme2 --workdir=runs/lpq_top_casme2
+
+Arguments: `synth` (default; about a minute on 2 CPU cores), `synth_tiny` (tests), `casme2`,
+`casme`, `samm` (paper setting, 10 TIM frames at 224^2).
+"""
+
+from mejax.baselines import presets
+
+DESCRIPTOR = {
+    "name": "lpq_top",
+    "windows": (7, 7, 7),  # (W_X, W_Y, W_T)
+    "decorrelate": True,
+    "rho": 0.9,
+    "border": "volume",
+    "norm": "l1",
+}
+
+
+def get_config(arg=None):
+    return presets.baseline("LPQ-TOP", DESCRIPTOR, arg)
