@@ -4,7 +4,7 @@ Kläser, Marszałek, Schmid (BMVC 2008) HOG3D: mean 3-D gradients of 3 x 3 x 3 s
 cell quantised on the icosahedron (20 bins, full orientation), the cells being the 5 x 5
 blocks, the descriptor L2-normalised (``mejax/baselines/hog3d.py``); one linear SVM per AU,
 C selected on the validation subjects over 10^-3 ... 10^3. SCA's "HOG3D" row under STAP's 2-fold
-protocol by default, SCA's 4-fold with ``--config.protocol.name=subject_kfold``; per-AU F1.
+protocol by default, SCA's 4-fold with the argument ``casme2,sca`` (etc.); per-AU F1.
 
     python -m mejax.main --config=configs/hog3d.py --workdir=runs/hog3d                # synth_me
     python -m mejax.main --config=configs/hog3d.py:casme2 --workdir=runs/hog3d_casme2

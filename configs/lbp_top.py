@@ -4,8 +4,8 @@ Zhao & Pietikäinen (TPAMI 2007) LBP-TOP with radii (R_X, R_Y, R_T) = (3, 3, 3),
 per plane, uniform (u2, 59-bin) patterns, 5 x 5 blocks, histograms per block and plane
 (``mejax/baselines/lbp_top.py``); one linear SVM per AU. The "LBP-TOP" row of STAP's Tables
 III (CASME II), IV (CASME) and V (SAMM) under the subject-independent 2-fold protocol with
-C = 1000, per-AU F1; SCA's LBP-TOP row with ``--config.protocol.name=subject_kfold
---config.baseline.classifier.c_selection=validation``.
+C = 1000, per-AU F1; SCA's LBP-TOP row (its 4-fold protocol, C selected on the validation
+fold) with the argument ``casme2,sca`` (etc.).
 
     python -m mejax.main --config=configs/lbp_top.py --workdir=runs/lbp_top            # synth_me
     python -m mejax.main --config=configs/lbp_top.py:casme2 --workdir=runs/lbp_top_casme2

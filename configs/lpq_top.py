@@ -4,8 +4,8 @@ Päivärinta, Rahtu, Heikkilä (SCIA 2011) LPQ-TOP: Ojansivu & Heikkilä's local
 quantisation (7 x 7 windows on each plane, decorrelated as in the published lpq.m, 256-bin
 histograms) on the XY, XT and YT planes, 5 x 5 blocks (``mejax/baselines/lpq_top.py``); one
 linear SVM per AU. The "LPQ-TOP" row of STAP's Tables III-V under the 2-fold protocol with
-C = 1000; SCA's row with ``--config.protocol.name=subject_kfold
---config.baseline.classifier.c_selection=validation``.
+C = 1000; SCA's row (its 4-fold protocol, C selected on the validation fold) with the argument
+``casme2,sca`` (etc.).
 
     python -m mejax.main --config=configs/lpq_top.py --workdir=runs/lpq_top            # synth_me
     python -m mejax.main --config=configs/lpq_top.py:casme2 --workdir=runs/lpq_top_casme2

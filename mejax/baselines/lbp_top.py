@@ -109,7 +109,7 @@ def _window(shape, margins, what: str):
     if any(hi <= lo for lo, hi in window):
         raise ValueError(
             f"{what}: a {tuple(shape)} (T, H, W) volume has no pixel at least {tuple(margins)} "
-            "(t, y, x) pixels from its border; use a smaller radius or a larger volume"
+            "(t, y, x) pixels from its border; use a smaller radius / window or a larger volume"
         )
     return window
 

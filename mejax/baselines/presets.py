@@ -12,9 +12,10 @@ Settings by argument:
   Sec. IV-B), 5 x 5 blocks, the database's AUs (``presets.PAPER_AUS``), STAP's
   subject-independent 2-fold protocol, all four rounds. C as in the paper the row comes from:
   fixed at 1000 for STAP's rows (LBP-TOP, LPQ-TOP), selected on the validation subjects over
-  10^-3 ... 10^3 for SCA's (LBP-SIP, HOG3D) and the others. SCA's own protocol is
-  ``--config.protocol.name=subject_kfold`` (4 folds: 2 train, 1 validation, 1 test) with
-  ``--config.baseline.classifier.c_selection=validation``.
+  10^-3 ... 10^3 for SCA's (LBP-SIP, HOG3D) and the others.
+- ``<database>,sca`` (e.g. ``casme2,sca``) -- SCA's setting (Sec. 4.1): its subject-independent
+  4-fold protocol (2 folds train, 1 validates, 1 tests; ``protocols.subject_kfold``) and C
+  selected on the validation fold, for every descriptor.
 - ``synth`` (default) -- ``synth_me/small`` (20 subjects x 12 clips, 112^2) at its native
   112^2, 10 TIM frames, AUs 4, 7, 12, all four rounds of the 2-fold protocol, C selected on
   validation (STAP's fixed C has no validation data to answer to on a new database). The
@@ -41,14 +42,13 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
       method: the row name in the papers' tables (``LBP-TOP``, ``LPQ-TOP``, ...).
       descriptor: ``{"name": <mejax.baselines.descriptors name>, **its parameters}``.
       arg: the config file's argument: ``synth`` (default), ``synth_tiny``, or a database
-        (``casme2``, ``casme``, ``samm``) for the paper setting.
+        (``casme2``, ``casme``, ``samm``) for the paper setting; a ``,sca`` suffix selects
+        SCA's protocol and C selection.
 
     Returns:
       A locked ConfigDict.
     """
-    arg = arg or "synth"
-    if arg not in presets.ARGS:
-        raise ValueError(f"unknown config argument {arg!r}; choose one of {presets.ARGS}")
+    arg, sca = parse_arg(arg)
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
@@ -91,4 +91,23 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
         c.baseline.blocks = (2, 2, 1)
         c.baseline.classifier.c_selection = "validation"
         c.baseline.classifier.log10_c = (-2, 0, 2)
+    if sca:
+        c.protocol.name = "subject_kfold"
+        c.baseline.classifier.c_selection = "validation"
     return c.lock()
+
+
+def parse_arg(arg: str | None) -> tuple[str, bool]:
+    """(database argument, SCA setting?) of a config argument such as ``casme2,sca``."""
+    database, sca = "synth", False
+    for token in filter(None, (arg or "").split(",")):
+        if token in presets.ARGS:
+            database = token
+        elif token == "sca":
+            sca = True
+        else:
+            raise ValueError(
+                f"unknown config argument {token!r}; tokens are a database {presets.ARGS} and "
+                "optionally 'sca' (SCA's protocol)"
+            )
+    return database, sca

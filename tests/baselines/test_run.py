@@ -1,0 +1,103 @@
+"""End to end: a baseline config through mejax.main; the feature cache across runs."""
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mejax import input_pipeline
+from mejax.baselines import descriptors, features, presets, run
+
+REPO = Path(__file__).resolve().parents[2]
+DESCRIPTOR = {"name": "lbp_sip", "radii": (2, 2, 2), "layout": "split", "norm": "l1"}
+
+
+def tiny_config(data_dir, cache_dir, descriptor=DESCRIPTOR):
+    config = presets.baseline("LBP-SIP", descriptor, "synth_tiny").unlock()
+    config.dataset.data_dir = str(data_dir)
+    config.baseline.cache_dir = str(cache_dir)
+    return config.lock()
+
+
+def test_config_through_mejax_main(tiny_data_dir, tmp_path, capsys, monkeypatch):
+    from absl import flags
+
+    from mejax import main
+
+    workdir = tmp_path / "run"
+    argv = [
+        "main",
+        f"--config={REPO / 'configs' / 'lbp_top.py'}:synth_tiny",
+        f"--workdir={workdir}",
+        f"--config.dataset.data_dir={tiny_data_dir}",
+        f"--config.baseline.cache_dir={tmp_path / 'cache'}",
+    ]
+    monkeypatch.setattr("sys.argv", argv)  # config_flags reads the overrides from sys.argv
+    flags.FLAGS(argv)
+    try:
+        main.main(["main"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    results = json.loads((workdir / "results.json").read_text())
+    assert results["experiment"] == "LBP-TOP" and results["database"] == "synth_me/tiny"
+    assert set(results["f1"]) == {"AU4", "AU7"} and len(results["rounds"]) == 2
+    assert results["feature_dim"] == 2 * 2 * 3 * 59
+    for round_ in results["rounds"]:
+        for au, c in round_["selected_c"].items():
+            assert c is None or c in (1e-2, 1.0, 1e2)
+            assert round_["selected_step"][au] in (-1, 0, 1, 2)
+        assert not set(round_["test"]) & set(round_["train"] + round_["validation"])
+    # Every test clip of the two rounds appears once, with its subject's labels.
+    assert results["num_test_clips"] == sum(4 * len(r["test"]) for r in results["rounds"])
+    table = (workdir / "results.md").read_text()
+    assert "| AU4 |" in table and "all-positive" in table
+    printed = capsys.readouterr().out
+    assert f"average F1 {results['average_f1']:.3f}" in printed
+    assert (workdir / "round0" / "predictions.npz").exists()
+
+
+def test_features_are_cached_and_keyed_by_settings(tiny_data_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    config = tiny_config(tiny_data_dir, cache)
+    builder = input_pipeline.database_builder(config.dataset)
+    first = run.run(config, tmp_path / "a")
+    extracted = features.extract(config, builder)
+    assert extracted.from_cache and len(extracted) == 24
+    assert extracted.features.shape == (24, 4 * 20)
+    assert first["features_cache"] == str(extracted.path)
+
+    # A second experiment on the same features never calls the descriptor.
+    original = descriptors.DESCRIPTORS["lbp_sip"]
+
+    @functools.wraps(original)
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("features recomputed")
+
+    monkeypatch.setitem(descriptors.DESCRIPTORS, "lbp_sip", must_not_run)
+    config_b = config.unlock()
+    config_b.baseline.classifier.c_selection = "fixed"
+    second = run.run(config_b.lock(), tmp_path / "b")
+    assert second["features_cache"] == first["features_cache"]
+
+    # Other descriptor settings: another file, computed afresh.
+    monkeypatch.setitem(descriptors.DESCRIPTORS, "lbp_sip", original)
+    other = tiny_config(tiny_data_dir, cache, {**DESCRIPTOR, "layout": "joint"})
+    joint = features.extract(other, builder)
+    assert not joint.from_cache and joint.path != extracted.path
+    assert joint.features.shape == (24, 4 * 64)
+    assert len(list(cache.rglob("*.npz"))) == 2
+
+    # A file whose stored settings differ is not trusted.
+    joint.path.write_bytes(extracted.path.read_bytes())
+    recomputed = features.extract(other, builder)
+    assert not recomputed.from_cache
+    np.testing.assert_array_equal(recomputed.features, joint.features)
+
+
+def test_bad_settings_fail_before_extraction(tiny_data_dir, tmp_path):
+    config = tiny_config(tiny_data_dir, tmp_path / "cache", {**DESCRIPTOR, "radius": 3})
+    with pytest.raises(ValueError, match="takes no \\['radius'\\]"):
+        run.run(config, tmp_path / "run")
+    assert not (tmp_path / "cache").exists()
