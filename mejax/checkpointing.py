@@ -39,3 +39,22 @@ class Checkpointer:
 
     def close(self) -> None:
         self._manager.close()
+
+
+def restore_as_saved(directory: str | Path, step: int | None = None):
+    """The checkpoint of ``step`` (default: latest) in ``directory``, in the structure it was
+    saved in, without a target (for reading another run's weights; nothing is written).
+
+    Raises:
+      FileNotFoundError: ``directory`` holds no complete checkpoint.
+    """
+    directory = Path(directory).absolute()
+    options = ocp.CheckpointManagerOptions(read_only=True, create=False)
+    manager = ocp.CheckpointManager(directory, options=options)
+    try:
+        step = manager.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"{directory} holds no complete checkpoint")
+        return manager.restore(step, args=ocp.args.StandardRestore())
+    finally:
+        manager.close()
