@@ -186,8 +186,9 @@ def _from_run(path: Path, au: int | None, which: str) -> Source:
     part = saved[which]
     num_models = len(np.asarray(saved["selection"]["f1"])) if "selection" in saved else None
     aus = list((_run_config(checkpoints) or {}).get("task", {}).get("aus", []))
-    index = aus.index(au) if au is not None and au in aus else 0
-    trained_for = f" (AU{aus[index]})" if index < len(aus) else ""
+    one_vs_rest = num_models is not None and len(aus) == num_models  # one model per AU
+    index = aus.index(au) if one_vs_rest and au in aus else 0
+    trained_for = f" (AU{aus[index]})" if one_vs_rest else ""
     notes = [f"model {index}{trained_for} of the run's {num_models or 1}, {which} variables"]
     flat = {}
     for collection in ("params", "batch_stats"):
