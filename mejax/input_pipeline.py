@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from mejax.preprocess import temporal, tim
 
-TEMPORAL_MODELS = ("tim", "linear")
+TEMPORAL_MODELS = ("tim", "tim50", "linear")
 
 
 @dataclasses.dataclass
@@ -73,8 +73,8 @@ def preprocess_clip(
     example: dict, num_frames: int, image_size: int, temporal_model: str = "linear"
 ) -> np.ndarray:
     """Frames onset..offset of one example, resampled to ``num_frames`` with
-    ``temporal_model`` (``tim``: the Temporal Interpolation Model STAP and SCA use; ``linear``),
-    resized to square."""
+    ``temporal_model`` (``tim``: the Temporal Interpolation Model, STAP's; ``tim50``: TIM to 50
+    frames then ``num_frames`` evenly sampled, SCA's; ``linear``), resized to square."""
     onset, offset = int(example["onset"]), int(example["offset"])
     frames = example["frames"]
     clip = example["clip"].decode() if isinstance(example["clip"], bytes) else example["clip"]
@@ -84,6 +84,10 @@ def preprocess_clip(
         )
     if temporal_model == "tim":
         frames = tim.tim(frames[onset : offset + 1], num_frames, sample=f"clip {clip}")
+    elif temporal_model == "tim50":
+        frames = tim.tim_then_sample(
+            frames[onset : offset + 1], 50, num_frames, sample=f"clip {clip}"
+        )
     elif temporal_model == "linear":
         frames = temporal.resample_linear(frames[onset : offset + 1], num_frames)
     else:
@@ -119,21 +123,42 @@ def load_clips(
     return ClipSet(np.stack(clips), np.stack(multi_hot), list(names), list(subject_names))
 
 
+def center_crop(clips: np.ndarray, size: int) -> np.ndarray:
+    """The central size x size crop of (..., H, W, C) clips (the evaluation view of a model
+    trained on random crops)."""
+    height, width = clips.shape[-3:-1]
+    if size > min(height, width):
+        raise ValueError(f"input.crop_size={size} exceeds the {height}x{width} frames")
+    top, left = (height - size) // 2, (width - size) // 2
+    return clips[..., top : top + size, left : left + size, :]
+
+
 class TrainBatches:
     """Shuffled training batches indexed by step (epoch-wise permutations, last partial batch
-    dropped), with optional horizontal flips.
+    dropped), with optional horizontal flips and random crops.
 
     A horizontal flip maps an AU to the same AU on the other side; the multi-hot carries no
-    side, so flipping never changes a label.
+    side, so flipping never changes a label. A random crop (``crop`` > 0, SCA's 112^2) takes
+    one location per clip, the same for all its frames.
     """
 
-    def __init__(self, data: ClipSet, labels: np.ndarray, batch_size: int, seed: int, flip: bool):
+    def __init__(
+        self,
+        data: ClipSet,
+        labels: np.ndarray,
+        batch_size: int,
+        seed: int,
+        flip: bool,
+        crop: int = 0,
+    ):
         if len(data) < batch_size:
             raise ValueError(
                 f"train.batch_size={batch_size} exceeds the {len(data)} training clips"
             )
+        if crop:
+            center_crop(data.clips[:1], crop)  # checks the size
         self.data, self.labels = data, labels
-        self.batch_size, self.seed, self.flip = batch_size, seed, flip
+        self.batch_size, self.seed, self.flip, self.crop = batch_size, seed, flip, crop
         self.steps_per_epoch = len(data) // batch_size
 
     def __call__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
@@ -145,6 +170,17 @@ class TrainBatches:
         if self.flip:
             flips = np.random.default_rng([self.seed, epoch, index, 1]).random(len(chosen)) < 0.5
             clips = np.where(flips[:, None, None, None, None], clips[:, :, :, ::-1], clips)
+        if self.crop:
+            rng = np.random.default_rng([self.seed, epoch, index, 2])
+            height, width = clips.shape[2:4]
+            tops = rng.integers(0, height - self.crop + 1, len(chosen))
+            lefts = rng.integers(0, width - self.crop + 1, len(chosen))
+            clips = np.stack(
+                [
+                    clip[:, top : top + self.crop, left : left + self.crop]
+                    for clip, top, left in zip(clips, tops, lefts, strict=True)
+                ]
+            )
         return clips, self.labels[chosen]
 
 

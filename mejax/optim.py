@@ -13,16 +13,19 @@ import ml_collections
 import optax
 
 
-def make_schedule(config: ml_collections.ConfigDict, num_steps: int) -> optax.Schedule:
+def make_schedule(
+    config: ml_collections.ConfigDict, num_steps: int, steps_per_epoch: int = 1
+) -> optax.Schedule:
     """Learning-rate schedule: ``constant``, ``step`` (x``decay_factor`` every
-    ``decay_every`` steps) or ``cosine`` (to 0 at ``num_steps``), with optional linear warm-up."""
+    ``decay_every`` steps, or every ``decay_every_epochs`` epochs of ``steps_per_epoch``
+    steps when that is set) or ``cosine`` (to 0 at ``num_steps``), with optional linear
+    warm-up."""
     lr = config.learning_rate
     if config.schedule == "constant":
         schedule = optax.constant_schedule(lr)
     elif config.schedule == "step":
-        schedule = optax.exponential_decay(
-            lr, config.decay_every, config.decay_factor, staircase=True
-        )
+        every = config.get("decay_every_epochs", 0) * steps_per_epoch or config.decay_every
+        schedule = optax.exponential_decay(lr, every, config.decay_factor, staircase=True)
     elif config.schedule == "cosine":
         schedule = optax.cosine_decay_schedule(lr, max(1, num_steps - config.warmup_steps))
     else:

@@ -94,7 +94,7 @@ def model_input(clips: jnp.ndarray, subtract_onset: bool) -> jnp.ndarray:
 
 def make_steps(
     model,
-    task: tasks.AUOneVsRest,
+    task: tasks.AUTask,
     tx: optax.GradientTransformation,
     mesh,
     chunk: int,
@@ -150,7 +150,7 @@ def make_steps(
     def train_chunk(models, clips, labels, step, learning_rate):
         clips = _normalize(clips)
         return jax.vmap(lambda m, y: train_one({**m, "labels": y}, clips, step, learning_rate))(
-            models, labels.T
+            models, task.stack_labels(labels)
         )
 
     train_chunk = jax.jit(train_chunk, donate_argnums=0, out_shardings=replicated)
@@ -195,7 +195,7 @@ def make_steps(
 
 
 def predict_logits(predict, params, batch_stats, data: input_pipeline.ClipSet, mesh, batch_size):
-    """(K, N, 2) logits of every clip of ``data``."""
+    """(M, N, outputs) logits of every clip of ``data`` by the M stacked models."""
     chunks = []
     for clips, real in input_pipeline.eval_batches(data.clips, batch_size):
         logits = predict(params, batch_stats, sharding.global_batch(mesh, clips))
@@ -217,14 +217,19 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
         logging.info("%s already finished: %s", round_.name, record_file)
         return dict(np.load(record_file))
 
+    crop = config.input.get("crop_size", 0)
+
     def load(side):
-        return input_pipeline.load_clips(
+        data = input_pipeline.load_clips(
             context["builder"],
             round_.split(side),
             config.input.num_frames,
             config.input.image_size,
             config.input.get("temporal_model", "linear"),
         )
+        if crop and side != "train":
+            data.clips = input_pipeline.center_crop(data.clips, crop)
+        return data
 
     train_data, val_data = load("train"), load("validation")
     batches = input_pipeline.TrainBatches(
@@ -233,13 +238,14 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
         config.train.batch_size,
         seed=config.seed + index,
         flip=config.input.flip,
+        crop=crop,
     )
     num_steps = config.train.num_epochs * batches.steps_per_epoch
     eval_every = config.train.eval_every_epochs * batches.steps_per_epoch
     val_labels = task.labels(val_data.aus)
 
     keys = jax.random.split(jax.random.PRNGKey(config.seed + 1000 * index), task.num_models)
-    state = init(keys, train_data.clips[:1])
+    state = init(keys, batches(0)[0][:1])
     selection = {  # copies: the train step donates (deletes) the state's buffers
         "params": jax.tree.map(jnp.copy, state["params"]),
         "batch_stats": jax.tree.map(jnp.copy, state["batch_stats"]),
@@ -252,7 +258,7 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
         state, selection = restored["state"], restored["selection"]
         logging.info("%s: resumed from step %d", round_.name, int(state["step"]))
 
-    schedule = optim.make_schedule(config.optimizer, num_steps)
+    schedule = optim.make_schedule(config.optimizer, num_steps, batches.steps_per_epoch)
     start = int(state["step"])
     bar = tqdm(range(start, num_steps), initial=start, total=num_steps, desc=round_.name)
     for step in bar:
@@ -267,9 +273,8 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
         loss, finite = np.asarray(loss), np.asarray(finite)
         step_time = time.perf_counter() - tick
         if not (np.all(np.isfinite(loss)) and np.all(finite)):
-            bad = [
-                n for n, ok in zip(task.names, np.isfinite(loss) & finite, strict=True) if not ok
-            ]
+            ok = np.isfinite(loss) & finite
+            bad = [n for n, good in zip(task.model_names, ok, strict=True) if not good]
             raise FloatingPointError(
                 f"{round_.name}: non-finite loss or parameters at step {step} for {bad} "
                 f"(losses {loss.tolist()}). Stopped without saving; the last checkpoint "
@@ -279,16 +284,15 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
         bar.set_postfix(loss=f"{loss.mean():.4f}", step_s=f"{step_time:.2f}")
         if (step + 1) % config.train.log_every_steps == 0:
             scalars = {"loss": loss.mean(), "learning_rate": schedule(step), "step_time": step_time}
-            scalars.update({f"loss/{n}": v for n, v in zip(task.names, loss, strict=True)})
+            scalars.update({f"loss/{n}": v for n, v in zip(task.model_names, loss, strict=True)})
             context["writer"].write(round_.name, step + 1, scalars)
         if (step + 1) % eval_every == 0 or step + 1 == num_steps:
             logits = predict_logits(
                 predict, state["params"], state["batch_stats"], val_data, mesh,
                 config.train.eval_batch_size,
             )  # fmt: skip
-            predictions = np.asarray(task.predictions(logits)).T
-            f1 = evaluate.metrics.f1_per_au(val_labels, predictions)
-            selection = select(selection, state, f1, step + 1)
+            f1 = evaluate.metrics.f1_per_au(val_labels, task.predictions(logits))
+            selection = select(selection, state, task.model_scores(f1), step + 1)
             scalars = {f"val_f1/{n}": v for n, v in zip(task.names, f1, strict=True)}
             scalars["val_f1/avg"] = f1.mean()
             context["writer"].write(round_.name, step + 1, scalars)
@@ -304,19 +308,20 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
     record = {
         "names": np.asarray(test_data.names),
         "labels": task.labels(test_data.aus),
-        "predictions": np.asarray(task.predictions(logits)).T,
-        "scores": np.asarray(task.scores(logits)).T,
-        "selected_step": np.asarray(selection["step"]),
-        "val_f1": np.asarray(selection["f1"]),
+        "predictions": task.predictions(logits),
+        "scores": task.scores(logits),
+        "selected_step": task.per_au(selection["step"]),
+        "val_f1": task.per_au(selection["f1"]),
     }
     if jax.process_index() == 0:
         np.savez(record_file, **record)
     return record
 
 
-def select(selection: dict, state: dict, f1: np.ndarray, step: int) -> dict:
-    """Keeps, for each AU model separately, the parameters of its best validation F1."""
-    better = f1 > np.asarray(selection["f1"])
+def select(selection: dict, state: dict, scores: np.ndarray, step: int) -> dict:
+    """Keeps, for each model separately, the parameters of its best validation score
+    (``task.model_scores``: its AU's F1, or the average F1 of the multi-task model)."""
+    better = scores > np.asarray(selection["f1"])
 
     def pick(best, current):
         mask = jnp.asarray(better).reshape((-1,) + (1,) * (current.ndim - 1))
@@ -325,7 +330,7 @@ def select(selection: dict, state: dict, f1: np.ndarray, step: int) -> dict:
     return {
         "params": jax.tree.map(pick, selection["params"], state["params"]),
         "batch_stats": jax.tree.map(pick, selection["batch_stats"], state["batch_stats"]),
-        "f1": np.where(better, f1, selection["f1"]),
+        "f1": np.where(better, scores, selection["f1"]),
         "step": np.where(better, step, selection["step"]).astype(np.int32),
     }
 
@@ -351,10 +356,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     check_workdir(config, workdir)
     sharding.check_batch_size(config.train.batch_size)
     sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")
-    task = tasks.AUOneVsRest(
-        tuple(config.task.aus), config.task.loss, dict(config.task.get("loss_kwargs", {}))
-    )
-    model = models.build(config.model)
+    task = tasks.build(config.task)
+    model = models.build(config.model, task.outputs_per_model)
     builder = input_pipeline.database_builder(config.dataset)
     rounds = protocols.PROTOCOLS[config.protocol.name](
         input_pipeline.subjects(builder), tuple(config.protocol.rounds)

@@ -29,23 +29,46 @@ def test_the_four_stap_rows_exist():
     assert {p.stem for p in CONFIG_FILES} >= {"stapf", "stap", "i3df", "i3d"}
 
 
-@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
-@pytest.mark.parametrize("arg", [None, *presets.ARGS])
+# Arguments each deep-model config file is checked with (baseline configs have their own tests).
+SCA_ARGS = [None, "synth_tiny", "casme2", "casme2,r50,sca_max", "samm,r101,sca_concat",
+            "casme,none", "sa", "ca", "sca_avg"]  # fmt: skip
+
+
+def deep_config_cases():
+    for path in CONFIG_FILES:
+        if "baseline" in load_config(path, None):
+            continue
+        args = SCA_ARGS if path.stem == "sca" else [None, *presets.ARGS]
+        yield from (pytest.param(path, arg, id=f"{path.stem}:{arg}") for arg in args)
+
+
+@pytest.mark.parametrize("path, arg", deep_config_cases())
 def test_config_loads_and_builds(path, arg):
     config = load_config(path, arg)
     assert config.is_locked
     with pytest.raises(AttributeError):
         config.not_a_field = 1  # locked: a typo in an override fails loudly
-    task = tasks.AUOneVsRest(
-        tuple(config.task.aus), config.task.loss, dict(config.task.loss_kwargs)
-    )
-    model = models.build(config.model)
-    size, frames = config.input.image_size, config.input.num_frames
-    clips = jnp.zeros((1, frames, size, size, 3))
+    task = tasks.build(config.task)
+    model = models.build(config.model, task.outputs_per_model)
+    size = config.input.get("crop_size", 0) or config.input.image_size
+    clips = jnp.zeros((1, config.input.num_frames, size, size, 3))
     variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), clips, train=False))
     logits = jax.eval_shape(lambda v: model.apply(v, clips, train=False), variables)
-    assert logits.shape == (1, 2)
-    assert task.num_models == len(config.task.aus)
+    assert logits.shape == (1, task.outputs_per_model)
+    assert task.num_models * task.outputs_per_model in (2 * len(task.aus), len(task.aus))
+
+
+def test_sca_arguments():
+    config = load_config(REPO / "configs" / "sca.py", "samm,r50,sca_concat")
+    assert (config.dataset.name, config.model.depth) == ("samm", 50)
+    assert (config.model.attention, config.model.fusion) == ("sca", "concat")
+    paper = load_config(REPO / "configs" / "sca.py", "casme2")
+    assert (paper.input.num_frames, paper.input.temporal_model) == (10, "tim50")
+    assert (paper.input.crop_size, paper.optimizer.weight_decay) == (112, 1e-3)
+    assert (paper.optimizer.decay_every_epochs, paper.train.num_epochs) == (30, 60)
+    assert (paper.protocol.name, paper.task.name) == ("subject_kfold", "multi_task")
+    with pytest.raises(ValueError, match="unknown config argument 'r34'"):
+        load_config(REPO / "configs" / "sca.py", "casme2,r34")
 
 
 def test_paper_setting():

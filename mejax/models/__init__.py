@@ -6,18 +6,28 @@ import functools
 
 import jax.numpy as jnp
 
+from mejax.models.sca import SCAClassifier
 from mejax.models.stap import I3DClassifier
 
 MODELS = {
     "i3d_classifier": I3DClassifier,
     # Tiny variant for tests: 1/16 of the channels.
     "i3d_classifier_tiny": functools.partial(I3DClassifier, width=1 / 16),
+    "sca_classifier": SCAClassifier,
+    # Tiny variant for tests: Res3D-10 with 1/16 of the channels.
+    "sca_classifier_tiny": functools.partial(SCAClassifier, depth=10, width=1 / 16),
 }
 
 
-def build(config):
-    """Model named ``config.name`` with the remaining fields as its attributes."""
+def build(config, num_outputs: int | None = None):
+    """Model named ``config.name`` with the remaining fields as its attributes.
+
+    ``num_outputs`` (the task's outputs per model: 2 logits of one binary AU model, or one
+    logit per AU of a multi-task model) is passed on when given.
+    """
     kwargs = dict(config)
+    if num_outputs is not None:
+        kwargs["num_outputs"] = num_outputs
     name = kwargs.pop("name")
     if name not in MODELS:
         raise ValueError(f"model.name {name!r} not in {sorted(MODELS)}")

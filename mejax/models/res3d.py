@@ -170,9 +170,7 @@ class Res3D(nn.Module):
         planes = [max(1, round(p * self.width)) for p in (64, 128, 256, 512)]
         ops = _Ops(self.dtype, self.bn_momentum)
         endpoints = {}
-        stem = ops.conv(
-            planes[0], (self.conv1_t_size, 7, 7), (self.conv1_t_stride, 2, 2), "conv1"
-        )
+        stem = ops.conv(planes[0], (self.conv1_t_size, 7, 7), (self.conv1_t_stride, 2, 2), "conv1")
         x = nn.relu(ops.bn(train, "bn1")(stem(x)))
         if self.max_pool:
             x = nn.max_pool(x, (3, 3, 3), (2, 2, 2), padding=((1, 1),) * 3)
