@@ -49,6 +49,7 @@ class FeatureSet:
       aus: (N, len(AU_VOCAB)) bool multi-hot.
       objective_class: (N,) int32 (-1 where not annotated).
       emotion: emotion label of each clip.
+      databases: the ``database`` feature of each clip (the part of a composite).
       path: the cache file.
       from_cache: whether the features were read from ``path`` rather than computed.
     """
@@ -59,6 +60,7 @@ class FeatureSet:
     aus: np.ndarray
     objective_class: np.ndarray
     emotion: list[str]
+    databases: list[str]
     path: Path
     from_cache: bool
 
@@ -109,6 +111,7 @@ def _load(path: Path, key: dict) -> FeatureSet | None:
                 aus=data["aus"],
                 objective_class=data["objective_class"],
                 emotion=data["emotion"].tolist(),
+                databases=data["databases"].tolist(),
                 path=path,
                 from_cache=True,
             )
@@ -132,6 +135,7 @@ def _save(path: Path, key: dict, result: FeatureSet) -> None:
                 aus=result.aus,
                 objective_class=result.objective_class,
                 emotion=np.asarray(result.emotion),
+                databases=np.asarray(result.databases),
             )
         os.replace(tmp, path)
     finally:
@@ -176,12 +180,13 @@ def extract(config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder
                 np.asarray(example["aus"], bool),
                 int(example.get("objective_class", -1)),
                 _text(example.get("emotion", b"")),
+                _text(example.get("database", b"")),
             )
         )
     if not rows:
         raise ValueError(f"{builder.info.full_name}: no clips to describe")
     rows.sort(key=lambda row: row[0])
-    names, subject_names, features, aus, objective, emotion = zip(*rows, strict=True)
+    names, subject_names, features, aus, objective, emotion, database = zip(*rows, strict=True)
     result = FeatureSet(
         features=np.stack(features).astype(np.float32),
         names=list(names),
@@ -189,6 +194,7 @@ def extract(config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder
         aus=np.stack(aus),
         objective_class=np.asarray(objective, np.int32),
         emotion=list(emotion),
+        databases=list(database),
         path=path,
         from_cache=False,
     )

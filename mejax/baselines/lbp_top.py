@@ -124,27 +124,48 @@ def _interpolate(volume, window, row_axis, col_axis, offset_row, offset_col):
     sub = volume[tuple(slicer)]
 
     def taps(axis, offset):
+        # Per-centre coordinates, as scikit-image computes them (the fractions differ in the
+        # last bits from one centre to the next).
         coordinate = index[axis] + offset
         lower = np.floor(coordinate)
         upper = np.ceil(coordinate)
         shape = [1, 1, 1]
         shape[axis] = -1
-        return lower.astype(np.int64), upper.astype(np.int64), (coordinate - lower).reshape(shape)
+        return _as_slice(lower), _as_slice(upper), (coordinate - lower).reshape(shape)
 
     r_lo, r_hi, dr = taps(row_axis, offset_row)
     c_lo, c_hi, dc = taps(col_axis, offset_col)
 
-    def along_cols(rows):
-        left = np.take(rows, c_lo, axis=col_axis)
-        if np.array_equal(c_lo, c_hi):  # integer offset: (1 - 0) * a + 0 * b == a exactly
-            return left
-        return (1 - dc) * left + dc * np.take(rows, c_hi, axis=col_axis)
+    def pick(array, axis, where):
+        index = [slice(None)] * 3
+        index[axis] = where
+        return array[tuple(index)]
 
-    top = along_cols(np.take(sub, r_lo, axis=row_axis))
-    if np.array_equal(r_lo, r_hi):
+    def along_cols(rows):
+        left = pick(rows, col_axis, c_lo)
+        if _same(c_lo, c_hi):  # integer offset: (1 - 0) * a + 0 * b == a exactly
+            return left
+        return (1 - dc) * left + dc * pick(rows, col_axis, c_hi)
+
+    top = along_cols(pick(sub, row_axis, r_lo))
+    if _same(r_lo, r_hi):
         return top
-    bottom = along_cols(np.take(sub, r_hi, axis=row_axis))
+    bottom = along_cols(pick(sub, row_axis, r_hi))
     return (1 - dr) * top + dr * bottom
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, slice) and isinstance(b, slice):
+        return a == b
+    return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and np.array_equal(a, b)
+
+
+def _as_slice(indices: np.ndarray):
+    """Consecutive integer positions as a slice (a view instead of a gathered copy)."""
+    indices = indices.astype(np.int64)
+    if np.all(np.diff(indices) == 1):
+        return slice(int(indices[0]), int(indices[-1]) + 1)
+    return indices
 
 
 def raw_codes(volume, window, row_axis, col_axis, offsets) -> np.ndarray:

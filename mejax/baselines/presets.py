@@ -16,6 +16,10 @@ Settings by argument:
 - ``<database>,sca`` (e.g. ``casme2,sca``) -- SCA's setting (Sec. 4.1): its subject-independent
   4-fold protocol (2 folds train, 1 validates, 1 tests; ``protocols.subject_kfold``) and C
   selected on the validation fold, for every descriptor.
+- ``<database>,mer`` (e.g. ``casme2,mer``) -- recognition instead of AU detection
+  (``recognition.py``): one multi-class SVM over the database's emotion classes
+  (``--config.task.label=objective_class`` for the objective classes), leave-one-subject-out,
+  C selected on the validation subject by UF1; UF1 / UAR / WAR / WF1 as MEGC scores them.
 - ``synth`` (default) -- ``synth_me/small`` (20 subjects x 12 clips, 112^2) at its native
   112^2, 10 TIM frames, AUs 4, 7, 12, all four rounds of the 2-fold protocol, C selected on
   validation (STAP's fixed C has no validation data to answer to on a new database). The
@@ -43,12 +47,12 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
       descriptor: ``{"name": <mejax.baselines.descriptors name>, **its parameters}``.
       arg: the config file's argument: ``synth`` (default), ``synth_tiny``, or a database
         (``casme2``, ``casme``, ``samm``) for the paper setting; a ``,sca`` suffix selects
-        SCA's protocol and C selection.
+        SCA's protocol and C selection, ``,mer`` recognition.
 
     Returns:
       A locked ConfigDict.
     """
-    arg, sca = parse_arg(arg)
+    arg, sca, mer = parse_arg(arg)
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
@@ -94,20 +98,31 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
     if sca:
         c.protocol.name = "subject_kfold"
         c.baseline.classifier.c_selection = "validation"
+    if mer:
+        # Recognition (recognition.py): the database's emotion classes, LOSO, C on the
+        # validation subject.
+        c.task = ml_collections.ConfigDict({"label": "emotion", "classes": ()})
+        c.protocol = ml_collections.ConfigDict({"name": "loso", "rounds": ()})
+        c.baseline.classifier.c_selection = "validation"
     return c.lock()
 
 
-def parse_arg(arg: str | None) -> tuple[str, bool]:
-    """(database argument, SCA setting?) of a config argument such as ``casme2,sca``."""
-    database, sca = "synth", False
+def parse_arg(arg: str | None) -> tuple[str, bool, bool]:
+    """(database argument, SCA setting?, recognition?) of a config argument such as
+    ``casme2,sca`` or ``casme2,mer``."""
+    database, sca, mer = "synth", False, False
     for token in filter(None, (arg or "").split(",")):
         if token in presets.ARGS:
             database = token
         elif token == "sca":
             sca = True
+        elif token == "mer":
+            mer = True
         else:
             raise ValueError(
                 f"unknown config argument {token!r}; tokens are a database {presets.ARGS} and "
-                "optionally 'sca' (SCA's protocol)"
+                "optionally 'sca' (SCA's protocol) or 'mer' (recognition)"
             )
-    return database, sca
+    if sca and mer:
+        raise ValueError(f"config argument {arg!r}: 'sca' is an AU-detection setting, not 'mer'")
+    return database, sca, mer

@@ -29,7 +29,7 @@ import numpy as np
 from absl import logging
 
 from mejax import evaluate, input_pipeline, protocols, tasks, train
-from mejax.baselines import descriptors, features, svm
+from mejax.baselines import descriptors, features, recognition, svm
 
 
 def run_round(config, round_: protocols.Round, data, labels, task, workdir: Path) -> dict:
@@ -77,9 +77,11 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     """Runs the baseline experiment of ``config`` in ``workdir``.
 
     Returns:
-      The results written to ``workdir/results.json``: the keys of
-      :func:`mejax.evaluate.summarize` (as a deep run), each round's ``selected_c``, and the
-      ``descriptor``, ``feature_dim`` and ``features_cache`` used.
+      The results written to ``workdir/results.json``: for AU detection (``task.aus``) the
+      keys of :func:`mejax.evaluate.summarize` (as a deep run) and each round's
+      ``selected_c``; for recognition (``task.label``, ``recognition.py``) UF1, UAR, WAR, WF1
+      and the confusion matrix, overall and per database part; both with the ``descriptor``,
+      ``feature_dim`` and ``features_cache`` used.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -87,12 +89,23 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     # Fail on a bad setting before any extraction.
     svm.Settings.from_config(config.baseline.classifier)
     descriptors.make(config.baseline.descriptor, config.baseline.blocks)
-    task = tasks.AUOneVsRest(tuple(config.task.aus))
+    recognition_task = "label" in config.task
+    if not recognition_task:
+        task = tasks.AUOneVsRest(tuple(config.task.aus))
     builder = input_pipeline.database_builder(config.dataset)
     rounds = protocols.PROTOCOLS[config.protocol.name](
         input_pipeline.subjects(builder), tuple(config.protocol.rounds)
     )
     data = features.extract(config, builder)
+    if recognition_task:
+        classes, labels = recognition.class_labels(config, data)
+        records = [recognition.run_round(config, r, data, labels, classes, workdir) for r in rounds]
+        results = recognition.summarize(config, classes, rounds, records)
+        _describe(results, config, data)
+        if jax.process_index() == 0:
+            (workdir / "results.json").write_text(json.dumps(results, indent=2))
+            (workdir / "results.md").write_text(recognition.markdown_table(results))
+        return results
     labels = task.labels(data.aus)
     records = [run_round(config, r, data, labels, task, workdir) for r in rounds]
     results = evaluate.summarize(task.names, rounds, records, config)
@@ -101,9 +114,13 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
             n: None if math.isnan(c) else c
             for n, c in zip(task.names, record["selected_c"].tolist(), strict=True)
         }
-    results["descriptor"] = json.loads(json.dumps(config.baseline.descriptor.to_dict()))
-    results["feature_dim"] = int(data.features.shape[1])
-    results["features_cache"] = str(data.path)
+    _describe(results, config, data)
     if jax.process_index() == 0:
         evaluate.write_reports(workdir, results)
     return results
+
+
+def _describe(results: dict, config, data) -> None:
+    results["descriptor"] = json.loads(json.dumps(config.baseline.descriptor.to_dict()))
+    results["feature_dim"] = int(data.features.shape[1])
+    results["features_cache"] = str(data.path)

@@ -141,6 +141,7 @@ def select(
     settings: Settings,
     seed: int = 0,
     what: str = "svm",
+    metric: str = "auto",
 ) -> Selected:
     """Trains one SVM per candidate C on the training clips, keeps the best on validation.
 
@@ -151,14 +152,20 @@ def select(
       settings: the classifier settings.
       seed: liblinear's random state.
       what: name in log messages.
+      metric: ``f1`` (of the present class 1), ``macro_f1`` (UF1), or ``auto``: ``f1`` for
+        0/1 labels, ``macro_f1`` otherwise.
 
     Returns:
       The selected model (trained on the training clips only), its C and validation F1.
     """
     y_train, y_val = np.asarray(y_train), np.asarray(y_val)
     present = np.unique(y_train)
-    binary = set(present.tolist()) <= {0, 1} and set(np.unique(y_val).tolist()) <= {0, 1}
-    score = _binary_f1 if binary else _macro_f1
+    if metric == "auto":
+        binary = set(present.tolist()) <= {0, 1} and set(np.unique(y_val).tolist()) <= {0, 1}
+        metric = "f1" if binary else "macro_f1"
+    if metric not in ("f1", "macro_f1"):
+        raise ValueError(f"svm.select: unknown metric {metric!r}")
+    score = _binary_f1 if metric == "f1" else _macro_f1
     if len(present) < 2:
         model = DummyClassifier(strategy="constant", constant=present[0]).fit(x_train, y_train)
         logging.info("%s: only class %s among the training clips; constant detector", what, present)

@@ -37,7 +37,7 @@ def test_baseline_configs_have_a_baseline_block():
 
 
 @pytest.mark.parametrize("stem", sorted(BASELINES))
-@pytest.mark.parametrize("arg", [None, *presets.ARGS, "casme2,sca"])
+@pytest.mark.parametrize("arg", [None, *presets.ARGS, "casme2,sca", "synth,mer"])
 def test_config_loads(stem, arg):
     config = load_config(stem, arg)
     assert config.is_locked
@@ -48,6 +48,11 @@ def test_config_loads(stem, arg):
     svm.Settings.from_config(config.baseline.classifier)
     assert config.protocol.name in protocols.PROTOCOLS
     assert config.input.temporal_model == "tim"
+    if arg == "synth,mer":
+        assert config.task.label == "emotion" and config.protocol.name == "loso"
+        assert "aus" not in config.task
+    else:
+        assert len(config.task.aus) >= 2
 
 
 @pytest.mark.parametrize("stem", sorted(BASELINES))
@@ -91,3 +96,5 @@ def test_paper_settings():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown config argument"):
         baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme3")
+    with pytest.raises(ValueError, match="not 'mer'"):
+        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme2,sca,mer")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mejax import input_pipeline
+from mejax import input_pipeline, metrics
 from mejax.baselines import descriptors, features, presets, run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,3 +101,26 @@ def test_bad_settings_fail_before_extraction(tiny_data_dir, tmp_path):
     with pytest.raises(ValueError, match="takes no \\['radius'\\]"):
         run.run(config, tmp_path / "run")
     assert not (tmp_path / "cache").exists()
+
+
+def test_recognition_pools_the_loso_rounds(tiny_data_dir, tmp_path):
+    config = presets.baseline("LBP-SIP", DESCRIPTOR, "synth_tiny,mer").unlock()
+    config.dataset.data_dir = str(tiny_data_dir)
+    config.baseline.cache_dir = str(tmp_path / "cache")
+    results = run.run(config.lock(), tmp_path / "run")
+    assert results["task"] == "mer" and results["protocol"] == "loso"
+    assert len(results["rounds"]) == 6  # one per subject of synth_me/tiny
+    assert sorted(s for r in results["rounds"] for s in r["test"]) == [
+        f"sub{i:02d}" for i in range(1, 7)
+    ]
+    labels, predictions = [], []
+    for r in results["rounds"]:
+        record = np.load(tmp_path / "run" / r["name"] / "predictions.npz")
+        labels += record["labels"].tolist()
+        predictions += record["predictions"].tolist()
+        assert record["scores"].shape == (len(record["labels"]), len(results["classes"]))
+    expected = metrics.recognition_metrics(labels, predictions, range(len(results["classes"])))
+    assert results["uf1"] == pytest.approx(expected["uf1"])
+    assert results["uar"] == pytest.approx(expected["uar"])
+    assert results["num_test_clips"] == 24 and "synth_me" in results["per_database"]
+    assert "| all | 24 |" in (tmp_path / "run" / "results.md").read_text()

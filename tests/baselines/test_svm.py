@@ -81,3 +81,13 @@ def test_per_au_detectors_and_bad_settings():
         svm.Settings(c_selection="test")
     with pytest.raises(ValueError, match="class_weight"):
         svm.Settings(class_weight="auto")
+
+
+def test_two_class_recognition_can_ask_for_macro_f1():
+    x_train, y_train = blobs(40, 0)
+    x_val, y_val = blobs(30, 1)
+    chosen = svm.select(x_train, y_train, x_val, y_val, svm.Settings(), metric="macro_f1")
+    expected = f1_score(y_val, chosen.model.predict(x_val), average="macro")
+    assert chosen.val_f1 == pytest.approx(expected)
+    with pytest.raises(ValueError, match="metric"):
+        svm.select(x_train, y_train, x_val, y_val, svm.Settings(), metric="auc")
