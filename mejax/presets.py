@@ -42,6 +42,11 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
+    # STAP fine-tunes DeepMind's Kinetics-400 I3D (Sec. IV-B); the weights mejax can load are
+    # the RGB stream trained on Kinetics from scratch (``rgb_scratch``, see mejax/weights/).
+    # The synthetic presets train their narrower I3D from scratch; with
+    # ``--config.init_from=kinetics400 --config.model.width=1.0`` they start from Kinetics too.
+    c.init_from = "kinetics400" if arg in PAPER_AUS else ""
 
     # The paper setting (Sec. IV-B): 10 TIM frames at 224^2, SGD lr 0.01 momentum 0.9,
     # dropout 0.5, batch 6, the full-width I3D.
@@ -189,6 +194,9 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.name = f"Res3D-{SCA_DEPTHS[depth]}" + ("" if attention == "none" else f"+{attention}")
     c.seed = 0
+    # SCA starts from Hara et al.'s Kinetics 3D ResNets, which are not redistributed: pass your
+    # copy, e.g. --config.init_from=r3d18_K_200ep.pth (mejax/weights/torch_convert.py reads it).
+    c.init_from = ""
     # The paper setting (Sec. 4.1): TIM to 50 frames, 10 sampled; random 112^2 crops (from
     # 128^2 frames here: the paper gives the crop, not the frame size); SGD 0.01, momentum 0.9,
     # weight decay 1e-3, lr / 10 every 30 epochs, 60 epochs; dropout 0.5; subject-independent

@@ -76,6 +76,11 @@ class AUOneVsRest(AUTask):
     def model_names(self) -> list[str]:
         return self.names
 
+    @property
+    def model_aus(self) -> tuple[int, ...]:
+        """The AU each model detects."""
+        return self.aus
+
     def model_loss(self, logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
         """Mean loss of one binary model over its batch: logits (B, 2), labels (B,)."""
         return jnp.mean(losses.LOSSES[self.loss](logits, labels, **self.loss_kwargs))
@@ -118,6 +123,7 @@ class AUMultiTask(AUTask):
     LOSSES = ("sigmoid_bce",)
     num_models = 1
     model_names = ("all AUs",)
+    model_aus = (None,)  # the one model detects every AU
 
     @property
     def outputs_per_model(self) -> int:

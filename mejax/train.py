@@ -39,6 +39,7 @@ from mejax import (
     sharding,
     tasks,
 )
+from mejax.weights import init_from as init_weights
 
 # =============================================================================================
 # Configuration checks
@@ -99,28 +100,37 @@ def make_steps(
     mesh,
     chunk: int,
     subtract_onset: bool = False,
+    init_from: str = "",
 ):
-    """``init``, ``train_step`` and ``predict`` of the stacked one-vs-rest models.
+    """``init``, ``train_step`` and ``predict`` of the stacked models of ``task``.
 
     ``train_step`` and ``predict`` run jitted, vmapped programs on chunks of ``chunk`` models;
-    ``subtract_onset`` is passed to :func:`model_input`.
+    ``subtract_onset`` is passed to :func:`model_input`; ``init_from`` (``config.init_from``:
+    pretrained weights or a previous run, see :mod:`mejax.weights.init_from`) replaces the
+    random initial variables of every model, each model taking its own AU's from a previous
+    one-vs-rest run.
     """
     replicated = sharding.replicated(mesh)
     _normalize = functools.partial(model_input, subtract_onset=subtract_onset)
 
     @jax.jit
-    def init_one(key, clips):
+    def init_variables(key, clips):
         variables = model.init({"params": key, "dropout": key}, _normalize(clips), train=False)
-        return {
-            "params": variables["params"],
-            "batch_stats": variables["batch_stats"],
-            "opt_state": tx.init(variables["params"]),
-        }
+        return {"params": variables["params"], "batch_stats": variables["batch_stats"]}
+
+    def init_one(key, clips, au):
+        variables = init_variables(key, clips)
+        if init_from:
+            variables, report = init_weights.initialize(variables, init_from, au=au)
+            logging.info("init_from %s:\n%s", init_from, report.summary())
+        return {**variables, "opt_state": jax.jit(tx.init)(variables["params"])}
 
     def init(keys, clips):
         # One model at a time: XLA compiles a vmapped init (grouped convolutions it then
-        # discards) for minutes on CPU; the stacked result is the same.
-        models = [init_one(key, clips) for key in keys]
+        # discards) for minutes on CPU; the stacked result is the same. Given fewer keys than
+        # the task has models (a subset run separately), no model is tied to an AU.
+        aus = task.model_aus if len(keys) == task.num_models else [None] * len(keys)
+        models = [init_one(key, clips, au) for key, au in zip(keys, aus, strict=True)]
         state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *models)
         state = {"step": jnp.zeros((), jnp.int32), "rng": jnp.copy(keys), **state}
         return jax.device_put(state, replicated)
@@ -371,7 +381,13 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
         "mesh": mesh,
         "builder": builder,
         "steps": make_steps(
-            model, task, tx, mesh, chunk, config.input.get("subtract_onset", False)
+            model,
+            task,
+            tx,
+            mesh,
+            chunk,
+            config.input.get("subtract_onset", False),
+            config.get("init_from", ""),
         ),
         "writer": reporting.MetricWriter(workdir),
     }

@@ -92,6 +92,29 @@ def test_one_vs_rest_vmap_equals_separate_runs():
     assert np.abs(one_per_call[2][0] - one_per_call[2][1]).max() > 0.1
 
 
+def test_init_from_sets_every_models_initial_variables(tmp_path):
+    from mejax.weights import npz
+
+    config = tiny_config("")
+    model = models.build(config.model)
+    clips = np.random.default_rng(1).integers(0, 256, (2, 8, 32, 32, 3), dtype=np.uint8)
+    init = jax.jit(lambda x: model.init(jax.random.PRNGKey(7), x, train=False))
+    pretrained = init(train.model_input(clips, False))
+    path = npz.save(tmp_path / "pretrained.npz", dict(pretrained))
+    task = tasks.AUOneVsRest((4, 7))
+    tx = optim.make_optimizer(config.optimizer)
+    init, _, _ = train.make_steps(model, task, tx, sharding.data_mesh(), 1, init_from=str(path))
+    state = init(jax.random.split(jax.random.PRNGKey(0), 2), clips[:1])
+    for collection in ("params", "batch_stats"):
+        for got, want in zip(
+            jax.tree.leaves(state[collection]),
+            jax.tree.leaves(pretrained[collection]),
+            strict=True,
+        ):
+            for k in range(2):  # both AU models start from the file, not from their keys
+                np.testing.assert_array_equal(got[k], want)
+
+
 DEVICE_SCRIPT = """
 import jax, numpy as np, json, sys
 sys.path.insert(0, {tests!r})
