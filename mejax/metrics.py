@@ -49,7 +49,17 @@ def f1_per_au(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"labels {labels.shape} and predictions {predictions.shape} must be (N, K)"
         )
-    f1 = np.asarray(f1_score(labels, predictions, average=None, zero_division=0.0), np.float64)
+    # Column by column: scikit-learn reads a single (N, 1) column as a binary target and would
+    # score both of its classes.
+    f1 = np.array(
+        [
+            f1_score(labels[:, k], predictions[:, k], labels=[1], average=None, zero_division=0.0)[
+                0
+            ]
+            for k in range(labels.shape[1])
+        ],
+        np.float64,
+    )
     # Recent scikit-learn scores an AU absent from both labels and predictions as 1; the papers'
     # F1 has no true positive there, so it counts 0 (and such an AU is flagged by 0 positives).
     f1[(labels.sum(0) == 0) & (predictions.sum(0) == 0)] = 0.0

@@ -11,6 +11,12 @@ def test_f1_per_au_hand_example():
     np.testing.assert_allclose(metrics.f1_per_au(labels, predictions), [0.5, 0.8])
 
 
+def test_f1_of_a_single_au():
+    labels = np.array([[1], [1], [0], [0]])
+    predictions = np.array([[1], [0], [1], [0]])
+    np.testing.assert_allclose(metrics.f1_per_au(labels, predictions), [0.5])
+
+
 def test_all_positive_f1_is_2p_over_1_plus_p():
     labels = np.zeros((20, 2), int)
     labels[:5, 0] = 1

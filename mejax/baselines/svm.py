@@ -31,6 +31,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+from mejax import metrics
+
 SELECTIONS = ("validation", "fixed")
 
 
@@ -121,11 +123,8 @@ def _fit(model, x, y, what: str):
 
 
 def _binary_f1(labels, predictions) -> float:
-    """F1 of the present class, 0 without any positive label or prediction (metrics.py's
-    convention; ``metrics.f1_per_au`` itself takes two or more AUs)."""
-    if not (np.any(labels == 1) or np.any(predictions == 1)):
-        return 0.0
-    return float(f1_score(labels, predictions, labels=[1], average=None, zero_division=0.0)[0])
+    """F1 of the present class (``metrics.f1_per_au`` of one AU)."""
+    return float(metrics.f1_per_au(np.c_[labels], np.c_[predictions])[0])
 
 
 def _macro_f1(labels, predictions) -> float:
