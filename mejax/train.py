@@ -2,7 +2,9 @@
 
 STAP / STAPF / I3D / I3DF (Li, Huang, Zhao, arXiv:1907.05023): K independent binary AU models
 trained together, the subject-independent protocol of ``protocols.py``, per-AU model selection on
-validation subjects only, per-AU F1 on test subjects pooled over the rounds.
+validation subjects only, per-AU F1 on test subjects pooled over the rounds. SCA (Li, Huang,
+Zhao, Neurocomputing 2021) is the same loop with one multi-task model (``tasks.AUMultiTask``,
+selected on the average validation F1): the task decides how many models are stacked.
 
 The K models' parameters, BatchNorm statistics, optimizer states and RNG keys are stacked on a
 leading axis, and the jitted step ``vmap``s the single-model step over a chunk of that axis
