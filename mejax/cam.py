@@ -32,10 +32,6 @@ from mejax import checkpointing, input_pipeline, models, optim, protocols, shard
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Workdir of a finished SCA run.")
-_CLIPS = flags.DEFINE_list("clips", None, "Clip names, e.g. sub03_ep02,sub07_ep05.")
-_OUT = flags.DEFINE_string("out", None, "Output folder (default: WORKDIR/cam).")
-
 
 def class_activation_maps(model, variables, clips: jnp.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B, K, h, w) CAMs (averaged over the map's time steps) and (B, K) logits of model
@@ -152,10 +148,15 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    for path in write_cams(_WORKDIR.value, _CLIPS.value, _OUT.value):
+    for path in write_cams(flags.FLAGS.workdir, flags.FLAGS.clips, flags.FLAGS.out):
         print(path)
 
 
 if __name__ == "__main__":
+    # Defined here, not at import: mejax.main defines --workdir too, and both modules are
+    # imported into one process by the tests.
+    flags.DEFINE_string("workdir", None, "Workdir of a finished SCA run.")
+    flags.DEFINE_list("clips", None, "Clip names, e.g. sub03_ep02,sub07_ep05.")
+    flags.DEFINE_string("out", None, "Output folder (default: WORKDIR/cam).")
     flags.mark_flags_as_required(["workdir", "clips"])
     app.run(main)

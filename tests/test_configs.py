@@ -42,7 +42,7 @@ def deep_config_cases():
         yield from (pytest.param(path, arg, id=f"{path.stem}:{arg}") for arg in args)
 
 
-@pytest.mark.parametrize("path, arg", deep_config_cases())
+@pytest.mark.parametrize("path, arg", list(deep_config_cases()))
 def test_config_loads_and_builds(path, arg):
     config = load_config(path, arg)
     assert config.is_locked
