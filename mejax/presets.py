@@ -22,6 +22,41 @@ SYNTH_AUS = (4, 7, 12)  # the three most frequent AUs of synth_me
 ARGS = ("synth", "synth_tiny", *PAPER_AUS)
 
 
+def sgd_optimizer(**fields) -> ml_collections.ConfigDict:
+    """The papers' optimizer block: SGD, lr 0.01, momentum 0.9 (STAP and SCA), with ``fields``
+    changed (weight decay and the step schedule of SCA, ...)."""
+    block = {
+        "name": "sgd",
+        "learning_rate": 0.01,
+        "momentum": 0.9,
+        "weight_decay": 0.0,
+        "schedule": "constant",
+        "warmup_steps": 0,
+        "decay_every": 0,
+        "decay_every_epochs": 0,
+        "decay_factor": 0.1,
+    }
+    unknown = set(fields) - set(block)
+    if unknown:
+        raise ValueError(f"optimizer fields {sorted(unknown)} not in {sorted(block)}")
+    return ml_collections.ConfigDict({**block, **fields})
+
+
+def train_block(batch_size: int, num_epochs: int) -> ml_collections.ConfigDict:
+    """The ``train`` block: batch sizes, epochs, evaluation every epoch."""
+    return ml_collections.ConfigDict(
+        {
+            "batch_size": batch_size,
+            "eval_batch_size": batch_size,
+            "num_epochs": num_epochs,
+            "eval_every_epochs": 1,
+            "log_every_steps": 10,
+            # Models per vmap; 0 = all on GPU/TPU, one at a time on CPU.
+            "models_per_step": 0,
+        }
+    )
+
+
 def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collections.ConfigDict:
     """Config of one STAP-family method.
 
@@ -89,29 +124,8 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
         }
     )
     c.protocol = ml_collections.ConfigDict({"name": "stap_two_fold", "rounds": (0, 1, 2, 3)})
-    c.optimizer = ml_collections.ConfigDict(
-        {
-            "name": "sgd",
-            "learning_rate": 0.01,
-            "momentum": 0.9,
-            "weight_decay": 0.0,
-            "schedule": "constant",
-            "warmup_steps": 0,
-            "decay_every": 0,
-            "decay_factor": 0.1,
-        }
-    )
-    c.train = ml_collections.ConfigDict(
-        {
-            "batch_size": 6,
-            "eval_batch_size": 6,
-            "num_epochs": 40,
-            "eval_every_epochs": 1,
-            "log_every_steps": 10,
-            # AU models per vmap; 0 = all on GPU/TPU, one at a time on CPU.
-            "models_per_step": 0,
-        }
-    )
+    c.optimizer = sgd_optimizer()
+    c.train = train_block(batch_size=6, num_epochs=40)
 
     if arg == "synth":
         # Sized to finish in minutes on 2 CPU cores: a 1/4-width I3D on 80^2 clips (3x3 last
@@ -241,29 +255,10 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
         }
     )
     c.protocol = ml_collections.ConfigDict({"name": "subject_kfold", "rounds": (0, 1, 2, 3)})
-    c.optimizer = ml_collections.ConfigDict(
-        {
-            "name": "sgd",
-            "learning_rate": 0.01,
-            "momentum": 0.9,
-            "weight_decay": 1e-3,
-            "schedule": "step",
-            "warmup_steps": 0,
-            "decay_every": 0,
-            "decay_every_epochs": 30,
-            "decay_factor": 0.1,
-        }
+    c.optimizer = sgd_optimizer(
+        weight_decay=1e-3, schedule="step", decay_every_epochs=30, decay_factor=0.1
     )
-    c.train = ml_collections.ConfigDict(
-        {
-            "batch_size": 8,
-            "eval_batch_size": 8,
-            "num_epochs": 60,
-            "eval_every_epochs": 1,
-            "log_every_steps": 10,
-            "models_per_step": 0,
-        }
-    )
+    c.train = train_block(batch_size=8, num_epochs=60)
     if database == "synth":
         # Minutes on 2 CPU cores: a 1/4-width backbone on random 96^2 crops of the 112^2
         # frames (a 3 x 3 layer4 map), one round of the 4 folds, 10 epochs (the validation F1
