@@ -28,89 +28,14 @@ widths are for tests and CPU-sized runs.
 
 from __future__ import annotations
 
-import math
-
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 
-# depth -> (block, blocks per layer), He et al. Table 1 (+ ResNet-10).
-DEPTHS = {
-    10: ("basic", (1, 1, 1, 1)),
-    18: ("basic", (2, 2, 2, 2)),
-    34: ("basic", (3, 4, 6, 3)),
-    50: ("bottleneck", (3, 4, 6, 3)),
-    101: ("bottleneck", (3, 4, 23, 3)),
-    152: ("bottleneck", (3, 8, 36, 3)),
-}
-EXPANSION = {"basic": 1, "bottleneck": 4}
+from mejax.models import residual
+
+# The depths of torchvision (He et al. Table 1) and ResNet-10.
+DEPTHS = {d: spec for d, spec in residual.DEPTHS.items() if d <= 152}
 ENDPOINTS = ("stem", "layer1", "layer2", "layer3", "layer4")
-
-
-def kaiming_normal_fan_out(key, shape, dtype=jnp.float32):
-    """torchvision's conv initialisation: He-normal with fan_out = Cout x kernel area.
-
-    Drawn as a 2-D matrix and reshaped (same distribution): XLA on CPU compiles random draws of
-    4-D shapes many times slower.
-    """
-    fan_out = shape[-1] * math.prod(shape[:-2])
-    flat = jax.random.normal(key, (math.prod(shape[:-1]), shape[-1]), dtype)
-    return (flat * math.sqrt(2.0 / fan_out)).reshape(shape)
-
-
-class _Ops:
-    """Conv and BatchNorm factories with the network's dtype and momentum."""
-
-    def __init__(self, dtype, bn_momentum):
-        self.dtype, self.bn_momentum = dtype, bn_momentum
-
-    def conv(self, features, kernel, strides=1, name=None):
-        return nn.Conv(
-            features,
-            (kernel, kernel),
-            (strides, strides),
-            padding=[(kernel // 2, kernel // 2)] * 2,  # PyTorch's symmetric padding
-            use_bias=False,
-            dtype=self.dtype,
-            kernel_init=kaiming_normal_fan_out,
-            name=name,
-        )
-
-    def bn(self, train, name=None):
-        return nn.BatchNorm(
-            use_running_average=not train,
-            momentum=self.bn_momentum,
-            epsilon=1e-5,
-            dtype=self.dtype,
-            name=name,
-        )
-
-
-class Block(nn.Module):
-    """A basic or bottleneck residual block (stride on the 3x3 convolution)."""
-
-    kind: str
-    planes: int
-    stride: int = 1
-    dtype: jnp.dtype = jnp.float32
-    bn_momentum: float = 0.9
-
-    @nn.compact
-    def __call__(self, x, *, train: bool):
-        ops = _Ops(self.dtype, self.bn_momentum)
-        out_features = self.planes * EXPANSION[self.kind]
-        if self.kind == "basic":
-            y = nn.relu(ops.bn(train, "bn1")(ops.conv(self.planes, 3, self.stride, "conv1")(x)))
-            y = ops.bn(train, "bn2")(ops.conv(self.planes, 3, 1, "conv2")(y))
-        else:
-            y = nn.relu(ops.bn(train, "bn1")(ops.conv(self.planes, 1, 1, "conv1")(x)))
-            y = nn.relu(ops.bn(train, "bn2")(ops.conv(self.planes, 3, self.stride, "conv2")(y)))
-            y = ops.bn(train, "bn3")(ops.conv(out_features, 1, 1, "conv3")(y))
-        residual = x
-        if self.stride != 1 or x.shape[-1] != out_features:
-            residual = ops.conv(out_features, 1, self.stride, "downsample_conv")(x)
-            residual = ops.bn(train, "downsample_bn")(residual)
-        return nn.relu(y + residual)
 
 
 class ResNet(nn.Module):
@@ -149,20 +74,25 @@ class ResNet(nn.Module):
         if self.depth not in DEPTHS:
             raise ValueError(f"ResNet depth {self.depth} not in {sorted(DEPTHS)}")
         kind, blocks = DEPTHS[self.depth]
-        planes = [max(1, round(p * self.width)) for p in (64, 128, 256, 512)]
-        ops = _Ops(self.dtype, self.bn_momentum)
+        ops = residual.Ops(2, self.dtype, self.bn_momentum)
         endpoints = {}
-        x = nn.relu(ops.bn(train, "bn1")(ops.conv(planes[0], 7, 2, "conv1")(x)))
+        x = ops.conv(residual.planes(self.width)[0], 7, 2, "conv1")(x)
+        x = nn.relu(ops.bn(train, "bn1")(x))
         if self.max_pool:
             x = nn.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
         endpoints["stem"] = x
-        for layer, (width, count) in enumerate(zip(planes, blocks, strict=True), start=1):
-            for index in range(count):
-                stride = 2 if layer > 1 and index == 0 else 1
-                x = Block(
-                    kind, width, stride, self.dtype, self.bn_momentum, name=f"layer{layer}_{index}"
-                )(x, train=train)
-            endpoints[f"layer{layer}"] = x
+        x = residual.layers(
+            x,
+            kind,
+            blocks,
+            self.width,
+            endpoints,
+            train=train,
+            shortcut="B",
+            ndim=2,
+            dtype=self.dtype,
+            bn_momentum=self.bn_momentum,
+        )
         if self.num_classes is not None:
             pooled = jnp.mean(x.astype(jnp.float32), axis=(1, 2))
             endpoints["pooled"] = pooled

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mejax.models import res3d
+from mejax.models import res3d, residual
 
 
 def shapes(model, clips):
@@ -40,7 +40,7 @@ def test_shortcut_a_has_no_parameters_and_b_projects():
 
 def test_shortcut_a_subsamples_and_appends_zero_channels():
     x = jnp.arange(2 * 4 * 4 * 4 * 3, dtype=jnp.float32).reshape(2, 4, 4, 4, 3)
-    y = res3d.shortcut_a(x, 5, 2)
+    y = residual.shortcut_a(x, 5, 2)
     np.testing.assert_array_equal(y[..., :3], x[:, ::2, ::2, ::2])
     assert y.shape == (2, 2, 2, 2, 5) and not np.any(y[..., 3:])
 
