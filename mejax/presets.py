@@ -22,6 +22,14 @@ SYNTH_AUS = (4, 7, 12)  # the three most frequent AUs of synth_me
 ARGS = ("synth", "synth_tiny", *PAPER_AUS)
 
 
+def dataset_block(arg: str) -> ml_collections.ConfigDict:
+    """The ``dataset`` block of a config argument: a paper database's TFDS builder
+    (:data:`PAPER_DATASETS`) or the argument itself (``synth_me`` presets rename it)."""
+    return ml_collections.ConfigDict(
+        {"name": PAPER_DATASETS.get(arg, arg), "data_dir": "", "manual_dir": ""}
+    )
+
+
 def sgd_optimizer(**fields) -> ml_collections.ConfigDict:
     """The papers' optimizer block: SGD, lr 0.01, momentum 0.9 (STAP and SCA), with ``fields``
     changed (weight decay and the step schedule of SCA, ...)."""
@@ -85,9 +93,7 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
 
     # The paper setting (Sec. IV-B): 10 TIM frames at 224^2, SGD lr 0.01 momentum 0.9,
     # dropout 0.5, batch 6, the full-width I3D.
-    c.dataset = ml_collections.ConfigDict(
-        {"name": PAPER_DATASETS.get(arg, arg), "data_dir": "", "manual_dir": ""}
-    )
+    c.dataset = dataset_block(arg)
     c.input = ml_collections.ConfigDict(
         {
             "num_frames": 10,
@@ -215,9 +221,7 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
     # 128^2 frames here: the paper gives the crop, not the frame size); SGD 0.01, momentum 0.9,
     # weight decay 1e-3, lr / 10 every 30 epochs, 60 epochs; dropout 0.5; subject-independent
     # 4-fold (2 folds train, 1 validates, 1 tests).
-    c.dataset = ml_collections.ConfigDict(
-        {"name": PAPER_DATASETS.get(database, database), "data_dir": "", "manual_dir": ""}
-    )
+    c.dataset = dataset_block(database)
     c.input = ml_collections.ConfigDict(
         {
             "num_frames": 10,

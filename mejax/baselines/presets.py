@@ -57,9 +57,7 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
-    c.dataset = ml_collections.ConfigDict(
-        {"name": presets.PAPER_DATASETS.get(arg, arg), "data_dir": "", "manual_dir": ""}
-    )
+    c.dataset = presets.dataset_block(arg)
     c.input = ml_collections.ConfigDict(
         {"num_frames": 10, "temporal_model": "tim", "image_size": 224}
     )
