@@ -207,6 +207,17 @@ class ManualConfig(tfds.core.BuilderConfig):
             cached.parse(self.variant)  # raises on an unknown variant, naming it
 
 
+@dataclasses.dataclass(eq=False)
+class FramesConfig(tfds.core.BuilderConfig):
+    """Config of a composite database (MEGC2018, MEGC2019).
+
+    Attributes:
+      frames: which frames of its member databases it reads, ``cropped`` or ``raw``.
+    """
+
+    frames: str = "cropped"
+
+
 def variant_configs(
     configs: list[ManualConfig], variants: tuple[str, ...] = VARIANTS, *, prefix: bool = True
 ) -> list[ManualConfig]:

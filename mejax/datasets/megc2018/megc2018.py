@@ -29,11 +29,7 @@ CASME2_CLASSES = "CASME2-ObjectiveClasses.xlsx"
 CLASSES = readers.MEGC2018_CLASSES
 
 
-@dataclasses.dataclass(eq=False)
-class Megc2018Config(tfds.core.BuilderConfig):
-    """Attributes: frames of CASME II, ``cropped`` or ``raw``."""
-
-    frames: str = "cropped"
+Megc2018Config = builder.FramesConfig  # frames of CASME II: cropped or raw
 
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = f"""

@@ -29,11 +29,7 @@ GROUND_TRUTH = "combined_3class_gt.csv"
 CLASSES = readers.MEGC2019_CLASSES
 
 
-@dataclasses.dataclass(eq=False)
-class Megc2019Config(tfds.core.BuilderConfig):
-    """Attributes: frames of CASME II and SMIC, ``cropped`` or ``raw``."""
-
-    frames: str = "cropped"
+Megc2019Config = builder.FramesConfig  # frames of CASME II and SMIC: cropped or raw
 
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
