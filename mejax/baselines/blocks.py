@@ -114,6 +114,26 @@ def normalize(hist: np.ndarray, norm: str) -> np.ndarray:
     return hist / np.where(total > 0, total, 1.0)
 
 
+def plane_histograms(shape, plane_codes: dict, grid, norm: str) -> np.ndarray:
+    """A three-orthogonal-planes descriptor from per-plane code maps.
+
+    Args:
+      shape: (T, H, W) of the volume the codes were computed on.
+      plane_codes: plane -> (codes, window, number of code values), e.g. LBP-TOP's or LPQ-TOP's
+        codes of the XY, XT and YT planes.
+      grid: block grid (rows, columns, temporal segments).
+      norm: per block-and-plane histogram normalisation (see :func:`normalize`).
+
+    Returns:
+      (num_blocks * sum of the planes' bins,) float32: for each block, its planes' histograms.
+    """
+    parts = []
+    for codes, window, num_bins in plane_codes.values():
+        block, num_blocks = block_labels(shape, grid, window)
+        parts.append(normalize(histograms(block, num_blocks, codes, num_bins), norm))
+    return np.concatenate(parts, axis=1).astype(np.float32).ravel()
+
+
 def sub_edges(size: int, parts: int, sub: int, what: str = "axis") -> np.ndarray:
     """Edges of ``parts`` parts each split again into ``sub`` sub-parts: (parts * sub + 1,).
 

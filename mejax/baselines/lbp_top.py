@@ -254,14 +254,8 @@ def lbp_top(
       (num_blocks * 3 * num_labels,) float32: for each block, its XY, XT and YT histograms.
     """
     volume = _check_volume(volume)
-    parts = []
-    for labels, window, num_labels in lbp_top_codes(
-        volume, radii, neighbours, mapping, border
-    ).values():
-        block, num_blocks = blocks.block_labels(volume.shape, grid, window)
-        hist = blocks.histograms(block, num_blocks, labels, num_labels)
-        parts.append(blocks.normalize(hist, norm))
-    return np.concatenate(parts, axis=1).astype(np.float32).ravel()
+    codes = lbp_top_codes(volume, radii, neighbours, mapping, border)
+    return blocks.plane_histograms(volume.shape, codes, grid, norm)
 
 
 SIP_LAYOUTS = ("split", "joint")

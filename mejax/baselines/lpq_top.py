@@ -189,10 +189,5 @@ def lpq_top(
     """LPQ-TOP descriptor: (num_blocks * 3 * 256,) float32, per block its XY, XT, YT
     histograms (arguments as :func:`lpq_top_codes`; ``grid`` and ``norm`` as ``lbp_top``)."""
     volume = _check_volume(volume)
-    parts = []
-    for codes, window, num_bins in lpq_top_codes(
-        volume, windows, decorrelate, rho, border
-    ).values():
-        block, num_blocks = blocks.block_labels(volume.shape, grid, window)
-        parts.append(blocks.normalize(blocks.histograms(block, num_blocks, codes, num_bins), norm))
-    return np.concatenate(parts, axis=1).astype(np.float32).ravel()
+    codes = lpq_top_codes(volume, windows, decorrelate, rho, border)
+    return blocks.plane_histograms(volume.shape, codes, grid, norm)
