@@ -100,6 +100,8 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
         input_pipeline.subjects(builder), tuple(config.protocol.rounds)
     )
     crop = config.input.get("crop_size", 0)
+    # Each subject's clips and each round's model are read once, however many clips ask.
+    subject_clips, round_variables = {}, {}
     written = []
     for name in clip_names:
         subject = name.split("_")[0]
@@ -109,20 +111,27 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
                 f"clip {name!r}: its subject {subject!r} is in no test fold of the run's rounds "
                 f"({', '.join(r.name for r in rounds)}); CAMs are drawn for held-out clips only"
             )
-        data = input_pipeline.load_clips(
-            builder,
-            subject,
-            config.input.num_frames,
-            config.input.image_size,
-            config.input.get("temporal_model", "linear"),
-        )
+        if subject not in subject_clips:
+            subject_clips[subject] = input_pipeline.load_clips(
+                builder,
+                subject,
+                config.input.num_frames,
+                config.input.image_size,
+                config.input.get("temporal_model", "linear"),
+            )
+        data = subject_clips[subject]
         if name not in data.names:
             raise ValueError(f"clip {name!r} not in subject {subject!r}: {data.names}")
         index = data.names.index(name)
         clip = data.clips[index : index + 1]
         if crop:
             clip = input_pipeline.center_crop(clip, crop)
-        variables = _restore_selection(config, model, task, workdir / tested[0].name, clip)
+        round_name = tested[0].name
+        if round_name not in round_variables:
+            round_variables[round_name] = _restore_selection(
+                config, model, task, workdir / round_name, clip
+            )
+        variables = round_variables[round_name]
         inputs = train.model_input(jnp.asarray(clip), config.input.get("subtract_onset", False))
         cams, logits = class_activation_maps(model, variables, inputs)
         probabilities = np.asarray(jax.nn.sigmoid(logits[0]))
@@ -138,7 +147,7 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
             single.savefig(path, dpi=100, bbox_inches="tight")
             plt.close(single)
             written.append(path)
-        figure.suptitle(f"{name} ({tested[0].name} test clip)")
+        figure.suptitle(f"{name} ({round_name} test clip)")
         figure.savefig(out / f"{name}.png", dpi=100, bbox_inches="tight")
         plt.close(figure)
         written.append(out / f"{name}.png")
