@@ -21,6 +21,11 @@ A class of ``classes`` absent from both labels and predictions would give F1 0 a
 in the means; callers pass the classes of the protocol (e.g. MEGC2019's three) so every
 database part is scored over the same classes. :func:`per_database` scores each part of a
 composite (MEGC2019's "CASME II / SAMM / SMIC" columns).
+
+Some papers report instead the mean over folds (LOSO: subjects) of each fold's macro F1
+(:func:`macro_f1_fold_mean`); each fold is then scored over the classes present in it
+(:func:`fold_scores`), since a subject rarely shows every class, and every fold weighs the
+same whatever its number of clips. It is not the MEGC UF1 and the two are not comparable.
 """
 
 from __future__ import annotations
@@ -120,3 +125,52 @@ def per_database(labels, predictions, databases, classes) -> dict:
         part = databases == name
         result[str(name)] = recognition_metrics(labels[part], predictions[part], classes)
     return result
+
+
+def fold_scores(labels, predictions) -> dict:
+    """UF1, UAR and WAR of one fold, over the classes present in that fold.
+
+    Macro F1 over the classes present in the fold's labels or predictions; UAR the mean recall
+    over the classes present in its labels (the recall of a class without test clips is
+    undefined); WAR the accuracy.
+
+    Returns:
+      ``{"uf1", "uar", "war", "num_samples"}``.
+    """
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if labels.shape != predictions.shape or labels.ndim != 1 or not len(labels):
+        raise ValueError(
+            f"labels {labels.shape} and predictions {predictions.shape} must be (N,), N > 0"
+        )
+    present = np.union1d(labels, predictions).tolist()
+    true = np.unique(labels).tolist()
+    kwargs = {"average": "macro", "zero_division": 0.0}
+    return {
+        "uf1": float(f1_score(labels, predictions, labels=present, **kwargs)),
+        "uar": float(recall_score(labels, predictions, labels=true, **kwargs)),
+        "war": float(accuracy_score(labels, predictions)),
+        "num_samples": len(labels),
+    }
+
+
+def macro_f1_fold_mean(labels, predictions, folds) -> float:
+    """The mean over folds of each fold's macro F1 (:func:`fold_scores`), not pooled.
+
+    Args:
+      labels, predictions: (N,) pooled over all folds.
+      folds: (N,) the fold (round) of each sample; a fold without samples takes no part.
+    """
+    labels, predictions, folds = np.asarray(labels), np.asarray(predictions), np.asarray(folds)
+    if not (labels.shape == predictions.shape == folds.shape) or not len(labels):
+        raise ValueError(
+            f"labels {labels.shape}, predictions {predictions.shape} and folds {folds.shape} "
+            "must be (N,), N > 0"
+        )
+    return float(
+        np.mean(
+            [
+                fold_scores(labels[folds == f], predictions[folds == f])["uf1"]
+                for f in np.unique(folds)
+            ]
+        )
+    )

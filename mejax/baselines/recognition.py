@@ -9,9 +9,11 @@ one linear SVM over the classes. A config selects this task with ``config.task.l
 Clips without a label (objective class -1, empty emotion) are left out.
 
 Per round the SVM is trained on the training subjects with C selected by the macro F1 (UF1) on
-the validation subjects (``svm.py``); the test predictions of all rounds are pooled and scored
-as MEGC does (``metrics.recognition_metrics``: UF1, UAR, WAR, WF1, confusion matrix), overall
-and per database part of a composite (``metrics.per_database``).
+the validation subjects (``svm.py``); each round's record also keeps the majority class of its
+training clips (the trivial majority-class predictor). The test predictions of all rounds are
+pooled and scored as MEGC does by :mod:`mejax.recognition_report`, as for the deep models (UF1,
+UAR, WAR, WF1, confusion matrix, overall and per database part of a composite, each next to
+the majority-class predictor's), with the selected C of every round added.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mejax import metrics, protocols
+from mejax import protocols, recognition_report
 from mejax.baselines import svm
 from mejax.datasets import aus as au_vocab
 
@@ -51,14 +53,17 @@ def class_labels(config, data) -> tuple[list[str], np.ndarray]:
 
 def run_round(config, round_: protocols.Round, data, labels, classes, workdir: Path) -> dict:
     """Selects, trains and tests the multi-class SVM of one round; returns its test record."""
-    record_file = workdir / round_.name / "predictions.npz"
-    if record_file.exists():
-        return dict(np.load(record_file))
-    settings = svm.Settings.from_config(config.baseline.classifier)
     train_idx, val_idx, test_idx = (
         np.intersect1d(data.select(round_.split(side)), np.flatnonzero(labels >= 0))
         for side in ("train", "validation", "test")
     )
+    # The most frequent class of the training clips (the lowest index on a tie).
+    majority = np.asarray([np.bincount(labels[train_idx], minlength=len(classes)).argmax()])
+    record_file = workdir / round_.name / "predictions.npz"
+    if record_file.exists():  # a record written before "majority" was saved lacks it
+        with np.load(record_file) as saved:
+            return {"majority": majority, **saved}
+    settings = svm.Settings.from_config(config.baseline.classifier)
     x = data.features
     chosen = svm.select(
         x[train_idx], labels[train_idx], x[val_idx], labels[val_idx], settings,
@@ -76,6 +81,7 @@ def run_round(config, round_: protocols.Round, data, labels, classes, workdir: P
         "predictions": np.asarray(chosen.model.predict(x[test_idx]), np.int64),
         "scores": scores,
         "databases": np.asarray([data.databases[i] for i in test_idx]),
+        "majority": majority,
         "selected_c": np.asarray([chosen.c]),
         "val_f1": np.asarray([chosen.val_f1]),
     }
@@ -85,12 +91,12 @@ def run_round(config, round_: protocols.Round, data, labels, classes, workdir: P
 
 
 def summarize(config, classes, rounds, records) -> dict:
-    """Results of a recognition experiment from its rounds' test records."""
-    labels = np.concatenate([r["labels"] for r in records])
-    predictions = np.concatenate([r["predictions"] for r in records])
-    databases = np.concatenate([r["databases"] for r in records])
-    names = np.asarray(classes)
-    scored = metrics.per_database(names[labels], names[predictions], databases, classes)
+    """Results of a recognition experiment from its rounds' test records.
+
+    :func:`mejax.recognition_report.summarize`'s results, after the experiment's description
+    and its ``rounds`` (subjects, selected C and validation UF1 of every round).
+    """
+    report = recognition_report.summarize(records, [r.name for r in rounds], classes)
     c = [float(r["selected_c"][0]) for r in records]
     return {
         "experiment": config.get("name", ""),
@@ -98,7 +104,6 @@ def summarize(config, classes, rounds, records) -> dict:
         "protocol": config.protocol.name,
         "task": "mer",
         "label": config.task.label,
-        "classes": list(classes),
         "rounds": [
             {
                 "name": r.name,
@@ -110,32 +115,15 @@ def summarize(config, classes, rounds, records) -> dict:
             }
             for r, rec, value in zip(rounds, records, c, strict=True)
         ],
-        "num_test_clips": int(len(labels)),
-        **scored["all"],
-        "per_database": {k: v for k, v in scored.items() if k != "all"},
+        **report,
     }
 
 
 def markdown_table(results: dict) -> str:
-    """UF1 / UAR / WAR / WF1, overall and per database part, and the confusion matrix."""
+    """``results.md``: :func:`mejax.recognition_report.markdown` of the results."""
     method = results["experiment"] or "model"
-    lines = [
-        f"# {method} on {results['database']} ({results['protocol']}, {results['label']})",
-        "",
-        f"{results['num_test_clips']} test clips pooled over {len(results['rounds'])} round(s); "
+    return recognition_report.markdown(
+        results,
+        f"{method} on {results['database']} ({results['protocol']}, {results['label']})",
         "C selected on validation subjects only.",
-        "",
-        "| part | clips | UF1 | UAR | WAR | WF1 |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for part, m in [("all", results), *results["per_database"].items()]:
-        lines.append(
-            f"| {part} | {m['num_samples']} | {m['uf1']:.3f} | {m['uar']:.3f} "
-            f"| {m['war']:.3f} | {m['wf1']:.3f} |"
-        )
-    classes = results["classes"]
-    lines += ["", "Confusion (rows true, columns predicted):", ""]
-    lines += ["| | " + " | ".join(classes) + " |", "|---|" + "---:|" * len(classes)]
-    for name, row in zip(classes, results["confusion"], strict=True):
-        lines.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
-    return "\n".join(lines) + "\n"
+    )

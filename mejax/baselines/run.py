@@ -28,7 +28,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from mejax import evaluate, input_pipeline, protocols, tasks, train
+from mejax import evaluate, input_pipeline, protocols, recognition_report, tasks, train
 from mejax.baselines import descriptors, features, recognition, svm
 
 
@@ -79,9 +79,11 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     Returns:
       The results written to ``workdir/results.json``: for AU detection (``task.aus``) the
       keys of :func:`mejax.evaluate.summarize` (as a deep run) and each round's
-      ``selected_c``; for recognition (``task.label``, ``recognition.py``) UF1, UAR, WAR, WF1
-      and the confusion matrix, overall and per database part; both with the ``descriptor``,
-      ``feature_dim`` and ``features_cache`` used.
+      ``selected_c``; for recognition (``task.label``, ``recognition.py``) the keys of
+      :func:`mejax.recognition_report.summarize` (UF1, UAR, WAR, WF1 and the confusion matrix,
+      overall, per database part and per round, next to the majority-class predictor's) and
+      each round's ``selected_c``, also drawn as ``confusion.png``; both with the
+      ``descriptor``, ``feature_dim`` and ``features_cache`` used.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
         if jax.process_index() == 0:
             (workdir / "results.json").write_text(json.dumps(results, indent=2))
             (workdir / "results.md").write_text(recognition.markdown_table(results))
+            recognition_report.plot_confusion(
+                results["confusion"], results["classes"], workdir / "confusion.png"
+            )
         return results
     labels = task.labels(data.aus)
     records = [run_round(config, r, data, labels, task, workdir) for r in rounds]
