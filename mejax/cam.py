@@ -69,12 +69,14 @@ def _restore_selection(config, model, task, round_dir: Path, example_clips):
     if checkpointer.latest_step() is None:
         raise FileNotFoundError(f"{round_dir / 'checkpoints'}: no checkpoint to read the model")
     tx = optim.make_optimizer(config.optimizer)
-    init, _, _ = train.make_steps(model, task, tx, sharding.data_mesh(), task.num_models)
+    init, _, _ = train.make_steps(
+        model, task, tx, sharding.data_mesh(), task.num_models, config.input
+    )
     state = init(jax.random.split(jax.random.PRNGKey(0), task.num_models), example_clips)
     selection = {
         "params": state["params"],
         "batch_stats": state["batch_stats"],
-        "f1": np.zeros(task.num_models),
+        "score": np.zeros(task.num_models),
         "step": np.zeros(task.num_models, np.int32),
     }
     restored = checkpointer.restore({"state": state, "selection": selection})["selection"]
@@ -95,35 +97,23 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
     out.mkdir(parents=True, exist_ok=True)
     task = tasks.build(config.task)
     model = models.build(config.model, task.outputs_per_model)
-    builder = input_pipeline.database_builder(config.dataset)
-    rounds = protocols.PROTOCOLS[config.protocol.name](
-        input_pipeline.subjects(builder), tuple(config.protocol.rounds)
-    )
+    data = input_pipeline.load(config)
+    rounds = protocols.build(config.protocol, data, config.seed)
     crop = config.input.get("crop_size", 0)
-    # Each subject's clips and each round's model are read once, however many clips ask.
-    subject_clips, round_variables = {}, {}
+    round_variables = {}  # each round's model is read once, however many clips ask
     written = []
     for name in clip_names:
-        subject = name.split("_")[0]
-        tested = [r for r in rounds if subject in r.test]
+        if name not in data.names:
+            raise ValueError(f"clip {name!r} is not a clip of {config.dataset.name}")
+        index = data.names.index(name)
+        tested = [r for r in rounds if index in r.indices("test", data)]
         if not tested:
             raise ValueError(
-                f"clip {name!r}: its subject {subject!r} is in no test fold of the run's rounds "
-                f"({', '.join(r.name for r in rounds)}); CAMs are drawn for held-out clips only"
+                f"clip {name!r}: its subject {data.subjects[index]!r} is in no test fold of the "
+                f"run's rounds ({', '.join(r.name for r in rounds)}); CAMs are drawn for "
+                "held-out clips only"
             )
-        if subject not in subject_clips:
-            subject_clips[subject] = input_pipeline.load_clips(
-                builder,
-                subject,
-                config.input.num_frames,
-                config.input.image_size,
-                config.input.get("temporal_model", "linear"),
-            )
-        data = subject_clips[subject]
-        if name not in data.names:
-            raise ValueError(f"clip {name!r} not in subject {subject!r}: {data.names}")
-        index = data.names.index(name)
-        clip = data.clips[index : index + 1]
+        clip = data.inputs[index : index + 1]
         if crop:
             clip = input_pipeline.center_crop(clip, crop)
         round_name = tested[0].name
@@ -132,10 +122,10 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
                 config, model, task, workdir / round_name, clip
             )
         variables = round_variables[round_name]
-        inputs = train.model_input(jnp.asarray(clip), config.input.get("subtract_onset", False))
+        inputs = input_pipeline.normalize(jnp.asarray(clip), config.input)
         cams, logits = class_activation_maps(model, variables, inputs)
         probabilities = np.asarray(jax.nn.sigmoid(logits[0]))
-        labels = task.labels(data.aus[index : index + 1])[0]
+        labels = task.targets(data.take([index]))[0]
         frame = peak_frame(clip[0])
         figure, axes = plt.subplots(1, len(task.aus), figsize=(3 * len(task.aus), 3.3))
         for k, au in enumerate(task.names):

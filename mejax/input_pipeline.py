@@ -1,65 +1,131 @@
-"""From a TFDS database to batches: temporal sampling, resizing, augmentation, batching.
+"""From TFDS databases to batches: input variants, several databases, sampling, augmentation.
 
-Data flow: TFDS builder -> each clip's frames from onset to offset, resampled in time to
-``num_frames`` and resized to ``image_size`` (uint8, held in memory: the micro-expression
-databases are a few hundred clips) -> training batches drawn by step. A batch is a pure function
-of (seed, step), so a resumed run sees exactly the batches an uninterrupted run would.
-Pixels stay uint8 until the jitted step scales them to [-1, 1] (the I3D input range).
+Data flow: TFDS builder(s) -> every clip of the run as one :class:`~mejax.clipset.ClipSet`
+(held in memory: the micro-expression databases are a few hundred clips) -> training batches
+drawn by step. A batch is a dict pytree (``inputs``, ``targets``, and ``domain`` when a second
+database is mixed in) and a pure function of (seed, step), so a resumed run sees exactly the
+batches an uninterrupted run would. Pixels stay uint8 and flow stays raw (u, v) until the
+jitted step (:func:`normalize`) scales the pixels to [-1, 1] and encodes the flow.
+
+``config.input.variant`` picks what reaches the model:
+
+* ``frames`` (default): the raw clip, onset..offset resampled in time to ``num_frames``
+  (``temporal_model``: ``tim``, STAP's temporal interpolation model; ``tim50``, SCA's TIM to 50
+  then ``num_frames`` sampled; ``linear``) and resized to ``image_size``;
+* ``tim``: the cached ``tim<num_frames>_<image_size>`` builder config;
+* ``apex``: the apex frame of the cached ``apex_<image_size>`` config, RGB or, with
+  ``gray``, one grey channel (Micro-Attention);
+* ``flow``: the onset -> apex optical flow of the cached ``flow_<flow_method>_<image_size>``
+  config, encoded by ``flow_encoding`` (``uv``, ``uvm`` with the magnitude, ``uv_strain`` with
+  the optical strain, ``hsv`` the colour rendering; :func:`mejax.preprocess.flow.encode`).
+
+A run reads ``config.dataset`` (a database or a composite) plus the databases of
+``dataset.extra``; with several databases every subject is prefixed by its database
+(``casme2_sub01``) unless it already is. ``config.aux_dataset`` names a database whose clips are
+mixed into every training batch (domain adaptation) and never validated or tested.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 
 import cv2
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import tensorflow_datasets as tfds
 from tqdm.auto import tqdm
 
+from mejax import clipset
+from mejax.preprocess import flow as flow_lib
 from mejax.preprocess import temporal, tim
 
 TEMPORAL_MODELS = ("tim", "tim50", "linear")
+VARIANTS = ("frames", "tim", "apex", "flow")
+GENERATED = ("synth_me",)  # databases built on the user's machine (no manual download)
 
 
-@dataclasses.dataclass
-class ClipSet:
-    """Preprocessed clips of some subjects, sorted by clip name.
-
-    Attributes:
-      clips: (N, T, H, W, 3) uint8.
-      aus: (N, len(AU_VOCAB)) bool multi-hot.
-      names: clip names.
-      subjects: subject of each clip.
-    """
-
-    clips: np.ndarray
-    aus: np.ndarray
-    names: list[str]
-    subjects: list[str]
-
-    def __len__(self) -> int:
-        return len(self.names)
+# =============================================================================================
+# Builders
+# =============================================================================================
 
 
-def database_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuilder:
-    """The prepared TFDS builder of ``config.name`` (e.g. ``synth_me/small``).
+def variant_config_name(input_config) -> str:
+    """The cached builder-config suffix of ``input_config`` ("" for raw frames)."""
+    variant = input_config.get("variant", "frames")
+    size = input_config.image_size
+    if variant == "frames":
+        return ""
+    if variant == "tim":
+        return f"tim{input_config.num_frames}_{size}"
+    if variant == "apex":
+        return f"apex_{size}"
+    if variant == "flow":
+        return f"flow_{input_config.get('flow_method', 'tvl1')}_{size}"
+    raise ValueError(f"input.variant {variant!r} not in {VARIANTS}")
+
+
+def builder_name(dataset_name: str, input_config) -> str:
+    """The TFDS name holding ``dataset_name``'s clips as ``input_config`` reads them:
+    ``synth_me/small`` -> ``synth_me_cached/small_flow_tvl1_64``, ``casme2/cropped_2014`` ->
+    ``casme2/cropped_2014_apex_224``, ``samm`` -> ``samm/apex_224``."""
+    suffix = variant_config_name(input_config)
+    if not suffix:
+        return dataset_name
+    database, _, config = dataset_name.partition("/")
+    if database == "synth_me":
+        return f"synth_me_cached/{config or 'small'}_{suffix}"
+    return f"{database}/{config}_{suffix}" if config else f"{database}/{suffix}"
+
+
+def _build_command(name: str, database: str) -> str:
+    return (
+        f'python -c "import mejax.datasets.{database}, tensorflow_datasets as tfds; '
+        f"tfds.builder('{name}', data_dir=DATA_DIR or None).download_and_prepare("
+        'download_config=tfds.download.DownloadConfig(manual_dir=MANUAL_DIR))"'
+    )
+
+
+def database_builder(dataset, input_config=None) -> tfds.core.DatasetBuilder:
+    """The prepared TFDS builder of a ``dataset`` block (``name``, ``data_dir``,
+    ``manual_dir``) as ``input_config`` reads it (its cached variant, if any).
 
     Importing ``mejax.datasets.<database>`` registers the builder; a generated database
-    (``synth_me``) is built on first use, a licensed one reads ``config.manual_dir``.
+    (``synth_me``) is built on first use, a licensed one reads ``dataset.manual_dir``.
+
+    Raises:
+      ValueError: no such database, or no such cached variant of it; a licensed database's
+        variant that is not built and no ``manual_dir`` to build it from (with the command).
     """
-    database = config.name.split("/")[0]
+    name = dataset.name if input_config is None else builder_name(dataset.name, input_config)
+    database = name.split("/")[0]
+    module = "synth_me" if database == "synth_me_cached" else database
     try:
-        importlib.import_module(f"mejax.datasets.{database}")
+        importlib.import_module(f"mejax.datasets.{module}")
     except ModuleNotFoundError as error:
-        if error.name != f"mejax.datasets.{database}":
+        if error.name != f"mejax.datasets.{module}":
             raise
         raise ValueError(
-            f"dataset.name {config.name!r}: mejax has no builder {database!r}"
+            f"dataset.name {dataset.name!r}: mejax has no builder {module!r}"
         ) from None
-    builder = tfds.builder(config.name, data_dir=config.data_dir or None)
-    download_config = tfds.download.DownloadConfig(manual_dir=config.manual_dir or None)
+    try:
+        builder = tfds.builder(name, data_dir=dataset.get("data_dir") or None)
+    except ValueError as error:
+        if name == dataset.name:
+            raise
+        raise ValueError(
+            f"{dataset.name} has no cached variant {name!r} (input.variant="
+            f"{input_config.get('variant')!r}, image_size={input_config.image_size}); "
+            f"the builder says: {str(error).splitlines()[0]}"
+        ) from None
+    manual_dir = dataset.get("manual_dir") or None
+    if not builder.is_prepared() and module not in GENERATED and manual_dir is None:
+        raise ValueError(
+            f"{name} is not built in {builder.data_dir} and dataset.manual_dir is empty. "
+            f"Build it once from your copy of the database:\n  {_build_command(name, module)}\n"
+            "or pass --config.dataset.manual_dir=DIR (and data_dir) to build it in this run."
+        )
+    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
     builder.download_and_prepare(download_config=download_config)
     return builder
 
@@ -67,6 +133,11 @@ def database_builder(config: ml_collections.ConfigDict) -> tfds.core.DatasetBuil
 def subjects(builder: tfds.core.DatasetBuilder) -> list[str]:
     """Subject names of a database (one split each)."""
     return sorted(builder.info.splits.keys())
+
+
+# =============================================================================================
+# Clips
+# =============================================================================================
 
 
 def preprocess_clip(
@@ -77,7 +148,7 @@ def preprocess_clip(
     frames then ``num_frames`` evenly sampled, SCA's; ``linear``), resized to square."""
     onset, offset = int(example["onset"]), int(example["offset"])
     frames = example["frames"]
-    clip = example["clip"].decode() if isinstance(example["clip"], bytes) else example["clip"]
+    clip = _text(example["clip"])
     if not 0 <= onset <= offset < len(frames):
         raise ValueError(
             f"clip {clip}: onset {onset} / offset {offset} outside its {len(frames)} frames"
@@ -92,35 +163,94 @@ def preprocess_clip(
         frames = temporal.resample_linear(frames[onset : offset + 1], num_frames)
     else:
         raise ValueError(f"input.temporal_model {temporal_model!r} not in {TEMPORAL_MODELS}")
-    if frames.shape[1:3] != (image_size, image_size):
-        frames = np.stack(
-            [cv2.resize(f, (image_size, image_size), interpolation=cv2.INTER_AREA) for f in frames]
+    return _resize_frames(frames, image_size)
+
+
+def _resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    if frames.shape[-3:-1] == (size, size):
+        return frames
+    return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def example_input(example: dict, input_config) -> np.ndarray:
+    """The model input of one decoded example of the builder of ``input_config``'s variant."""
+    variant = input_config.get("variant", "frames")
+    if variant == "frames":
+        return preprocess_clip(
+            example,
+            input_config.num_frames,
+            input_config.image_size,
+            input_config.get("temporal_model", "linear"),
         )
-    return frames
+    if variant == "tim":
+        return np.asarray(example["frames"])
+    if variant == "apex":
+        image = np.asarray(example["apex_frame"])
+        if input_config.get("gray", False):
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
+        return image
+    if variant == "flow":
+        return np.asarray(example["flow"], np.float32)
+    raise ValueError(f"input.variant {variant!r} not in {VARIANTS}")
 
 
-def load_clips(
-    builder: tfds.core.DatasetBuilder,
-    split: str,
-    num_frames: int,
-    image_size: int,
-    temporal_model: str = "linear",
-) -> ClipSet:
-    """Loads and preprocesses every clip of ``split`` (a ``+``-joined subject list)."""
-    dataset = builder.as_dataset(split=split, shuffle_files=False)
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def load_database(dataset, input_config, prefix: bool = False) -> clipset.ClipSet:
+    """Every clip of one database (all subjects), preprocessed as ``input_config`` says.
+
+    Args:
+      dataset: a ``dataset`` block (``name``, ``data_dir``, ``manual_dir``).
+      input_config: the ``input`` block.
+      prefix: prefix each subject with its database (``casme2_sub01``) unless it already is.
+    """
+    builder = database_builder(dataset, input_config)
+    split = "+".join(subjects(builder))
+    total = sum(builder.info.splits[s].num_examples for s in subjects(builder))
     rows = []
-    for example in tqdm(tfds.as_numpy(dataset), desc=f"load {split}", leave=False):
+    examples = tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False))
+    for example in tqdm(examples, total=total, desc=f"load {builder.info.full_name}", leave=False):
+        database, subject = _text(example["database"]), _text(example["subject"])
+        if prefix and not subject.startswith(f"{database}_"):
+            subject = f"{database}_{subject}"
         rows.append(
-            (
-                example["clip"].decode(),
-                example["subject"].decode(),
-                preprocess_clip(example, num_frames, image_size, temporal_model),
-                example["aus"],
-            )
+            {
+                "input": example_input(example, input_config),
+                "name": _text(example["clip"]),
+                "subject": subject,
+                "database": database,
+                "aus": example["aus"],
+                "emotion": _text(example["emotion"]),
+                "objective_class": int(example["objective_class"]),
+                "phases": [int(example[k]) for k in ("onset", "apex", "offset")],
+            }
         )
-    rows.sort(key=lambda row: row[0])
-    names, subject_names, clips, multi_hot = zip(*rows, strict=True)
-    return ClipSet(np.stack(clips), np.stack(multi_hot), list(names), list(subject_names))
+    if not rows:
+        raise ValueError(f"{builder.info.full_name}: no clips")
+    return clipset.from_rows(rows)
+
+
+def load(config: ml_collections.ConfigDict) -> clipset.ClipSet:
+    """The clips of the run: ``config.dataset`` and every database of ``dataset.extra``."""
+    extra = list(config.dataset.get("extra", ()))
+    blocks = [config.dataset] + [
+        ml_collections.ConfigDict(
+            {"name": name, "data_dir": config.dataset.data_dir, "manual_dir": ""}
+        )
+        for name in extra
+    ]
+    parts = [load_database(b, config.input, prefix=bool(extra)) for b in blocks]
+    return parts[0] if len(parts) == 1 else clipset.ClipSet.concatenate(parts)
+
+
+def load_aux(config: ml_collections.ConfigDict) -> clipset.ClipSet | None:
+    """The clips of ``config.aux_dataset`` (None without one), read as the run's input."""
+    aux = config.get("aux_dataset")
+    if aux is None or not aux.get("name"):
+        return None
+    return load_database(aux, config.input)
 
 
 def center_crop(clips: np.ndarray, size: int) -> np.ndarray:
@@ -133,61 +263,128 @@ def center_crop(clips: np.ndarray, size: int) -> np.ndarray:
     return clips[..., top : top + size, left : left + size, :]
 
 
-class TrainBatches:
-    """Shuffled training batches indexed by step (epoch-wise permutations, last partial batch
-    dropped), with optional horizontal flips and random crops.
+def normalize(inputs: jnp.ndarray, input_config) -> jnp.ndarray:
+    """Model input of a batch, inside the jitted step: uint8 pixels -> float32 in [-1, 1] (the
+    I3D input range), optionally minus the onset frame (``subtract_onset``: the network sees
+    the facial change rather than the face); raw flow -> its ``flow_encoding``."""
+    if jnp.issubdtype(inputs.dtype, jnp.floating):  # flow (..., H, W, 2)
+        inputs = flow_lib.encode(inputs, input_config.get("flow_encoding", "uv"))
+        if inputs.dtype != jnp.uint8:
+            return inputs.astype(jnp.float32)
+    x = inputs.astype(jnp.float32) / 127.5 - 1.0
+    if input_config.get("subtract_onset", False) and x.ndim == 5:
+        x = x - x[:, :1]
+    return x
 
-    A horizontal flip maps an AU to the same AU on the other side; the multi-hot carries no
-    side, so flipping never changes a label. A random crop (``crop`` > 0, SCA's 112^2) takes
-    one location per clip, the same for all its frames.
+
+# =============================================================================================
+# Batches
+# =============================================================================================
+
+
+def flip(inputs: np.ndarray) -> np.ndarray:
+    """Horizontal mirror of a batch of frames (B, T, H, W, C), images (B, H, W, C) or flow
+    (B, H, W, 2; the horizontal component changes sign). An AU maps to the same AU on the other
+    side, and the multi-hot carries no side, so a flip never changes a label."""
+    mirrored = inputs[..., ::-1, :]
+    if np.issubdtype(inputs.dtype, np.floating):
+        mirrored = mirrored * np.array([-1.0, 1.0], inputs.dtype)
+    return mirrored
+
+
+class TrainBatches:
+    """Training batches indexed by step: epoch-wise permutations (last partial batch dropped),
+    optional class-balanced resampling, horizontal flips, random crops, and clips of a second
+    database mixed in.
+
+    Args:
+      inputs, targets: the training clips' inputs (N, ...) and task targets (N, ...).
+      batch_size: clips per batch, the auxiliary ones included.
+      seed: with the step, all the randomness of a batch.
+      flip: mirror each clip with probability 1/2.
+      crop: > 0: one random ``crop`` x ``crop`` window per clip, the same for all its frames
+        (SCA's 112^2).
+      balance_classes: (N,) class index per clip: each epoch draws N clips with replacement,
+        each with probability inversely proportional to its class's count.
+      aux: (inputs, targets) of the auxiliary database, or None.
+      aux_ratio: the fraction of every batch drawn from ``aux``; those clips have ``domain``
+        0 (source), the run's own 1 (target).
     """
 
-    def __init__(
-        self,
-        data: ClipSet,
-        labels: np.ndarray,
-        batch_size: int,
-        seed: int,
-        flip: bool,
-        crop: int = 0,
-    ):
-        if len(data) < batch_size:
+    def __init__(self, inputs, targets, batch_size: int, seed: int, flip: bool, crop: int = 0,
+                 balance_classes=None, aux=None, aux_ratio: float = 0.0):  # fmt: skip
+        self.num_aux = round(batch_size * aux_ratio) if aux is not None else 0
+        self.num_main = batch_size - self.num_aux
+        if aux is not None and not 0 < self.num_aux < batch_size:
             raise ValueError(
-                f"train.batch_size={batch_size} exceeds the {len(data)} training clips"
+                f"aux_dataset.ratio={aux_ratio} gives {self.num_aux} of {batch_size} clips per "
+                "batch; it must leave at least one clip of each database"
             )
+        if len(inputs) < self.num_main:
+            raise ValueError(
+                f"train.batch_size={batch_size} needs {self.num_main} training clips per batch; "
+                f"there are {len(inputs)}"
+            )
+        if aux is not None and len(aux[0]) < self.num_aux:
+            raise ValueError(f"{self.num_aux} auxiliary clips per batch; there are {len(aux[0])}")
         if crop:
-            center_crop(data.clips[:1], crop)  # checks the size
-        self.data, self.labels = data, labels
-        self.batch_size, self.seed, self.flip, self.crop = batch_size, seed, flip, crop
-        self.steps_per_epoch = len(data) // batch_size
+            center_crop(inputs[:1], crop)  # checks the size
+        self.inputs, self.targets, self.aux = inputs, targets, aux
+        self.seed, self.flip, self.crop = seed, flip, crop
+        self.weights = None
+        if balance_classes is not None:
+            counts = np.bincount(balance_classes)
+            weights = 1.0 / counts[balance_classes]
+            self.weights = weights / weights.sum()
+        self.steps_per_epoch = len(inputs) // self.num_main
 
-    def __call__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """(clips (B, T, H, W, 3) uint8, labels (B, K) int32) of training step ``step``."""
+    def _main(self, epoch: int, index: int) -> np.ndarray:
+        if self.weights is None:
+            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.inputs))
+        else:
+            rng = np.random.default_rng([self.seed, epoch, 3])
+            order = rng.choice(len(self.inputs), len(self.inputs), p=self.weights)
+        return np.sort(order[index * self.num_main : (index + 1) * self.num_main])
+
+    def __call__(self, step: int) -> dict:
+        """The batch of training step ``step``: ``inputs`` (B, ...), ``targets`` (B, ...), and
+        with an auxiliary database ``domain`` (B,) int32 (its clips last)."""
         epoch, index = divmod(step, self.steps_per_epoch)
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.data))
-        chosen = np.sort(order[index * self.batch_size : (index + 1) * self.batch_size])
-        clips = self.data.clips[chosen]
+        chosen = self._main(epoch, index)
+        inputs, targets = self.inputs[chosen], self.targets[chosen]
+        if self.aux is not None:
+            rng = np.random.default_rng([self.seed, step, 4])
+            picked = np.sort(rng.choice(len(self.aux[0]), self.num_aux, replace=False))
+            inputs = np.concatenate([inputs, self.aux[0][picked]])
+            targets = np.concatenate([targets, self.aux[1][picked]])
         if self.flip:
-            flips = np.random.default_rng([self.seed, epoch, index, 1]).random(len(chosen)) < 0.5
-            clips = np.where(flips[:, None, None, None, None], clips[:, :, :, ::-1], clips)
+            flips = np.random.default_rng([self.seed, epoch, index, 1]).random(len(inputs)) < 0.5
+            mask = flips.reshape((-1,) + (1,) * (inputs.ndim - 1))
+            inputs = np.where(mask, flip(inputs), inputs)
         if self.crop:
-            rng = np.random.default_rng([self.seed, epoch, index, 2])
-            height, width = clips.shape[2:4]
-            tops = rng.integers(0, height - self.crop + 1, len(chosen))
-            lefts = rng.integers(0, width - self.crop + 1, len(chosen))
-            clips = np.stack(
-                [
-                    clip[:, top : top + self.crop, left : left + self.crop]
-                    for clip, top, left in zip(clips, tops, lefts, strict=True)
-                ]
-            )
-        return clips, self.labels[chosen]
+            inputs = self._random_crops(inputs, np.random.default_rng([self.seed, epoch, index, 2]))
+        batch = {"inputs": inputs, "targets": targets}
+        if self.aux is not None:
+            domain = np.r_[np.ones(self.num_main, np.int32), np.zeros(self.num_aux, np.int32)]
+            batch["domain"] = domain
+        return batch
+
+    def _random_crops(self, inputs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        height, width = inputs.shape[-3:-1]
+        tops = rng.integers(0, height - self.crop + 1, len(inputs))
+        lefts = rng.integers(0, width - self.crop + 1, len(inputs))
+        return np.stack(
+            [
+                x[..., top : top + self.crop, left : left + self.crop, :]
+                for x, top, left in zip(inputs, tops, lefts, strict=True)
+            ]
+        )
 
 
-def eval_batches(clips: np.ndarray, batch_size: int):
-    """Yields (padded clips, number of real clips) covering ``clips`` in order."""
-    for start in range(0, len(clips), batch_size):
-        chunk = clips[start : start + batch_size]
+def eval_batches(inputs: np.ndarray, batch_size: int):
+    """Yields (padded inputs, number of real clips) covering ``inputs`` in order."""
+    for start in range(0, len(inputs), batch_size):
+        chunk = inputs[start : start + batch_size]
         real = len(chunk)
         if real < batch_size:
             pad = np.zeros((batch_size - real, *chunk.shape[1:]), chunk.dtype)

@@ -26,6 +26,8 @@ def main(argv):
     if _MULTIHOST.value:
         jax.distributed.initialize()
     logging.set_verbosity(logging.INFO)
+    from mejax import tasks
+
     if "baseline" in _CONFIG.value:  # hand-crafted descriptors + SVMs (mejax/baselines)
         from mejax.baselines import run as baseline_run
 
@@ -34,17 +36,7 @@ def main(argv):
         from mejax import train
 
         results = train.run(_CONFIG.value, _WORKDIR.value)
-    if "uf1" in results:  # recognition (a baseline with task.label)
-        print(
-            f"UF1 {results['uf1']:.3f}, UAR {results['uar']:.3f}, WAR {results['war']:.3f}; "
-            f"see {_WORKDIR.value}/results.md"
-        )
-        return
-    print(
-        f"average F1 {results['average_f1']:.3f} "
-        f"(all-positive {results['average_f1_all_positive']:.3f}); "
-        f"see {_WORKDIR.value}/results.md"
-    )
+    print(f"{tasks.headline(results)}; see {_WORKDIR.value}/results.md")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,18 @@ The other protocols (all deterministic functions of the sorted subject names):
   name), round 1 on the second. Every fifth training subject (sorted) validates.
 * :func:`cross_database` -- STAP's cross-database protocol (Sec. IV-E): train on database A,
   select the model on B, test on C; whole databases, so its :class:`DatabaseRound` names a
-  database per side (split ``"all"``) and the AUs must be common to the three.
+  database (the clips' ``database`` feature) per side and the AUs must be common to the three.
+  The run loads the three databases (``dataset`` and ``dataset.extra``).
+* :func:`pretrain` -- staged transfer learning (Micro-Attention, Wang et al. Sec. 4.2: the
+  macro-expression stage): every subject trains, a random, seeded 9:1 split of the *clips*
+  holds out a validation tenth, nothing is tested. A later run starts from it with
+  ``init_from=WORKDIR``.
+
+:func:`build` makes the rounds of a ``protocol`` config block over the clips of a run; every
+round gives the clip indices of each side (:meth:`Round.indices`). Model selection
+(``train.selection``) is ``validation`` (the default) or ``last``: the fixed schedule the papers
+use, where the validation subjects train too (:meth:`Round.without_validation`). Neither ever
+looks at the test side.
 
 Every ``rounds`` argument selects round indices; empty means all rounds.
 """
@@ -39,6 +50,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+
+import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +64,7 @@ class Round:
     test: tuple[str, ...]
 
     def __post_init__(self):
-        for side in ("train", "validation", "test"):
+        for side in ("train", "test"):
             if not getattr(self, side):
                 raise ValueError(f"round {self.name}: no {side} subjects")
         leaked = (set(self.train) | set(self.validation)) & set(self.test)
@@ -61,6 +74,19 @@ class Round:
     def split(self, side: str) -> str:
         """TFDS split string of one side, e.g. ``"sub01+sub03"``."""
         return "+".join(getattr(self, side))
+
+    def indices(self, side: str, clips) -> np.ndarray:
+        """Sorted indices of the clips of one side in a :class:`~mejax.clipset.ClipSet`."""
+        subjects = getattr(self, side)
+        return clips.of_subjects(subjects) if subjects else np.zeros(0, np.int64)
+
+    def describe(self) -> dict:
+        """The subjects of each side (for ``results.json``)."""
+        return {side: list(getattr(self, side)) for side in ("train", "validation", "test")}
+
+    def without_validation(self) -> Round:
+        """The round with its validation subjects moved to training (``selection=last``)."""
+        return dataclasses.replace(self, train=self.train + self.validation, validation=())
 
 
 def stap_two_fold(subjects: Sequence[str], rounds: Sequence[int] = (0, 1, 2, 3)) -> list[Round]:
@@ -202,22 +228,80 @@ class DatabaseRound:
     test: str
 
     def __post_init__(self):
-        if len({self.train, self.validation, self.test}) != 3:
+        if len({self.train, self.validation, self.test} - {""}) != 3:
             raise ValueError(f"round {self.name}: train, validation and test databases must differ")
 
-    def split(self, side: str) -> str:
-        """The split of every side: the whole database."""
-        del side
-        return "all"
+    def indices(self, side: str, clips) -> np.ndarray:
+        """Sorted indices of the clips of the side's database."""
+        database = getattr(self, side)
+        if not database:
+            return np.zeros(0, np.int64)
+        found = np.flatnonzero(np.asarray(clips.databases) == database)
+        if not len(found):
+            raise ValueError(
+                f"round {self.name}: no clips of database {database!r} "
+                f"(the run has {sorted(set(clips.databases))}); add it to dataset.extra"
+            )
+        return found
+
+    def describe(self) -> dict:
+        return {"train": [self.train], "validation": [self.validation], "test": [self.test]}
+
+    def without_validation(self) -> DatabaseRound:
+        raise ValueError("cross_database selects on its validation database: use "
+                         "train.selection='validation'")  # fmt: skip
 
 
 def cross_database(train: str, validation: str, test: str) -> list[DatabaseRound]:
     """STAP's cross-database round: train on ``train``, select on ``validation``, test on
-    ``test`` (builder names such as ``"casme2/cropped"``)."""
-    return [DatabaseRound(f"{train}|{validation}|{test}", train, validation, test)]
+    ``test`` (values of the clips' ``database`` feature, e.g. ``"casme2"``)."""
+    return [DatabaseRound(f"{train}_{validation}_{test}", train, validation, test)]
 
 
-PROTOCOLS = {
+@dataclasses.dataclass(frozen=True)
+class ClipRound:
+    """A round that splits clips rather than subjects (:func:`pretrain`): no test side."""
+
+    name: str
+    train: tuple[str, ...]
+    validation: tuple[str, ...]
+    test: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if set(self.train) & set(self.validation) or self.test:
+            raise ValueError(f"round {self.name}: clips on two sides, or a test side")
+
+    def indices(self, side: str, clips) -> np.ndarray:
+        """Sorted indices of the side's clips."""
+        wanted = set(getattr(self, side))
+        return np.asarray([i for i, n in enumerate(clips.names) if n in wanted], np.int64)
+
+    def describe(self) -> dict:
+        return {"train": len(self.train), "validation": list(self.validation), "test": []}
+
+    def without_validation(self) -> ClipRound:
+        return dataclasses.replace(self, train=self.train + self.validation, validation=())
+
+
+def pretrain(clip_names: Sequence[str], seed: int = 0, holdout: float = 0.1) -> list[ClipRound]:
+    """Every clip trains but a random, seeded ``holdout`` fraction that validates; no test.
+
+    Args:
+      clip_names: every clip of the run.
+      seed: the draw of the held-out clips.
+      holdout: validation fraction (Micro-Attention's 9:1 split: 0.1).
+    """
+    names = sorted(set(clip_names))
+    count = max(1, round(len(names) * holdout))
+    if count >= len(names):
+        raise ValueError(f"pretrain: {len(names)} clips cannot hold out {count} for validation")
+    held = set(np.random.default_rng([seed, 9]).choice(len(names), count, replace=False).tolist())
+    train = tuple(n for i, n in enumerate(names) if i not in held)
+    validation = tuple(n for i, n in enumerate(names) if i in held)
+    return [ClipRound("pretrain", train, validation)]
+
+
+SUBJECT_PROTOCOLS = {
     "stap_two_fold": stap_two_fold,
     "loso": loso,
     "cde": loso,
@@ -225,3 +309,29 @@ PROTOCOLS = {
     "subject_kfold": subject_kfold,
     "hde": hde,
 }
+PROTOCOLS = (*SUBJECT_PROTOCOLS, "cross_database", "pretrain")
+SELECTIONS = ("validation", "last")
+
+
+def build(protocol, clips, seed: int = 0, selection: str = "validation") -> list:
+    """The rounds of a ``protocol`` config block over the clips of a run.
+
+    Args:
+      protocol: fields ``name`` (one of :data:`PROTOCOLS`), ``rounds`` (indices; empty: all),
+        and for ``cross_database`` ``train``, ``validation``, ``test`` (database names).
+      clips: the run's :class:`~mejax.clipset.ClipSet`.
+      seed: the draw of ``pretrain``'s held-out clips.
+      selection: ``validation`` or ``last`` (validation subjects train too).
+    """
+    if selection not in SELECTIONS:
+        raise ValueError(f"train.selection {selection!r} not in {SELECTIONS}")
+    name = protocol.name
+    if name in SUBJECT_PROTOCOLS:
+        rounds = SUBJECT_PROTOCOLS[name](sorted(set(clips.subjects)), tuple(protocol.rounds))
+    elif name == "cross_database":
+        rounds = cross_database(protocol.train, protocol.validation, protocol.test)
+    elif name == "pretrain":
+        rounds = pretrain(clips.names, seed, protocol.get("holdout", 0.1))
+    else:
+        raise ValueError(f"protocol.name {name!r} not in {PROTOCOLS}")
+    return [r.without_validation() for r in rounds] if selection == "last" else rounds

@@ -41,8 +41,9 @@ class MetricWriter:
             self._summary.close()
 
 
-def plot_curves(metrics_file: Path, out: Path) -> None:
-    """Plots training loss and validation F1 per round from ``metrics.jsonl`` into a PNG."""
+def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> None:
+    """Plots training loss and the validation score (``val/score``, the task's model-selection
+    score: average F1 over AUs, UF1, ...) per round from ``metrics.jsonl`` into a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,11 +54,11 @@ def plot_curves(metrics_file: Path, out: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name in rounds:
         train = [r for r in records if r["round"] == name and "loss" in r]
-        val = [r for r in records if r["round"] == name and "val_f1/avg" in r]
+        val = [r for r in records if r["round"] == name and "val/score" in r]
         axes[0].plot([r["step"] for r in train], [r["loss"] for r in train], label=name)
-        axes[1].plot([r["step"] for r in val], [r["val_f1/avg"] for r in val], "o-", label=name)
-    axes[0].set(title="training loss (mean over AU models)", xlabel="step", yscale="log")
-    axes[1].set(title="validation F1 (average over AUs)", xlabel="step", ylim=(0, 1))
+        axes[1].plot([r["step"] for r in val], [r["val/score"] for r in val], "o-", label=name)
+    axes[0].set(title="training loss (mean over models)", xlabel="step", yscale="log")
+    axes[1].set(title=f"validation {score_name}", xlabel="step", ylim=(0, 1))
     for axis in axes:
         axis.legend()
         axis.grid(alpha=0.3)

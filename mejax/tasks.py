@@ -1,34 +1,126 @@
-"""Tasks: what is predicted from a batch and how it is scored.
+"""Tasks: what a run predicts, how it learns it, how it selects and how it reports.
 
-The training loop (``train.py``) trains M models stacked on a leading axis of every parameter
-and optimizer-state leaf. A task says how many (``num_models``), how the (B, K) AU labels of a
-batch are dealt to them (``stack_labels``), each model's loss, and how the (M, N, ...) logits
-of N clips become (N, K) decisions and scores.
+A task owns everything specific to it, so that the training loop (``train.py``), the
+evaluation (``evaluate.py``) and ``main.py`` know no AU and no class (the pattern of Scenic's
+``base_model``, whose model class owns its loss and metrics, and of big_vision's evaluators):
 
-* ``AUOneVsRest`` is the AU-detection task of STAP (Li, Huang, Zhao, arXiv:1907.05023,
-  Sec. IV-A): one independent binary model per AU (M = K), each with two softmax logits; the
-  train step maps the single-model step over the stacked axis, the same arithmetic as K
-  separate runs.
-* ``AUMultiTask`` is SCA's (Li, Huang, Zhao, Neurocomputing 2021, Sec. 3.3, eq. 4-5): one
-  network (M = 1) with one sigmoid output per AU, trained with the binary cross-entropy summed
-  over the AUs; a clip has AU k when its k-th probability exceeds 0.5.
+* which clips take part and their targets (:meth:`Task.targets`, -1 rows are left out);
+* how many models are stacked on the leading axis of every parameter (``num_models``) and how
+  a batch's (B, ...) targets are dealt to them (:meth:`Task.stack_targets`);
+* each model's loss on a batch dict (``inputs``, ``targets``, ``domain``) and a model output
+  that is an array or a dict (``logits``, ``aux_logits``, ``domain_logits``, ...), with
+  per-step values (learning rate, gradient-reversal lambda, class weights) in ``hparams``;
+* each model's validation score (model selection), the test record of a round, the summary
+  written to ``results.json``, the markdown table and the console headline.
+
+The AU tasks:
+
+* :class:`AUOneVsRest` -- STAP (Li, Huang, Zhao, arXiv:1907.05023, Sec. IV-A): one independent
+  binary model per AU (M = K), two softmax logits each, trained together by mapping the
+  single-model step over the stacked axis (the arithmetic of K separate runs).
+* :class:`AUMultiTask` -- SCA (Li, Huang, Zhao, Neurocomputing 2021, Sec. 3.3, eq. 4-5): one
+  network (M = 1) with one sigmoid output per AU, the binary cross-entropy summed over AUs.
+
+The recognition task :class:`Recognition` (``mer``): one network, softmax cross-entropy over the
+classes of a label set (:mod:`mejax.datasets.labels`), scored as MEGC does
+(:mod:`mejax.recognition_report`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mejax import losses
+from mejax import losses, metrics, recognition_report
 from mejax.datasets import aus as au_vocab
+from mejax.datasets import labels as label_sets
+
+
+def main_output(outputs):
+    """The prediction of a model output: the array itself, or a dict's ``logits``."""
+    return outputs["logits"] if isinstance(outputs, dict) else outputs
+
+
+class Task:
+    """The interface of a task (see the module docstring)."""
+
+    num_models: int = 1
+    outputs_per_model: int
+    score_name: str = "score"
+
+    @property
+    def model_names(self) -> list[str]:
+        return ["model"]
+
+    @property
+    def model_keys(self) -> tuple:
+        """What ``init_from`` matches a model by in a previous run (an AU, or None)."""
+        return (None,) * self.num_models
+
+    def targets(self, clips) -> np.ndarray:
+        raise NotImplementedError
+
+    def keep(self, targets: np.ndarray) -> np.ndarray:
+        """(N,) bool: the clips that take part in the task."""
+        return np.ones(len(targets), bool)
+
+    def check_training(self, targets: np.ndarray, round_name: str) -> None:
+        """Raises ValueError when a round's training targets cannot train the task."""
+
+    def round_hparams(self, targets: np.ndarray) -> dict:
+        """Per-round constants handed to every step in ``hparams`` (e.g. class weights)."""
+        return {}
+
+    def stack_targets(self, targets: jnp.ndarray) -> jnp.ndarray:
+        """(B, ...) targets -> (M, B, ...): what each stacked model learns."""
+        return targets[None]
+
+    def model_loss(self, outputs, batch: dict, hparams: dict) -> jnp.ndarray:
+        raise NotImplementedError
+
+    def validation_scores(self, outputs, targets: np.ndarray) -> tuple[np.ndarray, dict]:
+        """((M,) selection score of each model, scalars to log) on the validation clips."""
+        raise NotImplementedError
+
+    def record(self, outputs, targets: np.ndarray, clips, train_targets: np.ndarray) -> dict:
+        """The test record of a round (arrays, saved as ``ROUND/predictions.npz``)."""
+        raise NotImplementedError
+
+    def summarize(self, records: list[dict], rounds: list, config) -> dict:
+        raise NotImplementedError
+
+    def markdown(self, results: dict) -> str:
+        raise NotImplementedError
+
+    def headline(self, results: dict) -> str:
+        raise NotImplementedError
+
+    def write_reports(self, workdir: Path, results: dict) -> None:
+        """Writes ``results.md`` (and the task's figures) into ``workdir``."""
+        (workdir / "results.md").write_text(self.markdown(results))
+
+
+def _header(config, rounds: list) -> dict:
+    return {
+        "experiment": config.get("name", ""),
+        "database": config.dataset.name,
+        "protocol": config.protocol.name,
+        "rounds": [{"name": r.name, **r.describe()} for r in rounds],
+    }
+
+
+# =============================================================================================
+# AU detection
+# =============================================================================================
 
 
 @dataclasses.dataclass(frozen=True)
-class AUTask:
+class AUTask(Task):
     """What both AU tasks share.
 
     Attributes:
@@ -41,6 +133,7 @@ class AUTask:
     loss: str = "focal"
     loss_kwargs: dict = dataclasses.field(default_factory=dict)
     LOSSES = ()
+    score_name = "F1 (average over AUs)"
 
     def __post_init__(self):
         unknown = [au for au in self.aus if au not in au_vocab.AU_INDEX]
@@ -60,6 +153,83 @@ class AUTask:
         columns = [au_vocab.AU_INDEX[au] for au in self.aus]
         return np.asarray(multi_hot)[:, columns].astype(np.int32)
 
+    def targets(self, clips) -> np.ndarray:
+        return self.labels(clips.aus)
+
+    def predictions(self, outputs) -> np.ndarray:
+        raise NotImplementedError
+
+    def validation_scores(self, outputs, targets):
+        f1 = metrics.f1_per_au(targets, self.predictions(outputs))
+        scalars = {f"val_f1/{n}": v for n, v in zip(self.names, f1, strict=True)}
+        scalars["val/score"] = f1.mean()
+        return self.model_scores(f1), scalars
+
+    def record(self, outputs, targets, clips, train_targets):
+        del train_targets
+        return {
+            "names": np.asarray(clips.names),
+            "labels": targets,
+            "predictions": self.predictions(outputs),
+            "scores": self.scores(outputs),
+        }
+
+    def summarize(self, records, rounds, config):
+        """Per-AU F1 on the test clips of all rounds pooled, averaged over AUs (STAP Tables
+        III-V), next to the F1 of the all-positive detector on the same clips."""
+        names = self.names
+        labels = np.concatenate([r["labels"] for r in records])
+        predictions = np.concatenate([r["predictions"] for r in records])
+        f1 = metrics.f1_per_au(labels, predictions)
+        baseline = metrics.all_positive_f1(labels)
+        header = _header(config, rounds)
+        for summary, record in zip(header["rounds"], records, strict=True):
+            summary["selected_step"] = dict(
+                zip(names, self.per_au(record["selected_step"]).tolist(), strict=True)
+            )
+            summary["validation_f1"] = dict(
+                zip(names, self.per_au(record["selected_score"]).tolist(), strict=True)
+            )
+        return {
+            **header,
+            "num_test_clips": int(len(labels)),
+            "positives": dict(zip(names, labels.sum(0).tolist(), strict=True)),
+            "f1": dict(zip(names, f1.tolist(), strict=True)),
+            "f1_all_positive": dict(zip(names, baseline.tolist(), strict=True)),
+            "average_f1": float(f1.mean()),
+            "average_f1_all_positive": float(baseline.mean()),
+        }
+
+    def markdown(self, results: dict) -> str:
+        """The results laid out like STAP's Tables III-V (AUs as rows, F1 per method)."""
+        method = results["experiment"] or "model"
+        lines = [
+            f"# {method} on {results['database']} ({results['protocol']})",
+            "",
+            f"F1 per AU on {results['num_test_clips']} test clips pooled over "
+            f"{len(results['rounds'])} round(s); models selected on validation subjects only.",
+            "",
+            f"| AU | test positives | {method} | all-positive |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, f1 in results["f1"].items():
+            lines.append(
+                f"| {name} | {results['positives'][name]} | {f1:.3f} "
+                f"| {results['f1_all_positive'][name]:.3f} |"
+            )
+        lines.append(
+            f"| **Avg** | | **{results['average_f1']:.3f}** "
+            f"| {results['average_f1_all_positive']:.3f} |"
+        )
+        return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def headline(results: dict) -> str:
+        return (
+            f"average F1 {results['average_f1']:.3f} "
+            f"(all-positive {results['average_f1_all_positive']:.3f})"
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class AUOneVsRest(AUTask):
@@ -67,6 +237,7 @@ class AUOneVsRest(AUTask):
     I3DF)."""
 
     LOSSES = tuple(losses.LOSSES)
+    outputs_per_model = 2
 
     @property
     def num_models(self) -> int:
@@ -77,31 +248,29 @@ class AUOneVsRest(AUTask):
         return self.names
 
     @property
-    def model_aus(self) -> tuple[int, ...]:
+    def model_keys(self) -> tuple[int, ...]:
         """The AU each model detects."""
         return self.aus
 
-    def model_loss(self, logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
-        """Mean loss of one binary model over its batch: logits (B, 2), labels (B,)."""
-        return jnp.mean(losses.LOSSES[self.loss](logits, labels, **self.loss_kwargs))
-
-    @property
-    def outputs_per_model(self) -> int:
-        return 2
-
-    @staticmethod
-    def stack_labels(labels: jnp.ndarray) -> jnp.ndarray:
+    def stack_targets(self, targets):
         """(B, K) labels -> (K, B): model k learns AU k."""
-        return labels.T
+        return targets.T
+
+    def model_loss(self, outputs, batch, hparams):
+        """Mean loss of one binary model over its batch: logits (B, 2), labels (B,)."""
+        del hparams
+        logits = main_output(outputs)
+        return jnp.mean(losses.LOSSES[self.loss](logits, batch["targets"], **self.loss_kwargs))
 
     @staticmethod
-    def predictions(logits: jnp.ndarray) -> np.ndarray:
+    def predictions(outputs) -> np.ndarray:
         """(N, K) 0/1 decisions (argmax of each model's two logits) of (K, N, 2) logits."""
-        return np.asarray(jnp.argmax(logits, axis=-1).astype(jnp.int32)).T
+        return np.asarray(jnp.argmax(main_output(outputs), axis=-1).astype(jnp.int32)).T
 
     @staticmethod
-    def scores(logits: jnp.ndarray) -> np.ndarray:
+    def scores(outputs) -> np.ndarray:
         """(N, K) probabilities that each AU is present (softmax of the two logits)."""
+        logits = main_output(outputs)
         present = jnp.exp(logits[..., 1] - jnp.logaddexp(logits[..., 0], logits[..., 1]))
         return np.asarray(present).T
 
@@ -122,33 +291,31 @@ class AUMultiTask(AUTask):
     loss: str = "sigmoid_bce"
     LOSSES = ("sigmoid_bce",)
     num_models = 1
-    model_names = ("all AUs",)
-    model_aus = (None,)  # the one model detects every AU
+
+    @property
+    def model_names(self) -> list[str]:
+        return ["all AUs"]
 
     @property
     def outputs_per_model(self) -> int:
         return len(self.aus)
 
-    @staticmethod
-    def stack_labels(labels: jnp.ndarray) -> jnp.ndarray:
-        """(B, K) labels -> (1, B, K): the one model learns every AU."""
-        return labels[None]
-
-    @staticmethod
-    def model_loss(logits: jnp.ndarray, labels: jnp.ndarray) -> jnp.ndarray:
+    def model_loss(self, outputs, batch, hparams):
         """Eq. 4-5: per-AU binary cross-entropy summed over AUs, mean over the batch."""
-        per_au = optax.sigmoid_binary_cross_entropy(logits, labels.astype(logits.dtype))
+        del hparams
+        logits = main_output(outputs)
+        per_au = optax.sigmoid_binary_cross_entropy(logits, batch["targets"].astype(logits.dtype))
         return jnp.mean(jnp.sum(per_au, axis=-1))
 
     @staticmethod
-    def predictions(logits: jnp.ndarray) -> np.ndarray:
+    def predictions(outputs) -> np.ndarray:
         """(N, K) 0/1 decisions (probability > 0.5) of (1, N, K) logits."""
-        return np.asarray(logits[0] > 0).astype(np.int32)
+        return np.asarray(main_output(outputs)[0] > 0).astype(np.int32)
 
     @staticmethod
-    def scores(logits: jnp.ndarray) -> np.ndarray:
+    def scores(outputs) -> np.ndarray:
         """(N, K) probabilities of (1, N, K) logits."""
-        return np.asarray(jax.nn.sigmoid(logits[0]))
+        return np.asarray(jax.nn.sigmoid(main_output(outputs)[0]))
 
     @staticmethod
     def model_scores(f1: np.ndarray) -> np.ndarray:
@@ -160,12 +327,208 @@ class AUMultiTask(AUTask):
         return np.repeat(np.asarray(per_model), len(self.aus))
 
 
-TASKS = {"one_vs_rest": AUOneVsRest, "multi_task": AUMultiTask}
+# =============================================================================================
+# Recognition
+# =============================================================================================
 
 
-def build(config):
-    """Task of a config's ``task`` block (``name`` defaults to ``one_vs_rest``)."""
-    name = config.get("name", "one_vs_rest")
+@dataclasses.dataclass(frozen=True)
+class Recognition(Task):
+    """Micro-expression recognition: one network, one softmax over the classes.
+
+    Attributes:
+      label_set: ``megc2019``, ``objective_5`` or ``emotion`` (:mod:`mejax.datasets.labels`).
+      classes: the class names, in order (from the label set and the clips when built with
+        :func:`build`).
+      class_weights: ``""`` (plain cross-entropy) or ``"balanced"``: each class weighted by
+        N / (C n_c) of the round's training clips (scikit-learn's ``balanced``).
+      aux_loss_weight: weight of the cross-entropy of every auxiliary classifier a model
+        returns (``aux_logits``, e.g. the part classifiers of the MEGC2019 recogniser).
+      domain_loss_weight: weight of the domain cross-entropy when the model returns
+        ``domain_logits`` and the batch a ``domain`` (adversarial domain adaptation).
+    """
+
+    label_set: str = "megc2019"
+    classes: tuple[str, ...] = label_sets.MEGC2019_CLASSES
+    class_weights: str = ""
+    aux_loss_weight: float = 1.0
+    domain_loss_weight: float = 1.0
+    score_name = "UF1"
+
+    def __post_init__(self):
+        if self.label_set not in label_sets.LABEL_SETS:
+            raise ValueError(f"task.label_set {self.label_set!r} not in {label_sets.LABEL_SETS}")
+        if len(self.classes) < 2:
+            raise ValueError(f"task.classes: at least two classes, got {self.classes}")
+        if self.class_weights not in ("", "balanced"):
+            raise ValueError(f"task.class_weights {self.class_weights!r} not in ('', 'balanced')")
+
+    @property
+    def outputs_per_model(self) -> int:
+        return len(self.classes)
+
+    @property
+    def model_names(self) -> list[str]:
+        return ["classifier"]
+
+    def targets(self, clips) -> np.ndarray:
+        return label_sets.class_labels(
+            self.label_set, self.classes, clips.emotion, clips.objective_class
+        )
+
+    def keep(self, targets):
+        return np.asarray(targets) >= 0
+
+    def check_training(self, targets, round_name):
+        counts = np.bincount(targets, minlength=len(self.classes))
+        absent = [c for c, n in zip(self.classes, counts, strict=True) if n == 0]
+        if absent:
+            raise ValueError(
+                f"round {round_name}: the class(es) {absent} have no clip on the training side "
+                f"(counts {dict(zip(self.classes, counts.tolist(), strict=True))}); choose "
+                "task.classes or a label set the training subjects cover"
+            )
+
+    def round_hparams(self, targets):
+        if self.class_weights != "balanced":
+            return {}
+        counts = np.bincount(targets, minlength=len(self.classes)).astype(np.float32)
+        return {"class_weights": len(targets) / (len(self.classes) * counts)}
+
+    def model_loss(self, outputs, batch, hparams):
+        """Softmax cross-entropy (class-weighted with ``hparams["class_weights"]``), plus the
+        auxiliary classifiers' and, with a ``domain`` in the batch, the domain loss."""
+        targets = batch["targets"]
+        weights = hparams.get("class_weights")
+
+        def ce(logits):
+            per_clip = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+            if weights is None:
+                return jnp.mean(per_clip)
+            w = weights[targets]
+            return jnp.sum(w * per_clip) / jnp.sum(w)
+
+        loss = ce(main_output(outputs))
+        if isinstance(outputs, dict):
+            for logits in outputs.get("aux_logits", ()):
+                loss = loss + self.aux_loss_weight * ce(logits)
+            if "domain_logits" in outputs and "domain" in batch:
+                domain = optax.sigmoid_binary_cross_entropy(
+                    outputs["domain_logits"].reshape(-1), batch["domain"].astype(jnp.float32)
+                )
+                loss = loss + self.domain_loss_weight * jnp.mean(domain)
+        return loss
+
+    def probabilities(self, outputs) -> np.ndarray:
+        """(N, C) class probabilities of the one model's (1, N, C) outputs."""
+        return np.asarray(jax.nn.softmax(main_output(outputs)[0], axis=-1))
+
+    def validation_scores(self, outputs, targets):
+        predictions = self.probabilities(outputs).argmax(-1)
+        scored = metrics.recognition_metrics(targets, predictions, range(len(self.classes)))
+        scalars = {"val/score": scored["uf1"], "val_uar": scored["uar"], "val_war": scored["war"]}
+        return np.asarray([scored["uf1"]]), scalars
+
+    def record(self, outputs, targets, clips, train_targets):
+        probabilities = self.probabilities(outputs)
+        counts = np.bincount(train_targets, minlength=len(self.classes))
+        return {
+            "names": np.asarray(clips.names),
+            "labels": targets,
+            "predictions": probabilities.argmax(-1).astype(np.int64),
+            "scores": probabilities,
+            "databases": np.asarray(clips.databases),
+            "majority": np.asarray(int(np.argmax(counts))),
+        }
+
+    def summarize(self, records, rounds, config):
+        header = _header(config, rounds)
+        for summary, record in zip(header["rounds"], records, strict=True):
+            summary["selected_step"] = int(record["selected_step"][0])
+            summary["validation_uf1"] = float(record["selected_score"][0])
+        tested = [(r, rec) for r, rec in zip(rounds, records, strict=True) if len(rec["labels"])]
+        selection = config.train.get("selection", "validation")
+        results = {**header, "task": "mer", "label_set": self.label_set, "selection": selection}
+        if not tested:  # pretrain: nothing is tested
+            results.update(
+                classes=list(self.classes),
+                num_test_clips=0,
+                validation_uf1=float(np.mean([s["validation_uf1"] for s in header["rounds"]])),
+            )
+            return results
+        report = recognition_report.summarize(
+            [rec for _, rec in tested], [r.name for r, _ in tested], self.classes
+        )
+        return {**results, **report}
+
+    def markdown(self, results):
+        title = (
+            f"{results['experiment'] or 'model'} on {results['database']} "
+            f"({results['protocol']}, {results['label_set']})"
+        )
+        if not results["num_test_clips"]:
+            return (
+                f"# {title}\n\nNo test side (protocol {results['protocol']}): the run trains "
+                f"weights for a later run's init_from. Validation UF1 "
+                f"{results['validation_uf1']:.3f}.\n"
+            )
+        note = (
+            "models selected on validation subjects only"
+            if results["selection"] == "validation"
+            else "the model of the last step (the papers' fixed schedule)"
+        )
+        return recognition_report.markdown(results, title, note)
+
+    @staticmethod
+    def headline(results):
+        if not results["num_test_clips"]:
+            return f"no test side; validation UF1 {results['validation_uf1']:.3f}"
+        return recognition_report.headline(results)
+
+    def write_reports(self, workdir, results):
+        super().write_reports(workdir, results)
+        if results["num_test_clips"]:
+            recognition_report.plot_confusion(
+                results["confusion"], results["classes"], workdir / "confusion.png"
+            )
+
+
+def headline(results: dict) -> str:
+    """The console line of a finished run's results (of any task, deep or baseline)."""
+    if "average_f1" in results:
+        return AUTask.headline(results)
+    return Recognition.headline(results)
+
+
+TASKS = {"one_vs_rest": AUOneVsRest, "multi_task": AUMultiTask, "mer": Recognition}
+
+
+def build(config, clips=None) -> Task:
+    """Task of a config's ``task`` block (``name`` defaults to ``one_vs_rest``).
+
+    Args:
+      config: the ``task`` block.
+      clips: the run's clips, from which a recognition task's ``emotion`` classes are found
+        when ``task.classes`` is empty.
+    """
+    name = config.get("name", "mer" if "label_set" in config else "one_vs_rest")
     if name not in TASKS:
         raise ValueError(f"task.name {name!r} not in {tuple(TASKS)}")
-    return TASKS[name](tuple(config.aus), config.loss, dict(config.get("loss_kwargs", {})))
+    if name == "mer":
+        label_set = config.get("label_set", "megc2019")
+        emotion = clips.emotion if clips is not None else ()
+        objective = clips.objective_class if clips is not None else np.zeros(0, np.int32)
+        classes = label_sets.class_names(
+            label_set, emotion, objective, tuple(config.get("classes", ()))
+        )
+        return Recognition(
+            label_set=label_set,
+            classes=classes,
+            class_weights=config.get("class_weights", ""),
+            aux_loss_weight=config.get("aux_loss_weight", 1.0),
+            domain_loss_weight=config.get("domain_loss_weight", 1.0),
+        )
+    defaults = TASKS[name]
+    return defaults(
+        tuple(config.aus), config.get("loss", defaults.loss), dict(config.get("loss_kwargs", {}))
+    )

@@ -85,118 +85,104 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
 # =============================================================================================
 
 
-def model_input(clips: jnp.ndarray, subtract_onset: bool) -> jnp.ndarray:
-    """uint8 clips (B, T, H, W, 3) -> float32 in [-1, 1], the I3D input range.
-
-    With ``subtract_onset`` every frame becomes its difference from the clip's first frame
-    (the onset, at rest), so the network sees the facial change rather than the face.
-    """
-    x = clips.astype(jnp.float32) / 127.5 - 1.0
-    return x - x[:, :1] if subtract_onset else x
-
-
-def make_steps(
-    model,
-    task: tasks.AUTask,
-    tx: optax.GradientTransformation,
-    mesh,
-    chunk: int,
-    subtract_onset: bool = False,
-    init_from: str = "",
-):
+def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, chunk: int,
+               input_config, init_from: str = ""):  # fmt: skip
     """``init``, ``train_step`` and ``predict`` of the stacked models of ``task``.
 
     ``train_step`` and ``predict`` run jitted, vmapped programs on chunks of ``chunk`` models;
-    ``subtract_onset`` is passed to :func:`model_input`; ``init_from`` (``config.init_from``:
-    pretrained weights or a previous run, see :mod:`mejax.weights.init_from`) replaces the
-    random initial variables of every model, each model taking its own AU's from a previous
-    one-vs-rest run.
+    inputs are normalised inside them (:func:`mejax.input_pipeline.normalize` with
+    ``input_config``); ``init_from`` (``config.init_from``: pretrained weights or a previous
+    run, see :mod:`mejax.weights.init_from`) replaces the random initial variables of every
+    model, each model taking its own AU's from a previous one-vs-rest run.
     """
     replicated = sharding.replicated(mesh)
-    _normalize = functools.partial(model_input, subtract_onset=subtract_onset)
+    _normalize = functools.partial(input_pipeline.normalize, input_config=input_config)
 
     @jax.jit
-    def init_variables(key, clips):
-        variables = model.init({"params": key, "dropout": key}, _normalize(clips), train=False)
-        return {"params": variables["params"], "batch_stats": variables["batch_stats"]}
+    def init_variables(key, inputs):
+        variables = model.init({"params": key, "dropout": key}, _normalize(inputs), train=False)
+        return {"params": variables["params"], "batch_stats": variables.get("batch_stats", {})}
 
-    def init_one(key, clips, au):
-        variables = init_variables(key, clips)
+    def init_one(key, inputs, model_key):
+        variables = init_variables(key, inputs)
         if init_from:
-            variables, report = init_weights.initialize(variables, init_from, au=au)
+            variables, report = init_weights.initialize(variables, init_from, au=model_key)
             logging.info("init_from %s:\n%s", init_from, report.summary())
         return {**variables, "opt_state": jax.jit(tx.init)(variables["params"])}
 
-    def init(keys, clips):
+    def init(keys, inputs):
         # One model at a time: XLA compiles a vmapped init (grouped convolutions it then
         # discards) for minutes on CPU; the stacked result is the same. Given fewer keys than
         # the task has models (a subset run separately), no model is tied to an AU.
-        aus = task.model_aus if len(keys) == task.num_models else [None] * len(keys)
-        models = [init_one(key, clips, au) for key, au in zip(keys, aus, strict=True)]
-        state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *models)
+        model_keys = task.model_keys if len(keys) == task.num_models else [None] * len(keys)
+        stacked = [init_one(k, inputs, m) for k, m in zip(keys, model_keys, strict=True)]
+        state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *stacked)
         state = {"step": jnp.zeros((), jnp.int32), "rng": jnp.copy(keys), **state}
         return jax.device_put(state, replicated)
 
-    def train_one(model_state, clips, step, learning_rate):
+    def train_one(model_state, batch, step, hparams):
         def loss_fn(params):
-            logits, updates = model.apply(
+            outputs, updates = model.apply(
                 {"params": params, "batch_stats": model_state["batch_stats"]},
-                clips,
+                batch["inputs"],
                 train=True,
                 rngs={"dropout": jax.random.fold_in(model_state["rng"], step)},
                 mutable=["batch_stats"],
+                **hparams.get("model", {}),
             )
-            return task.model_loss(logits, model_state["labels"]), updates["batch_stats"]
+            loss = task.model_loss(outputs, batch, hparams)
+            return loss, updates.get("batch_stats", {})
 
         (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             model_state["params"]
         )
         opt_state = model_state["opt_state"]
-        opt_state.hyperparams["learning_rate"] = learning_rate
+        opt_state.hyperparams["learning_rate"] = hparams["learning_rate"]
         updates, opt_state = tx.update(grads, opt_state, model_state["params"])
         params = optax.apply_updates(model_state["params"], updates)
         finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(params)]))
         new = {"params": params, "batch_stats": batch_stats, "opt_state": opt_state}
         return {**new, "rng": model_state["rng"]}, loss, finite
 
-    def train_chunk(models, clips, labels, step, learning_rate):
-        clips = _normalize(clips)
-        return jax.vmap(lambda m, y: train_one({**m, "labels": y}, clips, step, learning_rate))(
-            models, task.stack_labels(labels)
-        )
+    def train_chunk(models, batch, index, step, hparams):
+        batch = {**batch, "inputs": _normalize(batch["inputs"])}
+        targets = task.stack_targets(batch["targets"])[index]
+        return jax.vmap(
+            lambda m, t: train_one(m, {**batch, "targets": t}, step, hparams)
+        )(models, targets)  # fmt: skip
 
     train_chunk = jax.jit(train_chunk, donate_argnums=0, out_shardings=replicated)
 
-    def train_step(state, clips, labels, learning_rate):
-        """One step of every model; returns (new state, (K,) losses, (K,) finite flags)."""
+    def train_step(state, batch, hparams):
+        """One step of every model; returns (new state, (M,) losses, (M,) finite flags)."""
         models = {k: state[k] for k in ("params", "batch_stats", "opt_state", "rng")}
         num_models = len(state["rng"])
-        if chunk >= num_models:
-            new, loss, finite = train_chunk(models, clips, labels, state["step"], learning_rate)
-            return {**state, **new, "step": state["step"] + 1}, loss, finite
         outputs = []
         for start in range(0, num_models, chunk):
-            part = jax.tree.map(lambda x, s=start: x[s : s + chunk], models)
-            outputs.append(
-                train_chunk(part, clips, labels[:, start : start + chunk], state["step"],
-                            learning_rate)
-            )  # fmt: skip
-        new, loss, finite = jax.tree.map(lambda *xs: jnp.concatenate(xs), *outputs)
+            part = models
+            if chunk < num_models:
+                part = jax.tree.map(lambda x, s=start: x[s : s + chunk], models)
+            index = np.arange(start, min(start + chunk, num_models), dtype=np.int32)
+            outputs.append(train_chunk(part, batch, index, state["step"], hparams))
+        new, loss, finite = (
+            outputs[0] if len(outputs) == 1
+            else jax.tree.map(lambda *xs: jnp.concatenate(xs), *outputs)
+        )  # fmt: skip
         return {**state, **new, "step": state["step"] + 1}, loss, finite
 
     @functools.partial(jax.jit, out_shardings=replicated)
-    def predict_chunk(variables, clips):
-        clips = _normalize(clips)
-        return jax.vmap(lambda v: model.apply(v, clips, train=False))(variables)
+    def predict_chunk(variables, inputs):
+        inputs = _normalize(inputs)
+        return jax.vmap(lambda v: model.apply(v, inputs, train=False))(variables)
 
-    def predict(params, batch_stats, clips):
-        """(K, B, 2) logits of every model."""
+    def predict(params, batch_stats, inputs):
+        """Outputs (M, B, ...) of every model (an array, or a dict of them)."""
         variables = {"params": params, "batch_stats": batch_stats}
         parts = [
-            predict_chunk(jax.tree.map(lambda x, s=start: x[s : s + chunk], variables), clips)
+            predict_chunk(jax.tree.map(lambda x, s=start: x[s : s + chunk], variables), inputs)
             for start in range(0, len(jax.tree.leaves(params)[0]), chunk)
         ]
-        return jnp.concatenate(parts)
+        return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
 
     return init, train_step, predict
 
@@ -206,20 +192,30 @@ def make_steps(
 # =============================================================================================
 
 
-def predict_logits(predict, params, batch_stats, data: input_pipeline.ClipSet, mesh, batch_size):
-    """(M, N, outputs) logits of every clip of ``data`` by the M stacked models."""
+def predict_outputs(predict, params, batch_stats, inputs: np.ndarray, mesh, batch_size):
+    """Outputs (M, N, ...) of the M stacked models for every clip of ``inputs`` (NumPy)."""
     chunks = []
-    for clips, real in input_pipeline.eval_batches(data.clips, batch_size):
-        logits = predict(params, batch_stats, sharding.global_batch(mesh, clips))
-        chunks.append(np.asarray(logits)[:, :real])
-    return np.concatenate(chunks, axis=1)
+    for batch, real in input_pipeline.eval_batches(inputs, batch_size):
+        outputs = predict(params, batch_stats, sharding.global_batch(mesh, batch))
+        chunks.append(jax.tree.map(lambda x, r=real: np.asarray(x)[:, :r], outputs))
+    return jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *chunks)
 
 
-def train_round(config, round_: protocols.Round, index: int, context: dict) -> dict:
-    """Trains, selects on validation and predicts the test subjects of one round.
+def _side(context: dict, round_: protocols.Round, side: str, crop: int):
+    """(clips, targets) of one side of a round; evaluation sides are centre-cropped."""
+    index = round_.indices(side, context["data"])
+    clips = context["data"].take(index)
+    if crop and side != "train" and len(clips):
+        clips.inputs = input_pipeline.center_crop(clips.inputs, crop)
+    return clips, context["targets"][index]
 
-    Returns the round's test record (clip names, labels, predictions, scores) and saves it as
-    ``ROUND/predictions.npz``; a round whose record exists is not run again.
+
+def train_round(config, round_, index: int, context: dict) -> dict:
+    """Trains, selects and predicts the test clips of one round.
+
+    Returns the round's test record (the task's, plus the selected step and validation score of
+    every model) and saves it as ``ROUND/predictions.npz``; a round whose record exists is not
+    run again.
     """
     workdir, task, mesh = context["workdir"], context["task"], context["mesh"]
     init, train_step, predict = context["steps"]
@@ -230,38 +226,31 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
         return dict(np.load(record_file))
 
     crop = config.input.get("crop_size", 0)
-
-    def load(side):
-        data = input_pipeline.load_clips(
-            context["builder"],
-            round_.split(side),
-            config.input.num_frames,
-            config.input.image_size,
-            config.input.get("temporal_model", "linear"),
-        )
-        if crop and side != "train":
-            data.clips = input_pipeline.center_crop(data.clips, crop)
-        return data
-
-    train_data, val_data = load("train"), load("validation")
+    train_data, train_targets = _side(context, round_, "train", crop)
+    val_data, val_targets = _side(context, round_, "validation", crop)
+    task.check_training(train_targets, round_.name)
+    balance = config.train.get("balance_classes", False)
     batches = input_pipeline.TrainBatches(
-        train_data,
-        task.labels(train_data.aus),
+        train_data.inputs,
+        train_targets,
         config.train.batch_size,
         seed=config.seed + index,
         flip=config.input.flip,
         crop=crop,
+        balance_classes=train_targets if balance else None,
+        aux=context["aux"],
+        aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
     )
     num_steps = config.train.num_epochs * batches.steps_per_epoch
     eval_every = config.train.eval_every_epochs * batches.steps_per_epoch
-    val_labels = task.labels(val_data.aus)
+    round_hparams = task.round_hparams(train_targets)
 
     keys = jax.random.split(jax.random.PRNGKey(config.seed + 1000 * index), task.num_models)
-    state = init(keys, batches(0)[0][:1])
+    state = init(keys, batches(0)["inputs"][:1])
     selection = {  # copies: the train step donates (deletes) the state's buffers
         "params": jax.tree.map(jnp.copy, state["params"]),
         "batch_stats": jax.tree.map(jnp.copy, state["batch_stats"]),
-        "f1": np.full(task.num_models, -1.0),
+        "score": np.full(task.num_models, -1.0),
         "step": np.zeros(task.num_models, np.int32),
     }
     checkpointer = checkpointing.Checkpointer(round_dir / "checkpoints")
@@ -274,14 +263,10 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
     start = int(state["step"])
     bar = tqdm(range(start, num_steps), initial=start, total=num_steps, desc=round_.name)
     for step in bar:
-        clips, labels = batches(step)
+        batch = jax.tree.map(functools.partial(sharding.global_batch, mesh), batches(step))
+        hparams = {"learning_rate": np.float32(schedule(step)), **round_hparams}
         tick = time.perf_counter()
-        state, loss, finite = train_step(
-            state,
-            sharding.global_batch(mesh, clips),
-            sharding.global_batch(mesh, labels),
-            np.float32(schedule(step)),
-        )
+        state, loss, finite = train_step(state, batch, hparams)
         loss, finite = np.asarray(loss), np.asarray(finite)
         step_time = time.perf_counter() - tick
         if not (np.all(np.isfinite(loss)) and np.all(finite)):
@@ -299,32 +284,31 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
             scalars.update({f"loss/{n}": v for n, v in zip(task.model_names, loss, strict=True)})
             context["writer"].write(round_.name, step + 1, scalars)
         if (step + 1) % eval_every == 0 or step + 1 == num_steps:
-            logits = predict_logits(
-                predict, state["params"], state["batch_stats"], val_data, mesh,
-                config.train.eval_batch_size,
-            )  # fmt: skip
-            f1 = evaluate.metrics.f1_per_au(val_labels, task.predictions(logits))
-            selection = select(selection, state, task.model_scores(f1), step + 1)
-            scalars = {f"val_f1/{n}": v for n, v in zip(task.names, f1, strict=True)}
-            scalars["val_f1/avg"] = f1.mean()
-            context["writer"].write(round_.name, step + 1, scalars)
+            if len(val_data):
+                outputs = predict_outputs(
+                    predict, state["params"], state["batch_stats"], val_data.inputs, mesh,
+                    config.train.eval_batch_size,
+                )  # fmt: skip
+                scores, scalars = task.validation_scores(outputs, val_targets)
+                selection = select(selection, state, scores, step + 1)
+                context["writer"].write(round_.name, step + 1, scalars)
+            else:  # train.selection=last: the model of the last step
+                selection = select(selection, state, np.full(task.num_models, np.inf), step + 1)
             checkpointer.save(step + 1, {"state": state, "selection": selection})
     bar.close()
     checkpointer.close()
 
-    test_data = load("test")
-    logits = predict_logits(
-        predict, selection["params"], selection["batch_stats"], test_data, mesh,
-        config.train.eval_batch_size,
-    )  # fmt: skip
-    record = {
-        "names": np.asarray(test_data.names),
-        "labels": task.labels(test_data.aus),
-        "predictions": task.predictions(logits),
-        "scores": task.scores(logits),
-        "selected_step": task.per_au(selection["step"]),
-        "val_f1": task.per_au(selection["f1"]),
-    }
+    record = {"selected_step": np.asarray(selection["step"]),
+              "selected_score": np.asarray(selection["score"], np.float64)}  # fmt: skip
+    test_data, test_targets = _side(context, round_, "test", crop)
+    if len(test_data):
+        outputs = predict_outputs(
+            predict, selection["params"], selection["batch_stats"], test_data.inputs, mesh,
+            config.train.eval_batch_size,
+        )  # fmt: skip
+        record.update(task.record(outputs, test_targets, test_data, train_targets))
+    else:
+        record.update(names=np.zeros(0, str), labels=np.zeros(0, np.int64))
     if jax.process_index() == 0:
         np.savez(record_file, **record)
     return record
@@ -332,8 +316,10 @@ def train_round(config, round_: protocols.Round, index: int, context: dict) -> d
 
 def select(selection: dict, state: dict, scores: np.ndarray, step: int) -> dict:
     """Keeps, for each model separately, the parameters of its best validation score
-    (``task.model_scores``: its AU's F1, or the average F1 of the multi-task model)."""
-    better = scores > np.asarray(selection["f1"])
+    (``task.validation_scores``: its AU's F1, the average F1 of the multi-task model, the UF1 of
+    a recognition model); a score of inf (no validation side) always takes the new state."""
+    scores = np.asarray(scores)
+    better = (scores > np.asarray(selection["score"])) | np.isinf(scores)
 
     def pick(best, current):
         mask = jnp.asarray(better).reshape((-1,) + (1,) * (current.ndim - 1))
@@ -342,7 +328,7 @@ def select(selection: dict, state: dict, scores: np.ndarray, step: int) -> dict:
     return {
         "params": jax.tree.map(pick, selection["params"], state["params"]),
         "batch_stats": jax.tree.map(pick, selection["batch_stats"], state["batch_stats"]),
-        "f1": np.where(better, scores, selection["f1"]),
+        "score": np.where(better, np.where(np.isinf(scores), np.nan, scores), selection["score"]),
         "step": np.where(better, step, selection["step"]).astype(np.int32),
     }
 
@@ -357,6 +343,15 @@ def default_models_per_step(num_models: int) -> int:
     return 1 if jax.default_backend() == "cpu" else num_models
 
 
+def _task_clips(task: tasks.Task, clips):
+    """(clips, targets) of the clips that take part in the task."""
+    targets = task.targets(clips)
+    keep = np.flatnonzero(task.keep(targets))
+    if not len(keep):
+        raise ValueError("no clip of the run has a target of the task (check task.label_set)")
+    return clips.take(keep), targets[keep]
+
+
 def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     """Runs the experiment of ``config`` in ``workdir`` (resuming what is there).
 
@@ -368,12 +363,17 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     check_workdir(config, workdir)
     sharding.check_batch_size(config.train.batch_size)
     sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")
-    task = tasks.build(config.task)
-    model = models.build(config.model, task.outputs_per_model)
-    builder = input_pipeline.database_builder(config.dataset)
-    rounds = protocols.PROTOCOLS[config.protocol.name](
-        input_pipeline.subjects(builder), tuple(config.protocol.rounds)
+    clips = input_pipeline.load(config)
+    task = tasks.build(config.task, clips)
+    data, targets = _task_clips(task, clips)
+    aux = input_pipeline.load_aux(config)
+    if aux is not None:
+        aux_data, aux_targets = _task_clips(task, aux)
+        aux = (aux_data.inputs, aux_targets)
+    rounds = protocols.build(
+        config.protocol, data, config.seed, config.train.get("selection", "validation")
     )
+    model = models.build(config.model, task.outputs_per_model)
     mesh = sharding.data_mesh()
     chunk = config.train.models_per_step or default_models_per_step(task.num_models)
     tx = optim.make_optimizer(config.optimizer)
@@ -381,26 +381,20 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
         "workdir": workdir,
         "task": task,
         "mesh": mesh,
-        "builder": builder,
+        "data": data,
+        "targets": targets,
+        "aux": aux,
         "steps": make_steps(
-            model,
-            task,
-            tx,
-            mesh,
-            chunk,
-            config.input.get("subtract_onset", False),
-            config.get("init_from", ""),
-        ),
+            model, task, tx, mesh, chunk, config.input, config.get("init_from", "")
+        ),  # fmt: skip
         "writer": reporting.MetricWriter(workdir),
     }
-    logging.info(
-        "%d devices, %d AU models, %d per step", jax.device_count(), task.num_models, chunk
-    )
+    logging.info("%d devices, %d models, %d per step", jax.device_count(), task.num_models, chunk)
     try:
         records = [train_round(config, r, i, context) for i, r in enumerate(rounds)]
     finally:
         context["writer"].close()
-    results = evaluate.summarize(task.names, rounds, records, config)
+    results = task.summarize(records, rounds, config)
     if jax.process_index() == 0:
-        evaluate.write_reports(workdir, results)
+        evaluate.write_reports(workdir, results, task)
     return results

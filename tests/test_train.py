@@ -13,7 +13,9 @@ import jax
 import numpy as np
 import pytest
 
-from mejax import models, optim, presets, sharding, tasks, train
+import ml_collections
+
+from mejax import input_pipeline, models, optim, presets, sharding, tasks, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,27 +31,36 @@ def stacked_steps(aus, chunk):
     config = tiny_config("")
     task = tasks.AUOneVsRest(aus, "focal", {"alpha": 0.25, "gamma": 2.0})
     tx = optim.make_optimizer(config.optimizer)
-    return train.make_steps(models.build(config.model), task, tx, sharding.data_mesh(), chunk)
+    return train.make_steps(
+        models.build(config.model), task, tx, sharding.data_mesh(), chunk, config.input
+    )
 
 
-def test_model_input_scales_and_subtracts_the_onset():
+def test_normalize_scales_and_subtracts_the_onset():
     clips = np.zeros((2, 3, 4, 4, 3), np.uint8)
     clips[:, 0] = 100
     clips[:, 1:] = 102
+    plain = ml_collections.ConfigDict({"subtract_onset": False})
+    onset = ml_collections.ConfigDict({"subtract_onset": True})
     np.testing.assert_allclose(
-        train.model_input(clips, False)[0, :, 0, 0, 0], [-0.2157, -0.2, -0.2], atol=1e-4
+        input_pipeline.normalize(clips, plain)[0, :, 0, 0, 0], [-0.2157, -0.2, -0.2], atol=1e-4
     )
     np.testing.assert_allclose(
-        train.model_input(clips, True)[0, :, 0, 0, 0], [0, 2 / 127.5, 2 / 127.5], atol=1e-6
-    )
+        input_pipeline.normalize(clips, onset)[0, :, 0, 0, 0], [0, 2 / 127.5, 2 / 127.5],
+        atol=1e-6,
+    )  # fmt: skip
+    flow = np.ones((1, 4, 4, 2), np.float32)
+    uvm = ml_collections.ConfigDict({"flow_encoding": "uvm"})
+    np.testing.assert_allclose(input_pipeline.normalize(flow, uvm)[0, 0, 0], [1, 1, 2**0.5])
 
 
 def run_steps(steps, keys, clips, labels, num_steps=2, learning_rate=0.01):
     init, train_step, predict = steps
     state = init(keys, clips[:1])
     losses = []
+    batch = {"inputs": clips, "targets": labels}
     for _ in range(num_steps):
-        state, loss, _ = train_step(state, clips, labels, np.float32(learning_rate))
+        state, loss, _ = train_step(state, batch, {"learning_rate": np.float32(learning_rate)})
         losses.append(np.asarray(loss))
     return jax.device_get(state), np.stack(losses, 1), np.asarray(predict(
         state["params"], state["batch_stats"], clips))  # fmt: skip
@@ -107,12 +118,14 @@ def test_init_from_sets_every_models_initial_variables(tmp_path):
 
     model = PooledClassifier()
     clips = np.random.default_rng(1).integers(0, 256, (2, 8, 32, 32, 3), dtype=np.uint8)
-    pretrained = model.init(jax.random.PRNGKey(7), train.model_input(clips, False), train=False)
+    config = tiny_config("")
+    inputs = input_pipeline.normalize(clips, config.input)
+    pretrained = model.init(jax.random.PRNGKey(7), inputs, train=False)
     pretrained = jax.tree.map(lambda x: x + 0.5, pretrained)  # not what any key would draw
     path = npz.save(tmp_path / "pretrained.npz", dict(pretrained))
-    tx = optim.make_optimizer(tiny_config("").optimizer)
+    tx = optim.make_optimizer(config.optimizer)
     init, _, _ = train.make_steps(
-        model, tasks.AUOneVsRest((4, 7)), tx, sharding.data_mesh(), 1, init_from=str(path)
+        model, tasks.AUOneVsRest((4, 7)), tx, sharding.data_mesh(), 1, config.input, str(path)
     )
     state = init(jax.random.split(jax.random.PRNGKey(0), 2), clips[:1])
     for collection in ("params", "batch_stats"):

@@ -11,7 +11,7 @@ from pathlib import Path
 def main(runs: Path) -> None:
     for workdir in sorted(p.parent for p in runs.glob("*/results.json")):
         rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
-        curve = [(r["step"], r["val_f1/avg"]) for r in rows if "val_f1/avg" in r]
+        curve = [(r["step"], r["val/score"]) for r in rows if "val/score" in r]
         results = json.loads((workdir / "results.json").read_text())
         print(
             f"{workdir.name}: validation F1 by step "

@@ -30,50 +30,25 @@ import tensorflow_datasets as tfds
 from absl import logging
 from tqdm.auto import tqdm
 
-from mejax import input_pipeline
+from mejax import clipset, input_pipeline
 from mejax.baselines import descriptors
 
 # Bump when a descriptor's output changes for the same settings (invalidates every cache).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the clips' onset / apex / offset are stored too
 DEFAULT_CACHE_DIR = Path("~/.cache/mejax/features")
 
 
-@dataclasses.dataclass
-class FeatureSet:
-    """Descriptors of every clip of a database, sorted by clip name.
+@dataclasses.dataclass(frozen=True)
+class Cache:
+    """Where a database's descriptors are cached.
 
     Attributes:
-      features: (N, D) float32.
-      names: clip names.
-      subjects: subject of each clip.
-      aus: (N, len(AU_VOCAB)) bool multi-hot.
-      objective_class: (N,) int32 (-1 where not annotated).
-      emotion: emotion label of each clip.
-      databases: the ``database`` feature of each clip (the part of a composite).
       path: the cache file.
-      from_cache: whether the features were read from ``path`` rather than computed.
+      from_cache: whether the descriptors were read from ``path`` rather than computed.
     """
 
-    features: np.ndarray
-    names: list[str]
-    subjects: list[str]
-    aus: np.ndarray
-    objective_class: np.ndarray
-    emotion: list[str]
-    databases: list[str]
     path: Path
     from_cache: bool
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def select(self, split: str) -> np.ndarray:
-        """Indices of the clips of a ``+``-joined subject split (e.g. a round's side)."""
-        wanted = set(split.split("+"))
-        unknown = wanted - set(self.subjects)
-        if unknown:
-            raise ValueError(f"subjects {sorted(unknown)} have no clips in {self.path}")
-        return np.flatnonzero([s in wanted for s in self.subjects])
 
 
 def settings(config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder) -> dict:
@@ -98,29 +73,25 @@ def cache_path(config: ml_collections.ConfigDict, key: dict) -> Path:
     return root / key["database"] / f"{digest}.npz"
 
 
-def _load(path: Path, key: dict) -> FeatureSet | None:
+_FIELDS = ("names", "subjects", "databases", "aus", "emotion", "objective_class", "phases")
+
+
+def _load(path: Path, key: dict) -> clipset.ClipSet | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             if json.loads(str(data["settings"])) != key:
                 logging.warning("%s holds features of other settings; recomputing", path)
                 return None
-            return FeatureSet(
-                features=data["features"],
-                names=data["names"].tolist(),
-                subjects=data["subjects"].tolist(),
-                aus=data["aus"],
-                objective_class=data["objective_class"],
-                emotion=data["emotion"].tolist(),
-                databases=data["databases"].tolist(),
-                path=path,
-                from_cache=True,
-            )
+            fields = {f: data[f] for f in _FIELDS}
+            for name in ("names", "subjects", "databases", "emotion"):
+                fields[name] = fields[name].tolist()
+            return clipset.ClipSet(inputs=data["features"], **fields)
     except (OSError, KeyError, ValueError) as error:
         logging.warning("unreadable feature cache %s (%s); recomputing", path, error)
         return None
 
 
-def _save(path: Path, key: dict, result: FeatureSet) -> None:
+def _save(path: Path, key: dict, result: clipset.ClipSet) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed: a killed run never leaves a truncated cache.
     handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
@@ -129,13 +100,8 @@ def _save(path: Path, key: dict, result: FeatureSet) -> None:
             np.savez(
                 f,
                 settings=np.asarray(json.dumps(key, sort_keys=True)),
-                features=result.features,
-                names=np.asarray(result.names),
-                subjects=np.asarray(result.subjects),
-                aus=result.aus,
-                objective_class=result.objective_class,
-                emotion=np.asarray(result.emotion),
-                databases=np.asarray(result.databases),
+                features=result.inputs,
+                **{name: np.asarray(getattr(result, name)) for name in _FIELDS},
             )
         os.replace(tmp, path)
     finally:
@@ -143,13 +109,18 @@ def _save(path: Path, key: dict, result: FeatureSet) -> None:
             os.remove(tmp)
 
 
-def extract(config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder) -> FeatureSet:
+def extract(
+    config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder
+) -> tuple[clipset.ClipSet, Cache]:
     """The descriptors of every clip of ``builder``'s database, from the cache or computed
     (with a progress bar) and cached.
 
     Args:
       config: an experiment config with ``input`` and ``baseline`` blocks.
       builder: the prepared database builder (:func:`mejax.input_pipeline.database_builder`).
+
+    Returns:
+      (the clips, with their (N, D) float32 descriptors as ``inputs``; where they are cached).
     """
     key = settings(config, builder)
     path = cache_path(config, key)
@@ -157,7 +128,7 @@ def extract(config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder
         cached = _load(path, key)
         if cached is not None:
             logging.info("features of %d clips read from %s", len(cached), path)
-            return cached
+            return cached, Cache(path, True)
     describe = descriptors.make(config.baseline.descriptor, config.baseline.blocks)
     subjects = input_pipeline.subjects(builder)
     split = "+".join(subjects)
@@ -173,35 +144,24 @@ def extract(config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder
             config.input.get("temporal_model", "linear"),
         )
         rows.append(
-            (
-                example["clip"].decode(),
-                example["subject"].decode(),
-                describe(clip),
-                np.asarray(example["aus"], bool),
-                int(example.get("objective_class", -1)),
-                _text(example.get("emotion", b"")),
-                _text(example.get("database", b"")),
-            )
+            {
+                "input": describe(clip).astype(np.float32),
+                "name": _text(example["clip"]),
+                "subject": _text(example["subject"]),
+                "database": _text(example.get("database", b"")),
+                "aus": np.asarray(example["aus"], bool),
+                "emotion": _text(example.get("emotion", b"")),
+                "objective_class": int(example.get("objective_class", -1)),
+                "phases": [int(example[k]) for k in ("onset", "apex", "offset")],
+            }
         )
     if not rows:
         raise ValueError(f"{builder.info.full_name}: no clips to describe")
-    rows.sort(key=lambda row: row[0])
-    names, subject_names, features, aus, objective, emotion, database = zip(*rows, strict=True)
-    result = FeatureSet(
-        features=np.stack(features).astype(np.float32),
-        names=list(names),
-        subjects=list(subject_names),
-        aus=np.stack(aus),
-        objective_class=np.asarray(objective, np.int32),
-        emotion=list(emotion),
-        databases=list(database),
-        path=path,
-        from_cache=False,
-    )
+    result = clipset.from_rows(rows)
     _save(path, key, result)
     logging.info("features of %d clips (%d values each) saved to %s", len(result),
-                 result.features.shape[1], path)  # fmt: skip
-    return result
+                 result.inputs.shape[1], path)  # fmt: skip
+    return result, Cache(path, False)
 
 
 def _text(value) -> str:

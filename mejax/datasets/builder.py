@@ -49,7 +49,14 @@ from mejax.preprocess import cached
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 NOT_ANNOTATED = -1
-VARIANTS = ("tim10_112", "tim10_224", "apex_224", "flow_tvl1_28", "flow_tvl1_28_aug70")
+VARIANTS = (
+    "tim10_112",
+    "tim10_224",
+    "apex_224",
+    "flow_tvl1_28",
+    "flow_tvl1_28_aug70",
+    "flow_tvl1_112",
+)
 FLOW_WORK_SIZE = 112
 FLOW_BATCH_SIZE = 16
 
@@ -208,11 +215,12 @@ class ManualConfig(tfds.core.BuilderConfig):
 
 
 @dataclasses.dataclass(eq=False)
-class FramesConfig(tfds.core.BuilderConfig):
+class FramesConfig(ManualConfig):
     """Config of a composite database (MEGC2018, MEGC2019).
 
     Attributes:
       frames: which frames of its member databases it reads, ``cropped`` or ``raw``.
+      variant: as :class:`ManualConfig` (``cropped_flow_tvl1_112``, ...).
     """
 
     frames: str = "cropped"

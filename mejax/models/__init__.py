@@ -6,6 +6,7 @@ import functools
 
 import jax.numpy as jnp
 
+from mejax.models.mer_resnet import ResNetClassifier
 from mejax.models.sca import SCAClassifier
 from mejax.models.stap import I3DClassifier
 
@@ -16,6 +17,9 @@ MODELS = {
     "sca_classifier": SCAClassifier,
     # Tiny variant for tests: Res3D-10 with 1/16 of the channels.
     "sca_classifier_tiny": functools.partial(SCAClassifier, depth=10, width=1 / 16),
+    "resnet_classifier": ResNetClassifier,
+    # Tiny variant for tests: ResNet-10 with 1/16 of the channels.
+    "resnet_classifier_tiny": functools.partial(ResNetClassifier, depth=10, width=1 / 16),
 }
 
 

@@ -184,7 +184,9 @@ def _from_run(path: Path, au: int | None, which: str) -> Source:
     if which not in saved or "params" not in saved[which]:
         raise ValueError(f"{checkpoints}: no {which}/params in the checkpoint")
     part = saved[which]
-    num_models = len(np.asarray(saved["selection"]["f1"])) if "selection" in saved else None
+    # The selection's per-model score ("f1" in runs of mejax before recognition tasks).
+    scores = saved.get("selection", {}).get("score", saved.get("selection", {}).get("f1"))
+    num_models = len(np.asarray(scores)) if scores is not None else None
     aus = list((_run_config(checkpoints) or {}).get("task", {}).get("aus", []))
     one_vs_rest = num_models is not None and len(aus) == num_models  # one model per AU
     index = aus.index(au) if one_vs_rest and au in aus else 0

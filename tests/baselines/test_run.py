@@ -63,10 +63,10 @@ def test_features_are_cached_and_keyed_by_settings(tiny_data_dir, tmp_path, monk
     config = tiny_config(tiny_data_dir, cache)
     builder = input_pipeline.database_builder(config.dataset)
     first = run.run(config, tmp_path / "a")
-    extracted = features.extract(config, builder)
-    assert extracted.from_cache and len(extracted) == 24
-    assert extracted.features.shape == (24, 4 * 20)
-    assert first["features_cache"] == str(extracted.path)
+    extracted, stored = features.extract(config, builder)
+    assert stored.from_cache and len(extracted) == 24
+    assert extracted.inputs.shape == (24, 4 * 20)
+    assert first["features_cache"] == str(stored.path)
 
     # A second experiment on the same features never calls the descriptor.
     original = descriptors.DESCRIPTORS["lbp_sip"]
@@ -84,16 +84,19 @@ def test_features_are_cached_and_keyed_by_settings(tiny_data_dir, tmp_path, monk
     # Other descriptor settings: another file, computed afresh.
     monkeypatch.setitem(descriptors.DESCRIPTORS, "lbp_sip", original)
     other = tiny_config(tiny_data_dir, cache, {**DESCRIPTOR, "layout": "joint"})
-    joint = features.extract(other, builder)
-    assert not joint.from_cache and joint.path != extracted.path
-    assert joint.features.shape == (24, 4 * 64)
+    joint, joint_stored = features.extract(other, builder)
+    assert not joint_stored.from_cache and joint_stored.path != stored.path
+    assert joint.inputs.shape == (24, 4 * 64)
     assert len(list(cache.rglob("*.npz"))) == 2
 
     # A file whose stored settings differ is not trusted.
-    joint.path.write_bytes(extracted.path.read_bytes())
-    recomputed = features.extract(other, builder)
-    assert not recomputed.from_cache
-    np.testing.assert_array_equal(recomputed.features, joint.features)
+    joint_stored.path.write_bytes(stored.path.read_bytes())
+    recomputed, recomputed_stored = features.extract(other, builder)
+    assert not recomputed_stored.from_cache
+    np.testing.assert_array_equal(recomputed.inputs, joint.inputs)
+    # The metadata travel with the descriptors, read back from the cache as computed.
+    assert recomputed.names == extracted.names and recomputed.phases.shape == (24, 3)
+    np.testing.assert_array_equal(recomputed.aus, extracted.aus)
 
 
 def test_bad_settings_fail_before_extraction(tiny_data_dir, tmp_path):

@@ -74,10 +74,11 @@ class Megc2018(builder.ManualBuilder):
         f"{errata.ERRATA_VERSION}.",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
-    BUILDER_CONFIGS = [
+    _FRAMES = [
         Megc2018Config(name="cropped", description="CASME II cropped faces."),
         Megc2018Config(name="raw", description="CASME II raw frames.", frames="raw"),
     ]
+    BUILDER_CONFIGS = [*_FRAMES, *builder.variant_configs(_FRAMES[:1])]
     DEFAULT_CONFIG_NAME = "cropped"
 
     def _clips(self, root: pathlib.Path):

@@ -54,10 +54,11 @@ class Megc2019(builder.ManualBuilder):
         f"{errata.ERRATA_VERSION}.",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
-    BUILDER_CONFIGS = [
+    _FRAMES = [
         Megc2019Config(name="cropped", description="Cropped CASME II and SMIC frames."),
         Megc2019Config(name="raw", description="Raw CASME II and SMIC frames.", frames="raw"),
     ]
+    BUILDER_CONFIGS = [*_FRAMES, *builder.variant_configs(_FRAMES[:1])]
     DEFAULT_CONFIG_NAME = "cropped"
 
     def _clips(self, root: pathlib.Path):

@@ -1,0 +1,79 @@
+"""Label sets of micro-expression recognition: which classes a clip belongs to.
+
+Every mejax database carries a clip's ``emotion`` (text, as the database labels it) and its
+``objective_class`` (index into :data:`mejax.datasets.aus.OBJECTIVE_CLASSES`, -1 where none).
+A label set turns them into a class index, or -1 where the clip is not part of the task:
+
+* ``megc2019`` -- the three classes of MEGC2019 (See et al., FG 2019, Sec. 3): *negative*
+  (CASME II's repression and disgust, SAMM's anger, contempt, disgust, fear and sadness, SMIC's
+  negative), *positive* (happiness; SMIC's positive) and *surprise*. ``others`` is left out.
+  The MEGC2019 composite already stores these names, which map to themselves.
+* ``objective_5`` -- MEGC2018's objective classes I-V (Davison et al. 2018; Yap et al., FG
+  2018): the HDE and CDE tasks of MER-auGCN. Classes VI and VII are left out.
+* ``objective`` -- all seven objective classes I-VII.
+* ``emotion`` -- each database's own emotion labels (CASME II: happiness, surprise, disgust,
+  repression, others; SMIC: negative, positive, surprise; ...): the classes are the distinct
+  non-empty emotions of the clips (or the config's list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from mejax.datasets import aus
+
+MEGC2019_CLASSES = ("negative", "positive", "surprise")
+MEGC2019_MAP = {
+    "negative": "negative",
+    "anger": "negative",
+    "contempt": "negative",
+    "disgust": "negative",
+    "fear": "negative",
+    "sadness": "negative",
+    "repression": "negative",
+    "positive": "positive",
+    "happiness": "positive",
+    "surprise": "surprise",
+}
+OBJECTIVE_5 = aus.OBJECTIVE_CLASSES[:5]
+LABEL_SETS = ("megc2019", "objective_5", "objective", "emotion")
+
+
+def class_names(label_set: str, emotion: Sequence[str], objective_class: np.ndarray,
+                classes: Sequence[str] = ()) -> tuple[str, ...]:  # fmt: skip
+    """The classes of ``label_set`` (``classes`` when given, else fixed or found in the data)."""
+    if label_set not in LABEL_SETS:
+        raise ValueError(f"task.label_set {label_set!r} not in {LABEL_SETS}")
+    if classes:
+        return tuple(classes)
+    if label_set == "megc2019":
+        return MEGC2019_CLASSES
+    if label_set == "objective_5":
+        return OBJECTIVE_5
+    if label_set == "objective":
+        return aus.OBJECTIVE_CLASSES
+    return tuple(sorted({e.lower() for e in emotion if e}))
+
+
+def class_labels(label_set: str, classes: Sequence[str], emotion: Sequence[str],
+                 objective_class: np.ndarray) -> np.ndarray:  # fmt: skip
+    """(N,) int32 class index of every clip in ``classes``, -1 where it is not in the task.
+
+    Raises:
+      ValueError: an unknown label set, or (``emotion``) an emotion outside ``classes``.
+    """
+    if label_set == "megc2019":
+        names = [MEGC2019_MAP.get(e.lower(), "") for e in emotion]
+    elif label_set in ("objective_5", "objective"):
+        names = [aus.OBJECTIVE_CLASSES[i] if i >= 0 else "" for i in np.asarray(objective_class)]
+    elif label_set == "emotion":
+        names = [e.lower() for e in emotion]
+        unknown = sorted({n for n in names if n and n not in classes})
+        if unknown:
+            raise ValueError(f"task.classes {tuple(classes)} lacks the emotions {unknown}")
+    else:
+        raise ValueError(f"task.label_set {label_set!r} not in {LABEL_SETS}")
+    index = {name: i for i, name in enumerate(classes)}
+    return np.asarray([index.get(n, -1) for n in names], np.int32)
