@@ -7,7 +7,7 @@ subject-independent 2-fold protocol, per-AU F1.
     python -m mejax.main --config=configs/stap.py --workdir=runs/stap            # synth_me
     python -m mejax.main --config=configs/stap.py:casme2 --workdir=runs/stap_casme2
 
-Arguments: `synth` (default; the embedded synthetic database, a 1/4-width I3D on 96^2 clips,
+Arguments: `synth` (default; the embedded synthetic database, a 1/4-width I3D on 80^2 clips,
 one round; a few minutes on 2 CPU cores), `synth_tiny` (tests), `casme2`, `casme`, `samm`
 (the paper setting: full I3D, 10 frames at 224^2, SGD 0.01 / momentum 0.9, dropout 0.5, batch 6,
 all four rounds; hours on one GPU).

@@ -2,12 +2,16 @@
 
 ``stap_family`` builds the configs of the four deep rows of STAP's Tables III-V (Li, Huang,
 Zhao, arXiv:1907.05023): I3D (average-pool head, softmax CE), I3DF (average-pool head, focal
-loss), STAP (STAP head, softmax CE) and STAPF (STAP head, focal loss).
+loss), STAP (STAP head, softmax CE) and STAPF (STAP head, focal loss); ``sca`` those of SCA's
+Tables 1-6. Their arguments are parsed by :mod:`mejax.config_args`; :func:`synthetic` applies
+the settings every config family shares on the synthetic databases.
 """
 
 from __future__ import annotations
 
 import ml_collections
+
+from mejax import config_args
 
 # AUs each database is evaluated on (those with enough samples for the 2-fold protocol).
 PAPER_AUS = {
@@ -15,19 +19,58 @@ PAPER_AUS = {
     "casme": (1, 4, 9, 12, 14, 15, 17),
     "samm": (2, 4, 7, 12, 14, 15, 24),
 }
-# TFDS builder of each database. CASME II: the 2014 coding sheet, whose AU labels STAP's
-# Table II counts (AU4 129, AU1 26, AU2 21); CASME has no builder yet.
-PAPER_DATASETS = {"casme2": "casme2/cropped_2014", "casme": "casme", "samm": "samm"}
+# TFDS builder of each paper database (config_args.DATABASES).
+PAPER_DATASETS = {database: config_args.builder(database) for database in PAPER_AUS}
 SYNTH_AUS = (4, 7, 12)  # the three most frequent AUs of synth_me
-ARGS = ("synth", "synth_tiny", *PAPER_AUS)
+# AUs of every database the AU-detection configs take; synth_tiny (tests) the two most frequent.
+DATABASE_AUS = {"synth": SYNTH_AUS, "synth_tiny": (4, 7), **PAPER_AUS}
+# The database tokens of the STAP, SCA and baseline configs, ``synth`` the default.
+ARGS = tuple(DATABASE_AUS)
+DATABASE = config_args.databases(*ARGS)
 
 
-def dataset_block(arg: str) -> ml_collections.ConfigDict:
-    """The ``dataset`` block of a config argument: a paper database's TFDS builder
-    (:data:`PAPER_DATASETS`) or the argument itself (``synth_me`` presets rename it)."""
+def dataset_block(database: str) -> ml_collections.ConfigDict:
+    """The ``dataset`` block of a database token: its TFDS builder (:func:`config_args.builder`)."""
     return ml_collections.ConfigDict(
-        {"name": PAPER_DATASETS.get(arg, arg), "data_dir": "", "manual_dir": ""}
+        {"name": config_args.builder(database), "data_dir": "", "manual_dir": ""}
     )
+
+
+def synthetic(c: ml_collections.ConfigDict, database: str) -> ml_collections.ConfigDict:
+    """Applies to config ``c`` (in place) the settings every config family shares on a
+    synthetic database; leaves other databases' configs alone.
+
+    The dataset name and the AUs of a synthetic database come with its token
+    (:func:`dataset_block`, :data:`DATABASE_AUS`). On top of them:
+
+    - ``synth``, a config that trains (a ``train`` block): one round of the protocol, evaluation
+      batches of 12, a log line every 5 steps.
+    - ``synth_tiny`` (tests): 8 frames, rounds 0 and 1; training: batches of 4, 2 epochs, a log
+      line every step.
+    - both: BatchNorm momentum 0.9 where the model has one. A run of a few hundred steps: with
+      0.999 (Sonnet's, I3D's paper setting) the running averages would stay near their initial
+      values and evaluation would see wrong statistics.
+
+    Image sizes, model sizes and optimizers differ by family and stay in the family's preset.
+    """
+    if database not in config_args.SYNTHETIC:
+        return c
+    if "model" in c and "bn_momentum" in c.model:
+        c.model.bn_momentum = 0.9
+    if database == "synth":
+        if "train" in c:
+            c.protocol.rounds = (0,)
+            c.train.eval_batch_size = 12
+            c.train.log_every_steps = 5
+    else:
+        c.input.num_frames = 8
+        c.protocol.rounds = (0, 1)
+        if "train" in c:
+            c.train.batch_size = 4
+            c.train.eval_batch_size = 4
+            c.train.num_epochs = 2
+            c.train.log_every_steps = 1
+    return c
 
 
 def sgd_optimizer(**fields) -> ml_collections.ConfigDict:
@@ -72,16 +115,14 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
       method: the row name in the paper's tables (``STAPF``, ``STAP``, ``I3DF``, ``I3D``).
       head: ``stap`` or ``i3d``.
       loss: ``focal`` or ``softmax_ce``.
-      arg: the config file's argument: ``synth`` (default: the embedded database, sized for a
-        laptop CPU), ``synth_tiny`` (tests), or a database (``casme2``, ``casme``, ``samm``) for
-        the paper setting.
+      arg: the config file's argument, a database (:data:`ARGS`): ``synth`` (default: the
+        embedded database, sized for a laptop CPU), ``synth_tiny`` (tests), or ``casme2``,
+        ``casme``, ``samm`` for the paper setting.
 
     Returns:
       A locked ConfigDict.
     """
-    arg = arg or "synth"
-    if arg not in ARGS:
-        raise ValueError(f"unknown config argument {arg!r}; choose one of {ARGS}")
+    database = config_args.parse(arg, {"database": DATABASE})["database"]
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
@@ -89,11 +130,11 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
     # the RGB stream trained on Kinetics from scratch (``rgb_scratch``, see mejax/weights/).
     # The synthetic presets train their narrower I3D from scratch; with
     # ``--config.init_from=kinetics400 --config.model.width=1.0`` they start from Kinetics too.
-    c.init_from = "kinetics400" if arg in PAPER_AUS else ""
+    c.init_from = "kinetics400" if database in PAPER_AUS else ""
 
     # The paper setting (Sec. IV-B): 10 TIM frames at 224^2, SGD lr 0.01 momentum 0.9,
     # dropout 0.5, batch 6, the full-width I3D.
-    c.dataset = dataset_block(arg)
+    c.dataset = dataset_block(database)
     c.input = ml_collections.ConfigDict(
         {
             "num_frames": 10,
@@ -118,7 +159,7 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
     )
     c.task = ml_collections.ConfigDict(
         {
-            "aus": PAPER_AUS.get(arg, SYNTH_AUS),
+            "aus": DATABASE_AUS[database],
             "loss": loss,
             # STAP does not print its alpha and gamma. gamma = 2 is Lin et al.'s default. Their
             # alpha = 0.25 weighs present-AU samples a third of absent ones and biases the argmax
@@ -133,10 +174,10 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
     c.optimizer = sgd_optimizer()
     c.train = train_block(batch_size=6, num_epochs=40)
 
-    if arg == "synth":
+    synthetic(c, database)
+    if database == "synth":
         # Sized to finish in minutes on 2 CPU cores: a 1/4-width I3D on 80^2 clips (3x3 last
-        # map, so STAP has two row bands), one round of the protocol.
-        c.dataset.name = "synth_me/small"
+        # map, so STAP has two row bands), one round of the protocol, 8 epochs.
         c.input.image_size = 80
         # The paper fine-tunes Kinetics weights on raw frames. Trained from scratch on 120
         # clips, I3D learns the 1-2 px AU motion from onset differences within minutes but
@@ -148,27 +189,12 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
         c.optimizer.name = "adam"
         c.optimizer.learning_rate = 1e-3
         c.model.width = 0.25
-        # A run of a few hundred steps: with 0.999 the running averages would stay near their
-        # initial values and evaluation would see wrong statistics.
-        c.model.bn_momentum = 0.9
-        c.train.eval_batch_size = 12
         c.train.num_epochs = 8
-        c.protocol.rounds = (0,)
-        c.train.log_every_steps = 5
-    elif arg == "synth_tiny":
+    elif database == "synth_tiny":
         # For tests: seconds per step, a few steps.
-        c.dataset.name = "synth_me/tiny"
-        c.input.num_frames = 8
         c.input.image_size = 32
         c.model.name = "i3d_classifier_tiny"
         del c.model["width"]
-        c.model.bn_momentum = 0.9
-        c.task.aus = (4, 7)
-        c.train.batch_size = 4
-        c.train.eval_batch_size = 4
-        c.train.num_epochs = 2
-        c.protocol.rounds = (0, 1)
-        c.train.log_every_steps = 1
     return c.lock()
 
 
@@ -183,6 +209,16 @@ SCA_ATTENTIONS = {
     "sca_concat": ("sca", "concat"),
 }
 SCA_DEPTHS = {"r18": 18, "r50": 50, "r101": 101}
+SCA_ARGS = {
+    "database": DATABASE,
+    "depth": config_args.choice(tuple(SCA_DEPTHS), default="r18", doc="Res3D-18, -50, -101"),
+    "attention": config_args.choice(
+        tuple(SCA_ATTENTIONS),
+        default="sca",
+        doc="none: plain Res3D; sa, ca: spatial, channel attention; sca: both, fused by learned "
+        "weights; sca_max, sca_avg, sca_concat: by max, average, concatenation",
+    ),
+}
 
 
 def sca(arg: str | None) -> ml_collections.ConfigDict:
@@ -198,19 +234,8 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
     Returns:
       A locked ConfigDict.
     """
-    database, depth, attention = "synth", "r18", "sca"
-    for token in filter(None, (arg or "").split(",")):
-        if token in ARGS:
-            database = token
-        elif token in SCA_DEPTHS:
-            depth = token
-        elif token in SCA_ATTENTIONS:
-            attention = token
-        else:
-            raise ValueError(
-                f"unknown config argument {token!r}; tokens are a database {ARGS}, a depth "
-                f"{tuple(SCA_DEPTHS)} and an attention {tuple(SCA_ATTENTIONS)}"
-            )
+    args = config_args.parse(arg, SCA_ARGS)
+    database, depth, attention = args["database"], args["depth"], args["attention"]
     c = ml_collections.ConfigDict()
     c.name = f"Res3D-{SCA_DEPTHS[depth]}" + ("" if attention == "none" else f"+{attention}")
     c.seed = 0
@@ -253,7 +278,7 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
     c.task = ml_collections.ConfigDict(
         {
             "name": "multi_task",
-            "aus": PAPER_AUS.get(database, SYNTH_AUS),
+            "aus": DATABASE_AUS[database],
             "loss": "sigmoid_bce",
             "loss_kwargs": {},
         }
@@ -263,13 +288,13 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
         weight_decay=1e-3, schedule="step", decay_every_epochs=30, decay_factor=0.1
     )
     c.train = train_block(batch_size=8, num_epochs=60)
+    synthetic(c, database)
     if database == "synth":
         # Minutes on 2 CPU cores: a 1/4-width backbone on random 96^2 crops of the 112^2
         # frames (a 3 x 3 layer4 map), one round of the 4 folds, 10 epochs (the validation F1
         # of Res3D-18+SCA levels off after about 6). As for STAPF on synth_me (see
         # stap_family): from scratch, on 120 clips, the network learns the AU motion from
         # onset differences, with Adam.
-        c.dataset.name = "synth_me/small"
         c.input.image_size = 112
         c.input.crop_size = 96
         c.input.subtract_onset = True
@@ -279,21 +304,10 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
         c.optimizer.weight_decay = 0.0
         c.optimizer.schedule = "constant"
         c.train.num_epochs = 10
-        c.train.eval_batch_size = 12
-        c.protocol.rounds = (0,)
-        c.train.log_every_steps = 5
     elif database == "synth_tiny":
-        c.dataset.name = "synth_me/tiny"
-        c.input.num_frames = 8
         c.input.image_size = 40
         c.input.crop_size = 32
         c.model.name = "sca_classifier_tiny"
         del c.model["depth"]
         del c.model["width"]
-        c.task.aus = (4, 7)
-        c.train.batch_size = 4
-        c.train.eval_batch_size = 4
-        c.train.num_epochs = 2
-        c.protocol.rounds = (0, 1)
-        c.train.log_every_steps = 1
     return c.lock()

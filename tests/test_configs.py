@@ -31,7 +31,7 @@ def test_the_four_stap_rows_exist():
 
 # Arguments each deep-model config file is checked with (baseline configs have their own tests).
 SCA_ARGS = [None, "synth_tiny", "casme2", "casme2,r50,sca_max", "samm,r101,sca_concat",
-            "casme,none", "sa", "ca", "sca_avg"]  # fmt: skip
+            "casme,none", "sa", "ca", "sca_avg", "sca_max,r50,synth_tiny"]  # fmt: skip
 
 
 def deep_config_cases():
@@ -67,8 +67,11 @@ def test_sca_arguments():
     assert (paper.input.crop_size, paper.optimizer.weight_decay) == (112, 1e-3)
     assert (paper.optimizer.decay_every_epochs, paper.train.num_epochs) == (30, 60)
     assert (paper.protocol.name, paper.task.name) == ("subject_kfold", "multi_task")
-    with pytest.raises(ValueError, match="unknown config argument 'r34'"):
+    assert load_config(REPO / "configs" / "sca.py", "sca_concat,r50,samm") == config
+    with pytest.raises(ValueError, match="unknown config argument 'r34'.*r18.*r50.*r101"):
         load_config(REPO / "configs" / "sca.py", "casme2,r34")
+    with pytest.raises(ValueError, match="two tokens of the group 'depth', 'r18' and 'r50'"):
+        load_config(REPO / "configs" / "sca.py", "r18,casme2,r50")
 
 
 def test_paper_setting():
@@ -84,6 +87,10 @@ def test_paper_setting():
 def test_unknown_config_argument_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown config argument 'casme3'.*casme2"):
         load_config(REPO / "configs" / "stapf.py", "casme3")
+    with pytest.raises(ValueError, match="two tokens of the group 'database'.*synth_tiny"):
+        load_config(REPO / "configs" / "stapf.py", "casme2,samm")
+    with pytest.raises(ValueError, match="database 'megc2019' is not one this config takes"):
+        load_config(REPO / "configs" / "stapf.py", "megc2019")
     result = subprocess.run(
         [
             sys.executable,

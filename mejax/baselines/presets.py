@@ -34,10 +34,19 @@ from __future__ import annotations
 
 import ml_collections
 
-from mejax import presets
+from mejax import config_args, presets
 
 # Where each descriptor's baseline row comes from: STAP's rows use a fixed C = 1000.
 STAP_ROWS = ("lbp_top", "lpq_top")
+# The argument: a database and, optionally, a setting other than STAP's AU detection.
+ARGS = {
+    "database": presets.DATABASE,
+    "setting": config_args.choice(
+        ("sca", "mer"),
+        default=None,
+        doc="sca: SCA's 4-fold protocol and C selection; mer: recognition",
+    ),
+}
 
 
 def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.ConfigDict:
@@ -46,22 +55,23 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
     Args:
       method: the row name in the papers' tables (``LBP-TOP``, ``LPQ-TOP``, ...).
       descriptor: ``{"name": <mejax.baselines.descriptors name>, **its parameters}``.
-      arg: the config file's argument: ``synth`` (default), ``synth_tiny``, or a database
-        (``casme2``, ``casme``, ``samm``) for the paper setting; a ``,sca`` suffix selects
-        SCA's protocol and C selection, ``,mer`` recognition.
+      arg: the config file's argument (:data:`ARGS`): a database, ``synth`` (default),
+        ``synth_tiny``, or ``casme2``, ``casme``, ``samm`` for the paper setting; with ``sca``
+        (e.g. ``casme2,sca``) SCA's protocol and C selection, with ``mer`` recognition.
 
     Returns:
       A locked ConfigDict.
     """
-    arg, sca, mer = parse_arg(arg)
+    args = config_args.parse(arg, ARGS)
+    database, setting = args["database"], args["setting"]
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
-    c.dataset = presets.dataset_block(arg)
+    c.dataset = presets.dataset_block(database)
     c.input = ml_collections.ConfigDict(
         {"num_frames": 10, "temporal_model": "tim", "image_size": 224}
     )
-    c.task = ml_collections.ConfigDict({"aus": presets.PAPER_AUS.get(arg, presets.SYNTH_AUS)})
+    c.task = ml_collections.ConfigDict({"aus": presets.DATABASE_AUS[database]})
     c.protocol = ml_collections.ConfigDict({"name": "stap_two_fold", "rounds": (0, 1, 2, 3)})
     stap_row = descriptor["name"] in STAP_ROWS
     c.baseline = ml_collections.ConfigDict(
@@ -81,47 +91,23 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
             "cache_dir": "",
         }
     )
-    if arg == "synth":
-        c.dataset.name = "synth_me/small"
-        c.input.image_size = 112
+    presets.synthetic(c, database)
+    if database in config_args.SYNTHETIC:
+        # STAP's fixed C has no validation data to answer to on a new database.
         c.baseline.classifier.c_selection = "validation"
-    elif arg == "synth_tiny":
-        c.dataset.name = "synth_me/tiny"
-        c.input.num_frames = 8
+    if database == "synth":
+        c.input.image_size = 112  # synth_me/small's native size
+    elif database == "synth_tiny":
         c.input.image_size = 32
-        c.task.aus = (4, 7)
-        c.protocol.rounds = (0, 1)
         c.baseline.blocks = (2, 2, 1)
-        c.baseline.classifier.c_selection = "validation"
         c.baseline.classifier.log10_c = (-2, 0, 2)
-    if sca:
+    if setting == "sca":
         c.protocol.name = "subject_kfold"
         c.baseline.classifier.c_selection = "validation"
-    if mer:
+    if setting == "mer":
         # Recognition (recognition.py): the database's emotion classes, LOSO, C on the
         # validation subject.
         c.task = ml_collections.ConfigDict({"label": "emotion", "classes": ()})
         c.protocol = ml_collections.ConfigDict({"name": "loso", "rounds": ()})
         c.baseline.classifier.c_selection = "validation"
     return c.lock()
-
-
-def parse_arg(arg: str | None) -> tuple[str, bool, bool]:
-    """(database argument, SCA setting?, recognition?) of a config argument such as
-    ``casme2,sca`` or ``casme2,mer``."""
-    database, sca, mer = "synth", False, False
-    for token in filter(None, (arg or "").split(",")):
-        if token in presets.ARGS:
-            database = token
-        elif token == "sca":
-            sca = True
-        elif token == "mer":
-            mer = True
-        else:
-            raise ValueError(
-                f"unknown config argument {token!r}; tokens are a database {presets.ARGS} and "
-                "optionally 'sca' (SCA's protocol) or 'mer' (recognition)"
-            )
-    if sca and mer:
-        raise ValueError(f"config argument {arg!r}: 'sca' is an AU-detection setting, not 'mer'")
-    return database, sca, mer

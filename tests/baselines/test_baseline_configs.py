@@ -37,7 +37,7 @@ def test_baseline_configs_have_a_baseline_block():
 
 
 @pytest.mark.parametrize("stem", sorted(BASELINES))
-@pytest.mark.parametrize("arg", [None, *presets.ARGS, "casme2,sca", "synth,mer"])
+@pytest.mark.parametrize("arg", [None, *presets.ARGS, "casme2,sca", "sca,samm", "synth,mer"])
 def test_config_loads(stem, arg):
     config = load_config(stem, arg)
     assert config.is_locked
@@ -96,5 +96,10 @@ def test_paper_settings():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown config argument"):
         baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme3")
-    with pytest.raises(ValueError, match="not 'mer'"):
+    with pytest.raises(ValueError, match="two tokens of the group 'setting', 'sca' and 'mer'"):
         baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme2,sca,mer")
+    with pytest.raises(ValueError, match="database 'smic' is not one this config takes"):
+        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "smic,mer")
+    assert baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "mer,casme2") == (
+        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme2,mer")
+    )
