@@ -1,0 +1,123 @@
+"""Recognition through the training loop: auxiliary clips in batches, staged transfer, clear
+errors. (Killed-and-resumed runs with an auxiliary database: tests/test_train.py.)"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import ml_collections
+import numpy as np
+import pytest
+
+from mejax import input_pipeline, tasks, train
+from mejax.datasets import labels
+from mejax.weights import init_from
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mer_config(data_dir, **overrides):
+    spec = importlib.util.spec_from_file_location("mer_resnet", REPO / "configs" / "mer_resnet.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config("synth_tiny").unlock()
+    config.dataset.data_dir = str(data_dir)
+    config.aux_dataset.data_dir = str(data_dir)
+    config.update_from_flattened_dict(overrides)
+    return config.lock()
+
+
+def test_aux_clips_fill_their_share_of_every_batch_and_resume_exactly():
+    inputs = np.arange(12, dtype=np.float32).reshape(12, 1, 1, 1) * np.ones((1, 2, 2, 2))
+    aux = (100 + np.arange(30, dtype=np.float32).reshape(30, 1, 1, 1) * np.ones((1, 2, 2, 2)),
+           np.full(30, 2, np.int32))  # fmt: skip
+    batches = input_pipeline.TrainBatches(
+        inputs, np.zeros(12, np.int32), 8, seed=1, flip=False, aux=aux, aux_ratio=0.25
+    )
+    seen = set()
+    for step in range(6):
+        batch = batches(step)
+        values = batch["inputs"][:, 0, 0, 0]
+        is_aux = values >= 100
+        assert is_aux.sum() == 2 and (batch["domain"] == ~is_aux).all()  # 1: the run's own
+        assert (batch["targets"][is_aux] == 2).all() and (batch["targets"][~is_aux] == 0).all()
+        seen |= set(values[is_aux].tolist())
+        np.testing.assert_array_equal(batches(step)["inputs"], batch["inputs"])  # pure in step
+    assert len(seen) > 2  # the draw changes from step to step
+    with pytest.raises(ValueError, match="at least one clip of each database"):
+        input_pipeline.TrainBatches(inputs, np.zeros(12), 4, 0, False, aux=aux, aux_ratio=0.9)
+
+
+def test_class_balanced_resampling_evens_out_the_classes():
+    classes = np.r_[np.zeros(90, np.int64), np.ones(10, np.int64)]
+    inputs = np.zeros((100, 1, 1, 1), np.uint8)
+    batches = input_pipeline.TrainBatches(
+        inputs, classes, 10, seed=0, flip=False, balance_classes=classes
+    )
+    drawn = np.concatenate([batches(step)["targets"] for step in range(50)])
+    assert 0.4 < drawn.mean() < 0.6  # 0.1 without resampling
+
+
+def test_flip_mirrors_flow_and_negates_its_horizontal_component():
+    flow = np.zeros((1, 2, 3, 2), np.float32)
+    flow[0, :, 0] = (1.0, 5.0)  # left column moves right and down
+    mirrored = input_pipeline.flip(flow)
+    np.testing.assert_array_equal(mirrored[0, :, 2], [[-1.0, 5.0]] * 2)
+    np.testing.assert_array_equal(mirrored[0, :, 0], 0)
+
+
+def test_aux_clips_train_but_are_never_validated_or_tested(tmp_path, tiny_data_dir):
+    config = mer_config(tiny_data_dir, **{"aux_dataset.name": "synth_me/macro_tiny",
+                                          "aux_dataset.ratio": 0.5})  # fmt: skip
+    results = train.run(config, tmp_path)
+    for round_dir in ("loso_sub01", "loso_sub02"):
+        with np.load(tmp_path / round_dir / "predictions.npz") as record:
+            assert all(name.startswith("sub") for name in record["names"].tolist())
+    assert results["num_test_clips"] == 7 and set(results["per_database"]) == {"synth_me"}
+    assert "| negative |" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "confusion.png").exists()
+
+
+def test_pretrain_then_init_from_its_workdir(tmp_path, tiny_data_dir):
+    source = tmp_path / "pretrain"
+    # Two classes: the 16 clips of macro_tiny hold no surprise.
+    two = {"task.classes": ("negative", "positive")}
+    pretrain = mer_config(
+        tiny_data_dir, **two, **{"dataset.name": "synth_me/macro_tiny", "protocol.name": "pretrain"}
+    )
+    results = train.run(pretrain, source)
+    assert results["num_test_clips"] == 0 and [r["name"] for r in results["rounds"]] == ["pretrain"]
+    assert len(results["rounds"][0]["validation"]) == 1  # 9:1 of the 12 negative / positive
+    assert "No test side" in (source / "results.md").read_text()
+
+    loaded = init_from.load_source(str(source))
+    assert any(key.startswith("params/backbone/conv1") for key in loaded.flat)
+    target = mer_config(tiny_data_dir, **two, **{"init_from": str(source), "protocol.rounds": (0,)})
+    finetuned = train.run(target, tmp_path / "finetune")
+    assert finetuned["num_test_clips"] == 4 and finetuned["classes"] == ["negative", "positive"]
+    assert json.loads((tmp_path / "finetune" / "config.json").read_text())["init_from"]
+
+
+def test_unknown_label_set_and_missing_variant_are_clear(tiny_data_dir):
+    with pytest.raises(ValueError, match="task.label_set 'emotions' not in"):
+        tasks.build(ml_collections.ConfigDict({"name": "mer", "label_set": "emotions"}))
+    dataset = ml_collections.ConfigDict(
+        {"name": "synth_me/tiny", "data_dir": str(tiny_data_dir), "manual_dir": ""}
+    )
+    apex_99 = ml_collections.ConfigDict({"variant": "apex", "image_size": 99})
+    with pytest.raises(ValueError, match="no cached variant 'synth_me_cached/tiny_apex_99'"):
+        input_pipeline.database_builder(dataset, apex_99)
+    casme2 = ml_collections.ConfigDict(
+        {"name": "casme2/cropped_2014", "data_dir": str(tiny_data_dir), "manual_dir": ""}
+    )
+    flow = ml_collections.ConfigDict({"variant": "flow", "image_size": 28})
+    with pytest.raises(
+        ValueError, match=r"not built .*\n.*tfds.builder\('casme2/cropped_2014_flow"
+    ):
+        input_pipeline.database_builder(casme2, flow)
+
+
+def test_a_class_absent_from_training_stops_the_round():
+    task = tasks.Recognition(classes=labels.MEGC2019_CLASSES)
+    with pytest.raises(ValueError, match=r"round r0: the class\(es\) \['surprise'\] have no clip"):
+        task.check_training(np.array([0, 1, 1, 0]), "r0")
