@@ -447,7 +447,7 @@ class Recognition(Task):
             summary["selected_step"] = int(record["selected_step"][0])
             summary["validation_uf1"] = float(record["selected_score"][0])
         tested = [(r, rec) for r, rec in zip(rounds, records, strict=True) if len(rec["labels"])]
-        selection = config.train.get("selection", "validation")
+        selection = config.get("train", {}).get("selection", "validation")
         results = {**header, "task": "mer", "label_set": self.label_set, "selection": selection}
         if not tested:  # pretrain: nothing is tested
             results.update(
@@ -473,7 +473,7 @@ class Recognition(Task):
                 f"{results['validation_uf1']:.3f}.\n"
             )
         note = (
-            "models selected on validation subjects only"
+            "models (or a baseline's C) selected on validation subjects only"
             if results["selection"] == "validation"
             else "the model of the last step (the papers' fixed schedule)"
         )

@@ -18,8 +18,9 @@ Settings by argument:
   selected on the validation fold, for every descriptor.
 - ``<database>,mer`` (e.g. ``casme2,mer``) -- recognition instead of AU detection
   (``recognition.py``): one multi-class SVM over the database's emotion classes
-  (``--config.task.label=objective_class`` for the objective classes), leave-one-subject-out,
-  C selected on the validation subject by UF1; UF1 / UAR / WAR / WF1 as MEGC scores them.
+  (``--config.task.label_set=objective`` for the objective classes, ``megc2019`` for MEGC2019's
+  three), leave-one-subject-out, C selected on the validation subject by UF1; UF1 / UAR / WAR /
+  WF1 as MEGC scores them.
   On ``synth,mer`` the 20 LOSO rounds fit 140 seven-class SVMs: about 4 minutes of CPU.
 - ``synth`` (default) -- ``synth_me/small`` (20 subjects x 12 clips, 112^2) at its native
   112^2, 10 TIM frames, AUs 4, 7, 12, all four rounds of the 2-fold protocol, C selected on
@@ -107,7 +108,7 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
     if setting == "mer":
         # Recognition (recognition.py): the database's emotion classes, LOSO, C on the
         # validation subject.
-        c.task = ml_collections.ConfigDict({"label": "emotion", "classes": ()})
+        c.task = ml_collections.ConfigDict({"name": "mer", "label_set": "emotion", "classes": ()})
         c.protocol = ml_collections.ConfigDict({"name": "loso", "rounds": ()})
         c.baseline.classifier.c_selection = "validation"
     return c.lock()

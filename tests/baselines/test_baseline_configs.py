@@ -49,7 +49,7 @@ def test_config_loads(stem, arg):
     assert config.protocol.name in protocols.PROTOCOLS
     assert config.input.temporal_model == "tim"
     if arg == "synth,mer":
-        assert config.task.label == "emotion" and config.protocol.name == "loso"
+        assert config.task.label_set == "emotion" and config.protocol.name == "loso"
         assert "aus" not in config.task
     else:
         assert len(config.task.aus) >= 2
