@@ -15,9 +15,12 @@ def test_multi_task_loss_is_the_bce_summed_over_aus():
     labels = jnp.array([[1, 0, 0], [0, 1, 1]])
     p = 1 / (1 + np.exp(-np.asarray(logits)))
     bce = -(labels * np.log(p) + (1 - labels) * np.log(1 - p))
-    np.testing.assert_allclose(task.model_loss(logits, labels), bce.sum(1).mean(), rtol=1e-6)
+    loss = task.model_loss(logits, {"targets": labels}, {})
+    np.testing.assert_allclose(loss, bce.sum(1).mean(), rtol=1e-6)
+    # A model may return a dict: the task reads its logits.
+    np.testing.assert_allclose(task.model_loss({"logits": logits}, {"targets": labels}, {}), loss)
     np.testing.assert_array_equal(task.predictions(logits[None]), [[1, 0, 1], [0, 1, 0]])
-    assert task.stack_labels(labels).shape == (1, 2, 3)
+    assert task.stack_targets(labels).shape == (1, 2, 3)
     np.testing.assert_array_equal(task.per_au(np.array([7])), [7, 7, 7])
     assert task.model_scores(np.array([0.2, 0.4, 0.6]))[0] == pytest.approx(0.4)
     with pytest.raises(ValueError, match="task.loss 'focal' not in"):
