@@ -17,17 +17,33 @@ once, versioned with the builder, and read back as plain tensors:
 ==========================  ===============================================================
 
 Every variant keeps the clip's labels and metadata (the fields of
-:func:`mejax.datasets.features.clip_features` other than ``frames``). A database builder
-reuses the mechanism in three lines: give its config a ``variant`` name (empty = raw clips),
-take :func:`features` in ``_info`` and pass its decoded examples (``frames`` as a (T, H, W, 3)
-uint8 array, face-cropped where the database provides crops) through :func:`transform` in
-``_generate_examples``. Flow is computed ``batch_size`` pairs at a time in one batched
-program (the last batch padded, so one size compiles once) with a tqdm progress bar.
+:func:`mejax.datasets.features.clip_features` other than ``frames``). The stored ``onset``,
+``apex`` and ``offset`` index the stored data:
+
+==========================  ===============================================================
+``tim<N>_<S>``              indices into the N stored frames (:func:`tim_phases`): onset 0,
+                            the apex at its proportional position, rounded (-1 stays -1),
+                            offset N - 1
+``apex_<S>``, ``flow_*``    the original clip's indices (the frames they were taken from;
+                            nothing indexable is stored)
+==========================  ===============================================================
+
+TIM places input frame i of n at curve time (i + 1) / n and its N outputs evenly over
+[1/n, 1] (Zhou et al., CVPR 2011; :mod:`mejax.preprocess.tim`), so frame i of onset..offset
+falls at output position i (N - 1) / (n - 1): the mapping :func:`tim_phases` applies.
+
+A database builder reuses the mechanism in three lines: give its config a ``variant`` name
+(empty = raw clips), take :func:`features` in ``_info`` and pass its decoded examples
+(``frames`` as a (T, H, W, 3) uint8 array, face-cropped where the database provides crops)
+through :func:`transform` in ``_generate_examples``. Flow is computed ``batch_size`` pairs
+at a time in one batched program (the last batch padded, so one size compiles once) with a
+tqdm progress bar.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterable, Iterator
 
@@ -141,6 +157,37 @@ def _flow_batch(method: str, i0: np.ndarray, i1: np.ndarray, batch_size: int) ->
     return np.concatenate(out)
 
 
+def tim_phases(onset: int, apex: int, offset: int, num_frames: int) -> tuple[int, int, int]:
+    """Onset, apex and offset of a clip's onset..offset interpolated by TIM to N frames.
+
+    Args:
+      onset: the clip's onset index.
+      apex: its apex index, or -1 (not annotated).
+      offset: its offset index.
+      num_frames: N, the number of TIM frames.
+
+    Returns:
+      ``(0, a, N - 1)`` with ``a = round((apex - onset) (N - 1) / (offset - onset))``
+      (halves up; 0 for a one-frame clip), or -1 where the apex is -1.
+
+    Raises:
+      ValueError: N < 1, or the phases out of order (-1 apex aside).
+    """
+    if num_frames < 1:
+        raise ValueError(f"num_frames={num_frames}; expected at least 1 TIM frame")
+    if not 0 <= onset <= offset or not (apex == -1 or onset <= apex <= offset):
+        raise ValueError(
+            f"onset {onset}, apex {apex}, offset {offset}; expected 0 <= onset <= apex <= "
+            "offset (apex -1: not annotated)"
+        )
+    last = num_frames - 1
+    if apex == -1:
+        return 0, -1, last
+    if offset == onset:
+        return 0, 0, last
+    return 0, math.floor((apex - onset) * last / (offset - onset) + 0.5), last
+
+
 def _labels(example: dict) -> dict:
     return {key: example[key] for key in LABEL_KEYS}
 
@@ -184,6 +231,8 @@ def transform(
             if variant.kind == "tim":
                 clip = tim.tim(frames[onset : offset + 1], variant.num_frames, sample=key)
                 out["frames"] = np.stack([_resize(f, variant.size) for f in clip])
+                phases = tim_phases(onset, apex, offset, variant.num_frames)
+                out["onset"], out["apex"], out["offset"] = phases
             else:
                 out["onset_frame"] = _resize(frames[onset], variant.size)
                 out["apex_frame"] = _resize(frames[apex], variant.size)

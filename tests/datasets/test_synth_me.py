@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mejax.datasets import aus, features
+from mejax.datasets import aus, features, labels
 from mejax.datasets.synth_me import SynthMe, SynthMeConfig, render
 from mejax.datasets.synth_me import synth_me as synth_me_module
 
 TINY = SynthMe.builder_configs["tiny"]
+MACRO_TINY = SynthMe.builder_configs["macro_tiny"]
 SIZE = 112  # the resolution the amplitudes are specified at
 
 
@@ -276,3 +277,118 @@ def test_label_statistics_follow_the_real_databases():
 def test_invalid_config_values_are_rejected(field, value):
     with pytest.raises(ValueError, match=rf"{field}={value}.*\[\d+, \d+\]"):
         SynthMeConfig(name="bad", **{field: value})
+
+
+def test_unknown_expression_is_rejected():
+    with pytest.raises(ValueError, match=r"expression='nano' must be one of \('micro', 'macro'\)"):
+        SynthMeConfig(name="bad", expression="nano")
+    with pytest.raises(ValueError, match="unknown expression kind 'nano'"):
+        render.sample_identity(0, 0, kind="nano")
+
+
+def test_tiny_megc2019_three_class_counts(tiny):
+    # The emotion decides the MEGC2019 class (labels.MEGC2019_MAP); "others" is left out.
+    _, examples = tiny
+    clips = [e for split in examples.values() for e in split]
+    emotion = [e["emotion"].decode() for e in clips]
+    objective = np.array([e["objective_class"] for e in clips])
+    y = labels.class_labels("megc2019", labels.MEGC2019_CLASSES, emotion, objective)
+    counts = collections.Counter(y.tolist())
+    names = (*labels.MEGC2019_CLASSES, "excluded")  # index -1 reads the last name
+    assert {names[i]: n for i, n in counts.items()} == {
+        "negative": 18,
+        "positive": 2,
+        "surprise": 3,
+        "excluded": 1,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# The macro-expression configs.
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def macro_tiny(tmp_path_factory):
+    builder = tfds.builder("synth_me/macro_tiny", data_dir=str(tmp_path_factory.mktemp("tfds")))
+    builder.download_and_prepare()
+    examples = {
+        split: list(tfds.as_numpy(builder.as_dataset(split=split))) for split in builder.info.splits
+    }
+    return builder, examples
+
+
+def test_macro_tiny_is_a_neutral_to_peak_database_of_its_own(macro_tiny):
+    builder, examples = macro_tiny
+    size = MACRO_TINY.image_size
+    expected = [f"mac{s:02d}" for s in range(1, MACRO_TINY.num_subjects + 1)]
+    assert sorted(builder.info.splits) == expected
+    expected_schema = features.clip_features((size, size))
+    assert builder.info.features.to_json() == expected_schema.to_json()
+    for split, split_examples in examples.items():
+        assert len(split_examples) == MACRO_TINY.clips_per_subject
+        for ex in split_examples:
+            frames = ex["frames"]
+            assert frames.shape[1:] == (size, size, 3) and 10 <= len(frames) <= 30
+            assert ex["onset"] == 0 and ex["apex"] == ex["offset"] == len(frames) - 1
+            assert ex["fps"] == pytest.approx(30.0)
+            assert ex["database"].decode() == "synth_me_macro"
+            assert ex["subject"].decode() == split
+            assert ex["clip"].decode().startswith(split + "_ep")
+            code = ex["au_code"].decode()
+            assert ex["emotion"].decode() == render.labels_for_code(code).emotion
+            np.testing.assert_array_equal(ex["aus"], aus.multi_hot(aus.au_numbers(code)))
+    ex = next(e for e in examples["mac02"] if e["clip"].decode() == "mac02_ep02")
+    clip = render.generate_clip(MACRO_TINY.seed, 1, 1, size, kind="macro")
+    np.testing.assert_array_equal(ex["frames"], clip.frames)
+
+
+def test_macro_subjects_are_not_micro_subjects():
+    micro = [render.sample_identity(0, s) for s in range(40)]  # every subject of `full`
+    macro = [render.sample_identity(0, s, kind="macro") for s in range(10)]
+    assert not {i.texture_seed for i in micro} & {i.texture_seed for i in macro}
+    a = render.render_face(micro[0], 48).open_eyes
+    b = render.render_face(macro[0], 48).open_eyes
+    assert np.abs(a - b).mean() > 0.02
+    # The labels come from their own stream too.
+    micro_codes = [render.sample_labels(0, 0, c).au_code for c in range(12)]
+    macro_codes = [render.sample_labels(0, 0, c, kind="macro").au_code for c in range(12)]
+    assert micro_codes != macro_codes
+
+
+def test_macro_timing_and_amplitudes():
+    for clip_index in range(20):
+        spec = render.sample_clip_spec(0, 1, clip_index, SIZE, kind="macro")
+        assert spec.onset == 0 and spec.apex == spec.offset and 10 <= spec.num_frames <= 30
+        low, high = render.MACRO.amplitude_range
+        assert all(low <= a <= high for a in spec.amplitudes.values())
+        assert min(spec.amplitudes.values()) >= 2 * max(render.MICRO.amplitude_range)
+        profile = render.intensity_profile(spec.num_frames, spec.onset, spec.apex, spec.offset)
+        assert profile[0] == 0.0 and profile[-1] == pytest.approx(1.0)
+        assert np.all(np.diff(profile) > 0)
+
+
+def test_macro_warp_moves_far_without_folding_the_skin():
+    # AU24's narrow lip bumps fold under a one-step warp at 8 % of the width; the macro
+    # warp integrates the field in steps and stays one-to-one.
+    face = render.render_face(render.sample_identity(0, 0, kind="macro"), SIZE)
+    (field,) = render.au_displacement_fields("24", face, {"24": 0.08}).values()
+    x, y = (np.broadcast_to(g, (SIZE, SIZE)).astype(np.float32) for g in render._grid(SIZE))
+
+    def jacobian_and_shift(steps):
+        map_x, map_y = render._pull(field, x, y, np.float32(1.0), steps)
+        (dxdy, dxdx), (dydy, dydx) = np.gradient(map_x), np.gradient(map_y)
+        return (dxdx * dydy - dxdy * dydx).min(), np.hypot(map_x - x, map_y - y).max()
+
+    det_one, _ = jacobian_and_shift(1)
+    det_macro, shift = jacobian_and_shift(render.MACRO.warp_steps)
+    assert det_one < 0 < det_macro
+    assert shift > 4.0  # pixels at 112, vs 1-2 for a micro-expression
+
+
+def test_macro_expressions_change_the_face_more_than_micro_ones(face):
+    def energy(kind):
+        options = dict(au_code="4+7", distractors=False, face=face, kind=kind)
+        return _apex_energy(render.generate_clip(0, 0, 0, SIZE, **options)).sum()
+
+    assert energy("macro") > 4 * energy("micro")

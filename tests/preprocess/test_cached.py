@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mejax.datasets.synth_me import SynthMeCached, SynthMeCachedConfig, SynthMeConfig
+from mejax.datasets.synth_me import SynthMeCached, SynthMeCachedConfig, SynthMeConfig, render
 from mejax.preprocess import cached, flow, tim
 
 
@@ -27,6 +27,34 @@ def test_transform_errors_name_the_clip():
     example.update(frames=np.zeros((6, 8, 8, 3), np.uint8), onset=4, apex=2, offset=5)
     with pytest.raises(ValueError, match="sub01_ep01: onset > apex"):
         list(cached.transform([("sub01_ep01", example)], cached.parse("apex_8")))
+
+
+def test_tim_phases_index_the_interpolated_frames():
+    # 21 frames onset..offset (2..22) to 10: frame i lands at i * 9 / 20.
+    assert cached.tim_phases(2, 10, 22, 10) == (0, 4, 9)  # 8 * 9 / 20 = 3.6
+    assert cached.tim_phases(0, 5, 10, 10) == (0, 5, 9)  # 4.5 rounds up
+    assert cached.tim_phases(3, 3, 9, 10) == (0, 0, 9)
+    assert cached.tim_phases(3, 9, 9, 10) == (0, 9, 9)  # neutral to peak (CK+)
+    assert cached.tim_phases(0, -1, 30, 10) == (0, -1, 9)  # no annotated apex
+    assert cached.tim_phases(4, 4, 4, 10) == (0, 0, 9)  # a one-frame clip
+    with pytest.raises(ValueError, match="onset 5, apex 3, offset 9"):
+        cached.tim_phases(5, 3, 9, 10)
+    with pytest.raises(ValueError, match="num_frames=0"):
+        cached.tim_phases(0, 1, 2, 0)
+
+
+def test_tim_variant_stores_the_phases_of_its_frames():
+    example = {key: 0 for key in cached.LABEL_KEYS}
+    frames = np.zeros((30, 8, 8, 3), np.uint8)
+    frames[12:, 2:6, 2:6] = 200  # the apex's content, to see where the apex lands
+    example.update(frames=frames, onset=2, apex=12, offset=27)
+    ((key, out),) = cached.transform([("c", example)], cached.parse("tim10_8"))
+    assert (out["onset"], out["apex"], out["offset"]) == (0, 4, 9)  # 10 * 9 / 25 = 3.6
+    assert out["frames"].shape == (10, 8, 8, 3)
+    # The stored indices index the stored frames: they pass the input pipeline's check.
+    assert 0 <= out["onset"] <= out["apex"] <= out["offset"] < len(out["frames"])
+    (apex,) = cached.transform([("c", example)], cached.parse("apex_8"))
+    assert (apex[1]["onset"], apex[1]["apex"], apex[1]["offset"]) == (2, 12, 27)
 
 
 def test_resize_flow_scales_the_vectors():
@@ -73,7 +101,10 @@ def test_synth_me_cached_matches_the_raw_clips(tmp_path):
         source = raw[clip]
         np.testing.assert_array_equal(timmed[clip]["aus"], source["aus"])
         assert flows[clip]["objective_class"] == source["objective_class"]
-        assert timmed[clip]["apex"] == source["apex"]
+        onset, apex, offset = (int(source[k]) for k in ("onset", "apex", "offset"))
+        stored = (timmed[clip]["onset"], timmed[clip]["apex"], timmed[clip]["offset"])
+        assert stored == cached.tim_phases(onset, apex, offset, 10)
+        assert flows[clip]["apex"] == source["apex"]
         np.testing.assert_array_equal(
             timmed[clip]["frames"],
             tim.tim(source["frames"][source["onset"] : source["offset"] + 1], 10),
@@ -87,10 +118,60 @@ def test_synth_me_cached_matches_the_raw_clips(tmp_path):
 def test_synth_me_cached_configs():
     names = set(SynthMeCached.builder_configs)
     assert {"tiny_tim10_48", "tiny_flow_tvl1_28", "small_flow_tvl1_28_aug70"} <= names
+    recognition = {
+        "tiny_apex_48",
+        "tiny_flow_tvl1_28",
+        "small_apex_64",
+        "small_flow_tvl1_64",
+        "macro_apex_64",
+        "macro_flow_tvl1_64",
+        "macro_tiny_apex_48",
+        "macro_tiny_flow_tvl1_28",
+    }
+    assert recognition <= names
     config = SynthMeCached.builder_configs["small_apex_112"]
     assert (config.num_subjects, config.image_size) == (20, 112)
+    macro = SynthMeCached.builder_configs["macro_apex_64"]
+    assert (macro.expression, macro.num_subjects, macro.image_size) == ("macro", 10, 112)
+    # The recognition flows are computed at their stored size; the others at the frames'.
+    assert SynthMeCached.builder_configs["small_flow_tvl1_64"].flow_work_size == 64
+    assert SynthMeCached.builder_configs["macro_flow_tvl1_64"].flow_work_size == 64
+    assert SynthMeCached.builder_configs["small_flow_tvl1_28"].flow_work_size == 0
+    with pytest.raises(ValueError, match="flow_work_size=48 must be 0, or in \\[8, image_size"):
+        SynthMeCachedConfig(name="bad", variant="apex_48", flow_work_size=48)
+    with pytest.raises(ValueError, match="flow_work_size=200"):
+        SynthMeCachedConfig(name="bad", variant="flow_tvl1_64", flow_work_size=200)
+
+
+def test_synth_me_cached_passes_the_flow_work_size(monkeypatch, tmp_path):
+    calls = []
+
+    def transform(examples, variant, **options):
+        calls.append((variant.name, options["work_size"]))
+        return iter(())
+
+    monkeypatch.setattr(cached, "transform", transform)
+    for name in ("small_flow_tvl1_64", "tiny_flow_tvl1_28"):
+        builder = tfds.builder(f"synth_me_cached/{name}", data_dir=str(tmp_path))
+        assert list(builder._generate_examples(0)) == []
+    assert calls == [("flow_tvl1_64", 64), ("flow_tvl1_28", None)]
     with pytest.raises(ValueError, match="unknown preprocessing variant 'hog_8'"):
         SynthMeCachedConfig(name="bad", variant="hog_8")
+
+
+def test_macro_tiny_apex_variant_holds_the_macro_clips(tmp_path):
+    builder = tfds.builder("synth_me_cached/macro_tiny_apex_48", data_dir=str(tmp_path))
+    builder.download_and_prepare()
+    assert sorted(builder.info.splits) == ["mac01", "mac02", "mac03", "mac04"]
+    examples = _load(builder)
+    assert len(examples) == 16
+    example = examples["mac03_ep04"]
+    clip = render.generate_clip(0, 2, 3, 48, kind="macro")
+    assert example["database"].decode() == "synth_me_macro" and example["fps"] == 30.0
+    phases = (example["onset"], example["apex"], example["offset"])
+    assert phases == (0, clip.spec.apex, clip.spec.offset) and clip.spec.apex == clip.spec.offset
+    np.testing.assert_array_equal(example["onset_frame"], clip.frames[0])
+    np.testing.assert_array_equal(example["apex_frame"], clip.frames[-1])
 
 
 def test_synth_me_cached_is_a_database_name(tmp_path):

@@ -1,18 +1,34 @@
 """TFDS builder ``synth_me_cached``: preprocessed variants of ``synth_me``, built once.
 
-Each config is a base size of :class:`~mejax.datasets.synth_me.SynthMe` (``tiny``,
-``small``) and a preprocessing variant of :mod:`mejax.preprocess.cached` (``tim10_112``,
-``apex_112``, ``flow_tvl1_28``, ``flow_tvl1_28_aug70``, ...), named ``<base>_<variant>``::
+Each config is a base config of :class:`~mejax.datasets.synth_me.SynthMe` (``tiny``,
+``small``, ``macro``, ``macro_tiny``) and a preprocessing variant of
+:mod:`mejax.preprocess.cached` (``tim10_112``, ``apex_112``, ``flow_tvl1_28``,
+``flow_tvl1_28_aug70``, ...), named ``<base>_<variant>``::
 
   import mejax.datasets.synth_me  # registers synth_me and synth_me_cached
   import tensorflow_datasets as tfds
 
   ds = tfds.load("synth_me_cached/small_flow_tvl1_28", split="sub01+sub02")
 
+The variants per base (:data:`VARIANTS`):
+
+==============  ============================================================================
+``tiny``        ``tim10_48``, ``apex_48``, ``flow_tvl1_28`` (tests)
+``small``       ``tim10_112``, ``apex_112``, ``flow_tvl1_28``, ``flow_tvl1_28_aug70``;
+                ``apex_64``, ``flow_tvl1_64`` for the recognition models on a CPU
+``macro``       ``apex_64``, ``flow_tvl1_64`` (the macro-expression source domain)
+``macro_tiny``  ``apex_48``, ``flow_tvl1_28`` (tests)
+==============  ============================================================================
+
 The clips are exactly those of ``synth_me/<base>`` (the same generator, the same labels and
 splits), so the version follows ``synth_me``'s: a change of the renderer is a change of every
-variant. TV-L1 variants run the JAX solver in batches; ``*_aug70`` computes 70 flows per clip
-and is meant for a GPU (on a CPU, ``small_flow_tvl1_28_aug70`` takes hours).
+variant. TV-L1 variants run the JAX solver in batches, at the frames' resolution unless
+:data:`FLOW_WORK_SIZES` names the config (``flow_work_size``). On a CPU, TV-L1 costs in
+proportion to the pixels it is computed at, not to the stored size: at 112 x 112 a flow
+variant of ``small`` (240 pairs) takes about 3.5 minutes on 2 idle cores (10 on busy ones),
+while ``small_flow_tvl1_64``, computed on the frames area-resized to 64 x 64, takes 1.3
+(2.6 on busy cores). ``*_aug70`` computes 70 flows per clip and is meant for a GPU (on a
+CPU, ``small_flow_tvl1_28_aug70`` takes hours).
 """
 
 from __future__ import annotations
@@ -24,37 +40,70 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from mejax.datasets import features
-from mejax.datasets.synth_me.synth_me import SynthMe, SynthMeConfig
+from mejax.datasets.synth_me.synth_me import SynthMe, SynthMeConfig, subject_name
 from mejax.preprocess import cached
 
-_BASES = {name: SynthMe.builder_configs[name] for name in ("tiny", "small")}
-_VARIANTS = {
+VARIANTS = {
     "tiny": ("tim10_48", "apex_48", "flow_tvl1_28"),
-    "small": ("tim10_112", "apex_112", "flow_tvl1_28", "flow_tvl1_28_aug70"),
+    "small": (
+        "tim10_112",
+        "apex_112",
+        "flow_tvl1_28",
+        "flow_tvl1_28_aug70",
+        "apex_64",
+        "flow_tvl1_64",
+    ),
+    "macro": ("apex_64", "flow_tvl1_64"),
+    "macro_tiny": ("apex_48", "flow_tvl1_28"),
 }
+# Configs whose flow is computed on the frames area-resized to this size (the others at the
+# frames' resolution): the recognition flows, kept to CPU build times (see above).
+FLOW_WORK_SIZES = {"small_flow_tvl1_64": 64, "macro_flow_tvl1_64": 64}
+_BASES = {name: SynthMe.builder_configs[name] for name in VARIANTS}
 
 
 @dataclasses.dataclass(eq=False)
 class SynthMeCachedConfig(SynthMeConfig):
-    """A ``synth_me`` size plus the preprocessing variant stored in place of the frames."""
+    """A ``synth_me`` size plus the preprocessing variant stored in place of the frames.
+
+    Attributes:
+      variant: a variant name of :mod:`mejax.preprocess.cached`.
+      flow_work_size: flow variants only: compute the flow on the frames area-resized to
+        this size (8 to ``image_size``); 0 computes it at the frames' resolution.
+    """
 
     variant: str = "tim10_112"
+    flow_work_size: int = 0
 
     def __post_init__(self):
         super().__post_init__()
-        cached.parse(self.variant)  # raises on an unknown variant, naming it
+        variant = cached.parse(self.variant)  # raises on an unknown variant, naming it
+        work = self.flow_work_size
+        if work and (variant.kind != "flow" or not 8 <= work <= self.image_size):
+            raise ValueError(
+                f"SynthMeCachedConfig {self.name!r}: flow_work_size={work!r} must be 0, or "
+                f"in [8, image_size={self.image_size}] for a flow variant (variant "
+                f"{self.variant!r})"
+            )
 
 
 def _config(base: str, variant: str) -> SynthMeCachedConfig:
     source = _BASES[base]
+    name = f"{base}_{variant}"
+    work = FLOW_WORK_SIZES.get(name, 0)
+    at = f", flow computed at {work}x{work}" if work else ""
     return SynthMeCachedConfig(
-        name=f"{base}_{variant}",
-        description=f"synth_me/{base} preprocessed as {variant} (see mejax.preprocess.cached).",
+        name=name,
+        description=(
+            f"synth_me/{base} preprocessed as {variant}{at} (see mejax.preprocess.cached)."
+        ),
         num_subjects=source.num_subjects,
         clips_per_subject=source.clips_per_subject,
         image_size=source.image_size,
         seed=source.seed,
+        expression=source.expression,
         variant=variant,
+        flow_work_size=work,
     )
 
 
@@ -62,8 +111,18 @@ class SynthMeCached(SynthMe):
     """Preprocessed variants of the synthetic micro-expression clips."""
 
     VERSION = SynthMe.VERSION
-    RELEASE_NOTES = SynthMe.RELEASE_NOTES  # the variants change when the clips do
-    BUILDER_CONFIGS = [_config(base, v) for base, variants in _VARIANTS.items() for v in variants]
+    # The variants change when the clips do, and with the preprocessing.
+    RELEASE_NOTES = {
+        **SynthMe.RELEASE_NOTES,
+        "1.3.0": SynthMe.RELEASE_NOTES["1.3.0"]
+        + (
+            " Variants: tim<N>_<S> store onset 0, the apex at its position in the N frames and "
+            "offset N-1 (1.2.0 stored the raw clip's indices, outside the stored frames); new "
+            "apex_64 and flow_tvl1_64 (computed at 64x64) of small and of macro, apex_48 and "
+            "flow_tvl1_28 of macro_tiny."
+        ),
+    }
+    BUILDER_CONFIGS = [_config(base, v) for base, variants in VARIANTS.items() for v in variants]
     DEFAULT_CONFIG_NAME = "small_tim10_112"
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -82,7 +141,8 @@ class SynthMeCached(SynthMe):
             raw,
             cached.parse(config.variant),
             batch_size=min(16, config.clips_per_subject),
-            desc=f"synth_me {config.name} sub{subject + 1:02d}",
+            work_size=config.flow_work_size or None,
+            desc=f"synth_me {config.name} {subject_name(subject, config.expression)}",
         )
 
 

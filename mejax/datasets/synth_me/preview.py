@@ -6,7 +6,8 @@ Writes, for one builder config:
   first subjects, to judge the identity variation;
 * ``au_XX.png`` for each rendered AU (plus the unilateral ``L12`` and ``R14``): the onset
   and apex frames of a clip showing only that AU, and the apex-minus-onset difference
-  amplified around mid-gray, to see where the deformation sits;
+  amplified around mid-gray (x12; x3 for the macro configs), to see where the deformation
+  sits;
 * ``au_differences.png``: all the difference images side by side.
 
 Usage::
@@ -23,9 +24,10 @@ import cv2
 import numpy as np
 
 from mejax.datasets.synth_me import render
-from mejax.datasets.synth_me.synth_me import SynthMe
+from mejax.datasets.synth_me.synth_me import SynthMe, subject_name
 
 DIFFERENCE_GAIN = 12.0
+MACRO_DIFFERENCE_GAIN = 3.0  # macro-expressions move the skin several times as far
 EXTRA_CODES = ("L12", "R14")
 
 
@@ -78,30 +80,33 @@ def write_previews(out: pathlib.Path, config_name: str = "small", num_subjects: 
       The paths written.
     """
     config = SynthMe.builder_configs[config_name]
-    size, seed = config.image_size, config.seed
+    size, seed, kind = config.image_size, config.seed, config.expression
     out.mkdir(parents=True, exist_ok=True)
     written = []
     display = 3 * 112
 
     tiles = []
     for subject in range(min(num_subjects, config.num_subjects)):
-        clip = render.generate_clip(seed, subject, 0, size, distractors=False)
-        tiles.append(_label(_upscale(clip.frames[0], display), f"sub{subject + 1:02d}"))
+        clip = render.generate_clip(seed, subject, 0, size, distractors=False, kind=kind)
+        tiles.append(_label(_upscale(clip.frames[0], display), subject_name(subject, kind)))
     path = out / "subjects.png"
     cv2.imwrite(str(path), _grid(tiles, 4)[..., ::-1])
     written.append(path)
 
-    face = render.render_face(render.sample_identity(seed, 0), size)
+    gain = DIFFERENCE_GAIN if kind == "micro" else MACRO_DIFFERENCE_GAIN
+    face = render.render_face(render.sample_identity(seed, 0, kind=kind), size)
     differences = []
     for code in [str(au) for au in render.RENDERED_AUS] + list(EXTRA_CODES):
-        clip = render.generate_clip(seed, 0, 0, size, au_code=code, distractors=False, face=face)
+        clip = render.generate_clip(
+            seed, 0, 0, size, au_code=code, distractors=False, face=face, kind=kind
+        )
         au, side = render.parse_code(code)[0]
         name = f"AU{au}{f' ({side})' if side else ''} {render.AU_NAMES[au]}"
-        diff = _upscale(difference_image(clip), display)
+        diff = _upscale(difference_image(clip, gain), display)
         panels = [
             _label(_upscale(clip.frames[clip.spec.onset], display), "onset"),
             _label(_upscale(clip.frames[clip.spec.apex], display), "apex"),
-            _label(diff, f"apex - onset x{DIFFERENCE_GAIN:g}"),
+            _label(diff, f"apex - onset x{gain:g}"),
         ]
         path = out / f"au_{code}.png"
         cv2.imwrite(str(path), _label(np.concatenate(panels, 1), name)[..., ::-1])

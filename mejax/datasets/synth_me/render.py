@@ -33,6 +33,14 @@ The generative model, from the subject down to the pixel:
 Every clip is a pure function of ``(seed, subject index, clip index)``: separate random
 streams serve identity, labels, timing, pose and distractors, so generation is
 reproducible in any order and the distractors are statistically independent of the labels.
+
+The timing and amplitudes above are those of :data:`MICRO`. :data:`MACRO` renders posed
+macro-expressions in the manner of CK+ (Lucey et al., "The Extended Cohn-Kanade Dataset
+(CK+)", CVPR Workshops 2010): 30 fps sequences from the neutral face (onset, frame 0) to the
+peak (apex = offset = the last frame), 10-30 frames, AU speeds of 4-8 % of the image width
+integrated in 8 steps so that the skin never folds (:func:`_pull`), blinks of 3-5 frames,
+and random streams of its own, so its subjects are other faces than the micro subjects.
+Every function that draws takes the kind (``kind="macro"``); the default is micro.
 """
 
 from __future__ import annotations
@@ -46,7 +54,6 @@ import numpy as np
 
 from mejax.datasets import aus
 
-FPS = 200.0
 MIN_IMAGE_SIZE = 32
 MAX_IMAGE_SIZE = 512
 
@@ -67,15 +74,95 @@ AU_NAMES: dict[int, str] = {
     24: "lip pressor",
 }
 
-# Peak skin displacement of one AU, as a fraction of the image width.
-AMPLITUDE_RANGE = (0.009, 0.018)
-LEAD_IN_FRAMES = (0, 4)
-ONSET_TO_APEX_FRAMES = (8, 24)
-APEX_TO_OFFSET_FRAMES = (12, 40)
 BLINK_PROBABILITY = 0.3
 
 _SUPERSAMPLE = 4
 _IDENTITY, _LABELS, _TIMING, _POSE, _DISTRACTORS, _SENSOR = range(6)
+
+
+@dataclasses.dataclass(frozen=True)
+class Expression:
+    """Timing, intensity and random streams of one kind of expression.
+
+    Attributes:
+      name: ``"micro"`` or ``"macro"``.
+      fps: frame rate the frame counts below are drawn for.
+      lead_in_frames: (min, max) neutral frames before the onset.
+      onset_to_apex_frames: (min, max) frames from the onset to the apex.
+      apex_to_offset_frames: (min, max) frames from the apex to the offset; (0, 0) ends the
+        clip at the apex (a neutral-to-peak sequence, as in CK+).
+      amplitude_range: (min, max) peak skin speed of one AU, as a fraction of the image
+        width (the peak displacement where the motion is a single step, see ``warp_steps``).
+      blink_frames: (min, max) duration of a blink in frames.
+      warp_steps: steps the AU displacement is integrated in. 1 moves each pixel once by the
+        field (exact peak displacement, invertible while it is small next to the bumps'
+        widths); n > 1 integrates the field as a velocity in n steps, which never folds the
+        skin at large amplitudes (a narrow bump then moves its tissue less than its peak).
+      stream_offset: added to the key of every random stream, so that two kinds draw
+        disjoint subjects, labels, timing, pose and distractors from the same seed.
+    """
+
+    name: str
+    fps: float
+    lead_in_frames: tuple[int, int]
+    onset_to_apex_frames: tuple[int, int]
+    apex_to_offset_frames: tuple[int, int]
+    amplitude_range: tuple[float, float]
+    blink_frames: tuple[int, int]
+    warp_steps: int
+    stream_offset: int
+
+
+# Micro-expressions at CASME II's 200 fps: 40-120 ms onset to apex, 60-200 ms apex to offset,
+# 1-2 px of skin motion at 112 x 112.
+MICRO = Expression(
+    name="micro",
+    fps=200.0,
+    lead_in_frames=(0, 4),
+    onset_to_apex_frames=(8, 24),
+    apex_to_offset_frames=(12, 40),
+    amplitude_range=(0.009, 0.018),
+    blink_frames=(15, 30),
+    warp_steps=1,
+    stream_offset=0,
+)
+# Posed macro-expressions as in CK+ (Lucey et al. 2010): 30 fps sequences from the neutral
+# face (the onset, frame 0) to the peak (apex = offset = the last frame), 10-30 frames,
+# with 4-8 % of the image width of skin motion (4.5-9 px at 112 x 112). The streams start at
+# 100, clear of the micro streams 0-5 and of streams added to them later.
+MACRO = Expression(
+    name="macro",
+    fps=30.0,
+    lead_in_frames=(0, 0),
+    onset_to_apex_frames=(9, 29),
+    apex_to_offset_frames=(0, 0),
+    amplitude_range=(0.04, 0.08),
+    blink_frames=(3, 5),
+    warp_steps=8,
+    stream_offset=100,
+)
+EXPRESSIONS: dict[str, Expression] = {e.name: e for e in (MICRO, MACRO)}
+
+# The micro-expression constants under their historical names.
+FPS = MICRO.fps
+AMPLITUDE_RANGE = MICRO.amplitude_range  # peak skin displacement, fraction of the width
+LEAD_IN_FRAMES = MICRO.lead_in_frames
+ONSET_TO_APEX_FRAMES = MICRO.onset_to_apex_frames
+APEX_TO_OFFSET_FRAMES = MICRO.apex_to_offset_frames
+
+
+def expression(kind: Expression | str) -> Expression:
+    """The :class:`Expression` of a name (``"micro"``, ``"macro"``) or the argument itself.
+
+    Raises:
+      ValueError: for an unknown name, listing the known ones.
+    """
+    if isinstance(kind, Expression):
+        return kind
+    if kind not in EXPRESSIONS:
+        raise ValueError(f"unknown expression kind {kind!r}; expected one of {tuple(EXPRESSIONS)}")
+    return EXPRESSIONS[kind]
+
 
 # --------------------------------------------------------------------------------------
 # Labels: the AU-combination table.
@@ -223,18 +310,20 @@ def _rng(seed: int, *keys: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *keys]))
 
 
-def sample_labels(seed: int, subject: int, clip: int) -> Labels:
+def sample_labels(seed: int, subject: int, clip: int, *, kind: Expression | str = MICRO) -> Labels:
     """Labels of one clip (no rendering).
 
     Args:
       seed: dataset seed.
       subject: 0-based subject index.
       clip: 0-based clip index within the subject.
+      kind: the :class:`Expression` (or its name) whose stream is drawn from.
 
     Returns:
       The clip's :class:`Labels`, drawn from :data:`COMBINATIONS` by its weights.
     """
-    index = _rng(seed, _LABELS, subject, clip).choice(len(COMBINATIONS), p=_WEIGHTS)
+    offset = expression(kind).stream_offset
+    index = _rng(seed, _LABELS + offset, subject, clip).choice(len(COMBINATIONS), p=_WEIGHTS)
     return labels_for_code(COMBINATIONS[index][0])
 
 
@@ -284,17 +373,18 @@ class Identity:
     texture_seed: int
 
 
-def sample_identity(seed: int, subject: int) -> Identity:
+def sample_identity(seed: int, subject: int, *, kind: Expression | str = MICRO) -> Identity:
     """Draws one subject's identity.
 
     Args:
       seed: dataset seed.
       subject: 0-based subject index.
+      kind: the :class:`Expression` (or its name); each kind has its own subjects.
 
     Returns:
       The subject's :class:`Identity`.
     """
-    rng = _rng(seed, _IDENTITY, subject)
+    rng = _rng(seed, _IDENTITY + expression(kind).stream_offset, subject)
     u = rng.uniform
     # Skin tones from light to dark along a warm axis, with a small hue jitter.
     tone = u(0.0, 1.0)
@@ -1009,6 +1099,7 @@ class ClipSpec:
       flicker: (T,) global brightness factor per frame.
       noise_sigma: sensor noise standard deviation in gray levels.
       noise_seed: seed of the sensor noise.
+      kind: the :class:`Expression` the clip was drawn for (its warp steps render it).
     """
 
     subject: int
@@ -1026,6 +1117,7 @@ class ClipSpec:
     flicker: np.ndarray
     noise_sigma: float
     noise_seed: int
+    kind: Expression = MICRO
 
     @property
     def num_frames(self) -> int:
@@ -1039,14 +1131,15 @@ def intensity_profile(num_frames: int, onset: int, apex: int, offset: int) -> np
       num_frames: clip length.
       onset: last frame at rest (intensity 0); the movement starts after it.
       apex: frame of intensity 1.
-      offset: frame where the intensity is back to 0.
+      offset: frame where the intensity is back to 0; ``offset == apex`` ends the clip at
+        the peak (no fall).
 
     Returns:
       (num_frames,) float32 intensities in [0, 1].
     """
     t = np.arange(num_frames, dtype=np.float64)
     rise = 0.5 * (1 - np.cos(np.pi * np.clip((t - onset) / (apex - onset), 0, 1)))
-    fall = 0.5 * (1 + np.cos(np.pi * np.clip((t - apex) / (offset - apex), 0, 1)))
+    fall = 0.5 * (1 + np.cos(np.pi * np.clip((t - apex) / max(offset - apex, 1), 0, 1)))
     return np.where(t <= apex, rise, fall).astype(np.float32)
 
 
@@ -1066,11 +1159,11 @@ def _smooth_walk(rng: np.random.Generator, n: int, dims: int) -> np.ndarray:
     return walk / peak if peak > 0 else walk
 
 
-def _blink_profile(rng: np.random.Generator, n: int) -> np.ndarray:
+def _blink_profile(rng: np.random.Generator, n: int, frames: tuple[int, int]) -> np.ndarray:
     closure = np.zeros(n, np.float32)
     if rng.uniform() >= BLINK_PROBABILITY:
         return closure
-    duration = int(rng.integers(15, 31))
+    duration = int(rng.integers(frames[0], frames[1] + 1))
     start = int(rng.integers(-duration // 2, n - 3))
     depth = rng.uniform(0.6, 1.0)
     closing = max(2, int(round(0.4 * duration)))
@@ -1082,7 +1175,13 @@ def _blink_profile(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def sample_clip_spec(
-    seed: int, subject: int, clip: int, image_size: int, *, au_code: str | None = None
+    seed: int,
+    subject: int,
+    clip: int,
+    image_size: int,
+    *,
+    au_code: str | None = None,
+    kind: Expression | str = MICRO,
 ) -> ClipSpec:
     """Draws the labels, timing, pose and distractors of one clip.
 
@@ -1092,18 +1191,26 @@ def sample_clip_spec(
       clip: 0-based clip index within the subject.
       image_size: frame width and height.
       au_code: force this FACS code instead of sampling one (everything else unchanged).
+      kind: the :class:`Expression` (or its name): timing, amplitudes and random streams.
 
     Returns:
       The :class:`ClipSpec`.
     """
-    labels = sample_labels(seed, subject, clip) if au_code is None else labels_for_code(au_code)
-    rng = _rng(seed, _TIMING, subject, clip)
-    onset = int(rng.integers(LEAD_IN_FRAMES[0], LEAD_IN_FRAMES[1] + 1))
-    apex = onset + int(rng.integers(ONSET_TO_APEX_FRAMES[0], ONSET_TO_APEX_FRAMES[1] + 1))
-    offset = apex + int(rng.integers(APEX_TO_OFFSET_FRAMES[0], APEX_TO_OFFSET_FRAMES[1] + 1))
+    kind = expression(kind)
+    if au_code is None:
+        labels = sample_labels(seed, subject, clip, kind=kind)
+    else:
+        labels = labels_for_code(au_code)
+    streams = kind.stream_offset
+    rng = _rng(seed, _TIMING + streams, subject, clip)
+    lead_in, rise, fall = kind.lead_in_frames, kind.onset_to_apex_frames, kind.apex_to_offset_frames
+    onset = int(rng.integers(lead_in[0], lead_in[1] + 1))
+    apex = onset + int(rng.integers(rise[0], rise[1] + 1))
+    offset = apex + int(rng.integers(fall[0], fall[1] + 1))
     # Amplitudes are drawn for every rendered AU in a fixed order so that forcing a code
     # does not shift the stream.
-    per_au = dict(zip(RENDERED_AUS, rng.uniform(*AMPLITUDE_RANGE, len(RENDERED_AUS)), strict=True))
+    amplitude = rng.uniform(*kind.amplitude_range, len(RENDERED_AUS))
+    per_au = dict(zip(RENDERED_AUS, amplitude, strict=True))
     amplitudes = {
         token: float(per_au[au])
         for token, (au, _) in zip(
@@ -1111,7 +1218,7 @@ def sample_clip_spec(
         )
     }
 
-    rng = _rng(seed, _POSE, subject, clip)
+    rng = _rng(seed, _POSE + streams, subject, clip)
     s = image_size
     angle = math.radians(rng.uniform(-1.5, 1.5))
     scale = rng.uniform(0.985, 1.015)
@@ -1127,17 +1234,17 @@ def sample_clip_spec(
     light_gain = (rng.uniform(0.98, 1.02) * (1 + rng.uniform(0, 0.05) * ramp)).astype(np.float32)
 
     n = offset + 1
-    rng = _rng(seed, _DISTRACTORS, subject, clip)
+    rng = _rng(seed, _DISTRACTORS + streams, subject, clip)
     drift = np.zeros((n, 3))
     # Residual drift of a registered clip (the cropped releases of CASME II and SAMM are
     # registered to a reference frame): well under the AU displacements. Larger drift is not
     # what the databases show after registration, and buries the 1-2 px AU motion.
     drift[:, :2] = _smooth_walk(rng, n, 2) * rng.uniform(0.0, 0.2) * s / 112
     drift[:, 2] = _smooth_walk(rng, n, 1)[:, 0] * math.radians(rng.uniform(0.0, 0.05))
-    blink = _blink_profile(rng, n)
+    blink = _blink_profile(rng, n, kind.blink_frames)
     freq = 2 * rng.choice([50.0, 60.0]) + rng.uniform(-1.5, 1.5)
     flicker = 1 + rng.uniform(0.01, 0.02) * np.sin(
-        2 * np.pi * freq * np.arange(n) / FPS + rng.uniform(0, 2 * np.pi)
+        2 * np.pi * freq * np.arange(n) / kind.fps + rng.uniform(0, 2 * np.pi)
     )
     return ClipSpec(
         subject=subject,
@@ -1154,7 +1261,8 @@ def sample_clip_spec(
         blink=blink,
         flicker=flicker.astype(np.float32),
         noise_sigma=float(rng.uniform(1.5, 3.0)),
-        noise_seed=int(_rng(seed, _SENSOR, subject, clip).integers(2**63)),
+        noise_seed=int(_rng(seed, _SENSOR + streams, subject, clip).integers(2**63)),
+        kind=kind,
     )
 
 
@@ -1212,6 +1320,27 @@ def _blink_frame(face: Face, closure: float, base: np.ndarray) -> np.ndarray:
     return out
 
 
+def _pull(
+    field: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, scale: np.float32, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical source of each pixel once the skin has moved by ``scale * field``.
+
+    The AU field lives on the canonical grid: it is sampled where each pixel lands, and the
+    skin is pulled from where it moved from. One step is the first-order inverse of the
+    displacement; n steps integrate ``-field`` over ``scale`` (backward Euler along the
+    motion), which stays invertible while ``scale * |grad field| / n < 1``.
+    """
+    if steps == 1:
+        disp = cv2.remap(field, map_x, map_y, cv2.INTER_LINEAR)
+        return map_x - scale * disp[..., 0], map_y - scale * disp[..., 1]
+    step = np.float32(scale / steps)
+    for _ in range(steps):
+        disp = cv2.remap(field, map_x, map_y, cv2.INTER_LINEAR)
+        map_x = map_x - step * disp[..., 0]
+        map_y = map_y - step * disp[..., 1]
+    return map_x, map_y
+
+
 def render_clip(spec: ClipSpec, face: Face, *, distractors: bool = True) -> Clip:
     """Renders a clip: pose, AU deformation and (optionally) distractors.
 
@@ -1248,11 +1377,7 @@ def render_clip(spec: ClipSpec, face: Face, *, distractors: bool = True) -> Clip
         map_x = (m[0, 0] * x + m[0, 1] * y + m[0, 2]).astype(np.float32)
         map_y = (m[1, 0] * x + m[1, 1] * y + m[1, 2]).astype(np.float32)
         if intensity[t] > 0:
-            # The AU field lives on the canonical grid: sample it where each pixel lands,
-            # then pull the skin from where it moved from.
-            disp = cv2.remap(total_field, map_x, map_y, cv2.INTER_LINEAR)
-            map_x = map_x - intensity[t] * disp[..., 0]
-            map_y = map_y - intensity[t] * disp[..., 1]
+            map_x, map_y = _pull(total_field, map_x, map_y, intensity[t], spec.kind.warp_steps)
         base = face.open_eyes
         if distractors and spec.blink[t] > 0:
             base = _blink_frame(face, float(spec.blink[t]), base)
@@ -1294,6 +1419,7 @@ def generate_clip(
     au_code: str | None = None,
     distractors: bool = True,
     face: Face | None = None,
+    kind: Expression | str = MICRO,
 ) -> Clip:
     """Samples and renders one clip of the database.
 
@@ -1304,12 +1430,13 @@ def generate_clip(
       image_size: frame width and height.
       au_code: force this FACS code instead of the sampled one.
       distractors: False renders without drift, blinks, flicker and sensor noise.
-      face: the subject's rendered :class:`Face`, to reuse across clips.
+      face: the subject's rendered :class:`Face` (of the same kind), to reuse across clips.
+      kind: the :class:`Expression` (or its name): ``"micro"`` or ``"macro"``.
 
     Returns:
       The :class:`Clip`.
     """
     if face is None:
-        face = render_face(sample_identity(seed, subject), image_size)
-    spec = sample_clip_spec(seed, subject, clip, image_size, au_code=au_code)
+        face = render_face(sample_identity(seed, subject, kind=kind), image_size)
+    spec = sample_clip_spec(seed, subject, clip, image_size, au_code=au_code, kind=kind)
     return render_clip(spec, face, distractors=distractors)

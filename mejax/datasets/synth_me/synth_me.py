@@ -5,6 +5,14 @@ The frames are rendered on the machine that builds the dataset (nothing is downl
 The schema is :func:`mejax.datasets.features.clip_features`, the one every database of
 mejax produces, with one split per subject (``"sub01"``, ``"sub02"``, ...) so that
 protocols select subjects with split strings such as ``"sub01+sub02"``.
+
+The ``macro`` configs (``expression="macro"``) render posed macro-expressions in place of
+micro-expressions, a stand-in for CK+ (Lucey et al., "The Extended Cohn-Kanade Dataset
+(CK+)", CVPR Workshops 2010) as the source domain of domain adaptation and staged transfer:
+30 fps neutral-to-peak sequences (``apex == offset``, the last frame), several times the
+micro amplitudes, the same AU combinations and labels, and subjects of their own (drawn from
+other random streams, named ``"mac01"``, ``"mac02"``, ...; ``database`` is
+``"synth_me_macro"``).
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from mejax.datasets.synth_me import render
 _MAX_SUBJECTS = 99  # split names are two-digit
 _MAX_CLIPS = 99
 _MAX_SEED = 2**32 - 1
+# Expression kind -> (subject-name prefix, ``database`` feature).
+_KINDS = {"micro": ("sub", "synth_me"), "macro": ("mac", "synth_me_macro")}
 
 
 @dataclasses.dataclass(eq=False)
@@ -33,14 +43,23 @@ class SynthMeConfig(tfds.core.BuilderConfig):
       clips_per_subject: micro-expression clips per subject, 1-99.
       image_size: frame width and height in pixels, 32-512.
       seed: seed of everything random, 0 to 2**32 - 1.
+      expression: ``"micro"`` (200 fps micro-expressions, subjects ``sub01``...) or
+        ``"macro"`` (30 fps posed neutral-to-peak macro-expressions as in CK+, subjects
+        ``mac01``...; see :data:`mejax.datasets.synth_me.render.MACRO`).
     """
 
     num_subjects: int = 20
     clips_per_subject: int = 12
     image_size: int = 112
     seed: int = 0
+    expression: str = "micro"
 
     def __post_init__(self):
+        if self.expression not in _KINDS:
+            raise ValueError(
+                f"SynthMeConfig {self.name!r}: expression={self.expression!r} must be one of "
+                f"{tuple(_KINDS)}"
+            )
         limits = {
             "num_subjects": (2, _MAX_SUBJECTS),
             "clips_per_subject": (1, _MAX_CLIPS),
@@ -56,21 +75,34 @@ class SynthMeConfig(tfds.core.BuilderConfig):
                 )
 
 
-def subject_name(index: int) -> str:
-    """Split / subject name of a 0-based subject index, e.g. ``"sub01"``."""
-    return f"sub{index + 1:02d}"
+def subject_name(index: int, expression: str = "micro") -> str:
+    """Split / subject name of a 0-based subject index, e.g. ``"sub01"`` (macro: ``"mac01"``)."""
+    return f"{_KINDS[expression][0]}{index + 1:02d}"
 
 
-def clip_name(subject: int, clip: int) -> str:
+def clip_name(subject: int, clip: int, expression: str = "micro") -> str:
     """Clip name (also the example key) of 0-based indices, e.g. ``"sub01_ep03"``."""
-    return f"{subject_name(subject)}_ep{clip + 1:02d}"
+    return f"{subject_name(subject, expression)}_ep{clip + 1:02d}"
+
+
+def database_name(expression: str = "micro") -> str:
+    """The ``database`` feature of an expression kind: ``"synth_me"`` or ``"synth_me_macro"``."""
+    return _KINDS[expression][1]
 
 
 class SynthMe(tfds.core.GeneratorBasedBuilder):
     """Synthetic micro-expression clips with AU, objective-class and emotion labels."""
 
-    VERSION = tfds.core.Version("1.2.0")
+    VERSION = tfds.core.Version("1.3.0")
     RELEASE_NOTES = {
+        "1.3.0": (
+            "Macro-expression configs macro (10 subjects x 12 clips, 112x112) and macro_tiny "
+            "(4 x 4, 48x48), a stand-in for CK+: 30 fps neutral-to-peak sequences of 10-30 "
+            "frames (onset 0, apex = offset = the last frame), AU speeds of 4-8 % of the image "
+            "width integrated in 8 steps, the same AU combinations and labels, subjects of "
+            "their own (mac01, ...), database 'synth_me_macro'. The micro configs' clips are "
+            "unchanged (byte for byte)."
+        ),
         "1.2.0": (
             "Head drift reduced to the residual drift of a registered clip (peak 0-0.2 px at "
             "112 and 0.05 degrees, from 0.2-1.5 px and 0.4 degrees); labels and timing are "
@@ -109,6 +141,25 @@ class SynthMe(tfds.core.GeneratorBasedBuilder):
             clips_per_subject=16,
             image_size=112,
         ),
+        SynthMeConfig(
+            name="macro",
+            description=(
+                "Macro-expressions (CK+ stand-in): 10 subjects (mac01...) x 12 clips, 112x112 "
+                "frames, 30 fps, neutral to peak."
+            ),
+            num_subjects=10,
+            clips_per_subject=12,
+            image_size=112,
+            expression="macro",
+        ),
+        SynthMeConfig(
+            name="macro_tiny",
+            description="Macro-expressions: 4 subjects (mac01...) x 4 clips, 48x48: for tests.",
+            num_subjects=4,
+            clips_per_subject=4,
+            image_size=48,
+            expression="macro",
+        ),
     ]
     DEFAULT_CONFIG_NAME = "small"
 
@@ -118,14 +169,16 @@ class SynthMe(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         del dl_manager  # Everything is generated.
+        config = self.builder_config
         return {
-            subject_name(s): self._generate_examples(s)
-            for s in range(self.builder_config.num_subjects)
+            subject_name(s, config.expression): self._generate_examples(s)
+            for s in range(config.num_subjects)
         }
 
     def _generate_examples(self, subject: int):
         config = self.builder_config
-        face = render.render_face(render.sample_identity(config.seed, subject), config.image_size)
+        identity = render.sample_identity(config.seed, subject, kind=config.expression)
+        face = render.render_face(identity, config.image_size)
         # Rendering and PNG encoding run mostly in OpenCV and NumPy, which release the GIL,
         # so two threads nearly halve the build time; clips are independent, so the
         # result does not depend on the scheduling.
@@ -136,23 +189,26 @@ class SynthMe(tfds.core.GeneratorBasedBuilder):
 
     def _example(self, subject: int, face: render.Face, index: int):
         config = self.builder_config
-        clip = render.generate_clip(config.seed, subject, index, config.image_size, face=face)
+        kind = render.expression(config.expression)
+        clip = render.generate_clip(
+            config.seed, subject, index, config.image_size, face=face, kind=kind
+        )
         labels = clip.spec.labels
         # OpenCV encodes PNG several times faster than TFDS's TF-graph encoder; it expects
         # BGR and writes the file as RGB.
         frames = [cv2.imencode(".png", frame[..., ::-1])[1].tobytes() for frame in clip.frames]
-        key = clip_name(subject, index)
+        key = clip_name(subject, index, config.expression)
         return key, {
             "frames": frames,
             "onset": clip.spec.onset,
             "apex": clip.spec.apex,
             "offset": clip.spec.offset,
-            "subject": subject_name(subject),
+            "subject": subject_name(subject, config.expression),
             "clip": key,
             "aus": aus.multi_hot(labels.aus),
             "au_code": labels.au_code,
             "emotion": labels.emotion,
             "objective_class": aus.OBJECTIVE_CLASSES.index(labels.objective_class),
-            "fps": render.FPS,
-            "database": "synth_me",
+            "fps": kind.fps,
+            "database": database_name(config.expression),
         }
