@@ -49,7 +49,7 @@ Every ``rounds`` argument selects round indices; empty means all rounds.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -147,22 +147,30 @@ def loso(subjects: Sequence[str], rounds: Sequence[int] | None = ()) -> list[Rou
     return _select(all_rounds, rounds, "loso")
 
 
-def _database(subject: str) -> str:
-    """Database prefix of a composite split name (``samm_006`` -> ``samm``)."""
+def _database(subject: str, databases: Mapping[str, str] | None = None) -> str:
+    """Database of a subject: from ``databases`` (subject -> database, as a run's clips give
+    it), else the prefix of a composite split name (``samm_006`` -> ``samm``)."""
+    if databases is not None:
+        return databases[subject]
     return subject.split("_", 1)[0] if "_" in subject else ""
 
 
-def megc2019_loso(subjects: Sequence[str], rounds: Sequence[int] | None = ()) -> list[Round]:
+def megc2019_loso(
+    subjects: Sequence[str],
+    rounds: Sequence[int] | None = (),
+    databases: Mapping[str, str] | None = None,
+) -> list[Round]:
     """MEGC2019's composite LOSO: one round per subject, validation from the same database.
 
     Args:
       subjects: database-prefixed subject names (``casme2_sub01``, ``samm_006``, ``smic_s01``).
+      databases: subject -> database; None: the prefix of each name.
       rounds: round indices to run (empty: all).
     """
     subjects = sorted(set(subjects))
     all_rounds = []
     for test in subjects:
-        same = [s for s in subjects if _database(s) == _database(test)]
+        same = [s for s in subjects if _database(s, databases) == _database(test, databases)]
         if len(same) < 2:
             raise ValueError(f"megc2019_loso: {test} is the only subject of its database")
         validation = same[(same.index(test) + 1) % len(same)]
@@ -193,16 +201,21 @@ def subject_kfold(
     return _select(all_rounds, rounds, f"subject_kfold (k={k})")
 
 
-def hde(subjects: Sequence[str], rounds: Sequence[int] | None = ()) -> list[Round]:
+def hde(
+    subjects: Sequence[str],
+    rounds: Sequence[int] | None = (),
+    databases: Mapping[str, str] | None = None,
+) -> list[Round]:
     """MEGC2018 holdout-database evaluation over a two-database composite.
 
     Args:
       subjects: database-prefixed subject names of exactly two databases.
+      databases: subject -> database; None: the prefix of each name.
       rounds: 0 trains on the first database (by name), 1 on the second; empty: both.
     """
     by_database: dict[str, list[str]] = {}
     for subject in sorted(set(subjects)):
-        by_database.setdefault(_database(subject), []).append(subject)
+        by_database.setdefault(_database(subject, databases), []).append(subject)
     if len(by_database) != 2 or "" in by_database:
         raise ValueError(
             f"hde needs the prefixed subjects of two databases, got {sorted(by_database)}"
@@ -327,7 +340,12 @@ def build(protocol, clips, seed: int = 0, selection: str = "validation") -> list
         raise ValueError(f"train.selection {selection!r} not in {SELECTIONS}")
     name = protocol.name
     if name in SUBJECT_PROTOCOLS:
-        rounds = SUBJECT_PROTOCOLS[name](sorted(set(clips.subjects)), tuple(protocol.rounds))
+        subjects, chosen = sorted(set(clips.subjects)), tuple(protocol.rounds)
+        if name in ("hde", "megc2019_loso"):  # the clips know each subject's database
+            databases = dict(zip(clips.subjects, clips.databases, strict=True))
+            rounds = SUBJECT_PROTOCOLS[name](subjects, chosen, databases)
+        else:
+            rounds = SUBJECT_PROTOCOLS[name](subjects, chosen)
     elif name == "cross_database":
         rounds = cross_database(protocol.train, protocol.validation, protocol.test)
     elif name == "pretrain":

@@ -9,7 +9,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from mejax import input_pipeline, tasks, train
+from mejax import input_pipeline, protocols, tasks, train
 from mejax.datasets import labels
 from mejax.weights import init_from
 
@@ -121,3 +121,19 @@ def test_a_class_absent_from_training_stops_the_round():
     task = tasks.Recognition(classes=labels.MEGC2019_CLASSES)
     with pytest.raises(ValueError, match=r"round r0: the class\(es\) \['surprise'\] have no clip"):
         task.check_training(np.array([0, 1, 1, 0]), "r0")
+
+
+def test_several_databases_in_one_run_keep_their_subjects_apart(tiny_data_dir):
+    config = mer_config(tiny_data_dir, **{"dataset.extra": ("synth_me/macro_tiny",)})
+    clips = input_pipeline.load(config)
+    assert len(clips) == 24 + 16 and len(set(clips.names)) == 40
+    assert set(clips.databases) == {"synth_me", "synth_me_macro"}
+    assert {s.split("_sub")[0] for s in clips.subjects if "_sub" in s} == {"synth_me"}
+    assert sum(s.startswith("synth_me_macro_mac") for s in clips.subjects) == 16
+    assert clips.inputs.shape[1:] == (28, 28, 2) and clips.inputs.dtype == np.float32
+    # HDE over the two: train on one database, test on the other.
+    rounds = protocols.build(ml_collections.ConfigDict({"name": "hde", "rounds": ()}), clips)
+    for r in rounds:
+        trained = {clips.databases[i] for i in r.indices("train", clips)}
+        tested = {clips.databases[i] for i in r.indices("test", clips)}
+        assert len(trained) == len(tested) == 1 and trained != tested
