@@ -76,6 +76,11 @@ class Task:
         """Per-round constants handed to every step in ``hparams`` (e.g. class weights)."""
         return {}
 
+    def step_hparams(self, progress: float) -> dict:
+        """Per-step values for ``hparams`` at ``progress`` (0 to 1) through the round's
+        training; a ``"model"`` entry holds keyword arguments of the model's call."""
+        return {}
+
     def stack_targets(self, targets: jnp.ndarray) -> jnp.ndarray:
         """(B, ...) targets -> (M, B, ...): what each stacked model learns."""
         return targets[None]

@@ -1,10 +1,16 @@
-"""The training loop: one AU-detection experiment from config to ``results.md``.
+"""The training loop: one experiment from config to ``results.md``, whatever the task.
+
+The loop knows no AU and no class: the task (:mod:`mejax.tasks`) gives the targets of the run's
+clips, how many models are stacked and what each learns, the loss of a batch dict (``inputs``,
+``targets``, ``domain``), the validation score that selects each model and the reports. Per-step
+values travel in an ``hparams`` dict handed to every step: ``learning_rate`` (the optimizer's
+schedule), the task's per-round constants (e.g. class weights) and per-step values
+(:meth:`~mejax.tasks.Task.step_hparams`; under ``"model"``, keyword arguments of the model's
+call, e.g. a gradient-reversal factor).
 
 STAP / STAPF / I3D / I3DF (Li, Huang, Zhao, arXiv:1907.05023): K independent binary AU models
-trained together, the subject-independent protocol of ``protocols.py``, per-AU model selection on
-validation subjects only, per-AU F1 on test subjects pooled over the rounds. SCA (Li, Huang,
-Zhao, Neurocomputing 2021) is the same loop with one multi-task model (``tasks.AUMultiTask``,
-selected on the average validation F1): the task decides how many models are stacked.
+trained together, per-AU model selection on validation subjects only. SCA (Li, Huang, Zhao,
+Neurocomputing 2021) and recognition are the same loop with one model.
 
 The K models' parameters, BatchNorm statistics, optimizer states and RNG keys are stacked on a
 leading axis, and the jitted step ``vmap``s the single-model step over a chunk of that axis
@@ -264,7 +270,11 @@ def train_round(config, round_, index: int, context: dict) -> dict:
     bar = tqdm(range(start, num_steps), initial=start, total=num_steps, desc=round_.name)
     for step in bar:
         batch = jax.tree.map(functools.partial(sharding.global_batch, mesh), batches(step))
-        hparams = {"learning_rate": np.float32(schedule(step)), **round_hparams}
+        hparams = {
+            "learning_rate": np.float32(schedule(step)),
+            **round_hparams,
+            **task.step_hparams(step / num_steps),
+        }
         tick = time.perf_counter()
         state, loss, finite = train_step(state, batch, hparams)
         loss, finite = np.asarray(loss), np.asarray(finite)
