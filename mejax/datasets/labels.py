@@ -6,7 +6,9 @@ A label set turns them into a class index, or -1 where the clip is not part of t
 
 * ``megc2019`` -- the three classes of MEGC2019 (See et al., FG 2019, Sec. 3): *negative*
   (CASME II's repression and disgust, SAMM's anger, contempt, disgust, fear and sadness, SMIC's
-  negative), *positive* (happiness; SMIC's positive) and *surprise*. ``others`` is left out.
+  negative), *positive* (happiness; SMIC's positive) and *surprise*. ``others`` is left out,
+  and so is CK+'s ``neutral``; CK+'s ``happy`` is positive and its ``sadness`` negative (the
+  MEGC2019 recogniser's public code maps sadness to positive, a bug not copied here).
   The MEGC2019 composite already stores these names, which map to themselves.
 * ``objective_5`` -- MEGC2018's objective classes I-V (Davison et al. 2018; Yap et al., FG
   2018): the HDE and CDE tasks of MER-auGCN. Classes VI and VII are left out.
@@ -35,6 +37,7 @@ MEGC2019_MAP = {
     "repression": "negative",
     "positive": "positive",
     "happiness": "positive",
+    "happy": "positive",  # CK+
     "surprise": "surprise",
 }
 OBJECTIVE_5 = aus.OBJECTIVE_CLASSES[:5]
