@@ -17,7 +17,9 @@ jitted step (:func:`normalize`) scales the pixels to [-1, 1] and encodes the flo
   ``gray``, one grey channel (Micro-Attention);
 * ``flow``: the onset -> apex optical flow of the cached ``flow_<flow_method>_<image_size>``
   config, encoded by ``flow_encoding`` (``uv``, ``uvm`` with the magnitude, ``uv_strain`` with
-  the optical strain, ``hsv`` the colour rendering; :func:`mejax.preprocess.flow.encode`).
+  the optical strain, ``hsv`` the colour rendering; :func:`mejax.preprocess.flow.encode`);
+  ``flow_emr`` ``evm`` or ``reduced`` reads the expression-magnified or -reduced flow (the
+  ``_evm`` / ``_reduced`` configs of :mod:`mejax.preprocess.cached`).
 
 A run reads ``config.dataset`` (a database or a composite) plus the databases of
 ``dataset.extra``; with several databases every subject is prefixed by its database
@@ -61,7 +63,8 @@ def variant_config_name(input_config) -> str:
     if variant == "apex":
         return f"apex_{size}"
     if variant == "flow":
-        return f"flow_{input_config.get('flow_method', 'tvl1')}_{size}"
+        emr = input_config.get("flow_emr", "")
+        return f"flow_{input_config.get('flow_method', 'tvl1')}_{size}" + (f"_{emr}" if emr else "")
     raise ValueError(f"input.variant {variant!r} not in {VARIANTS}")
 
 
@@ -246,11 +249,15 @@ def load(config: ml_collections.ConfigDict) -> clipset.ClipSet:
 
 
 def load_aux(config: ml_collections.ConfigDict) -> clipset.ClipSet | None:
-    """The clips of ``config.aux_dataset`` (None without one), read as the run's input."""
+    """The clips of ``config.aux_dataset`` (None without one), read as the run's input except
+    for the fields of ``aux_dataset.input`` (e.g. ``flow_emr="reduced"`` for a macro-expression
+    source whose own clips are magnified, the MEGC2019 recogniser's expression reduction)."""
     aux = config.get("aux_dataset")
     if aux is None or not aux.get("name"):
         return None
-    return load_database(aux, config.input)
+    input_config = ml_collections.ConfigDict(config.input.to_dict())
+    input_config.update(dict(aux.get("input", {})))
+    return load_database(aux, input_config)
 
 
 def center_crop(clips: np.ndarray, size: int) -> np.ndarray:

@@ -137,3 +137,24 @@ def test_several_databases_in_one_run_keep_their_subjects_apart(tiny_data_dir):
         trained = {clips.databases[i] for i in r.indices("train", clips)}
         tested = {clips.databases[i] for i in r.indices("test", clips)}
         assert len(trained) == len(tested) == 1 and trained != tested
+
+
+def test_builder_names_of_the_input_variants():
+    def name(dataset, **fields):
+        return input_pipeline.builder_name(dataset, ml_collections.ConfigDict(fields))
+
+    assert name("synth_me/small", variant="frames", image_size=80) == "synth_me/small"
+    assert name("synth_me/small", variant="flow", image_size=64) == (
+        "synth_me_cached/small_flow_tvl1_64"
+    )
+    assert name("synth_me/macro", variant="flow", image_size=64, flow_method="farneback",
+                flow_emr="reduced") == "synth_me_cached/macro_flow_farneback_64_reduced"  # fmt: skip
+    assert name("casme2/cropped_2014", variant="tim", image_size=224, num_frames=10) == (
+        "casme2/cropped_2014_tim10_224"
+    )
+    assert name("samm", variant="apex", image_size=224) == "samm/apex_224"
+    assert name("megc2019/cropped", variant="flow", image_size=112, flow_emr="evm") == (
+        "megc2019/cropped_flow_tvl1_112_evm"
+    )
+    with pytest.raises(ValueError, match="input.variant 'optical' not in"):
+        name("samm", variant="optical", image_size=224)
