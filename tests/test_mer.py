@@ -147,8 +147,10 @@ def test_builder_names_of_the_input_variants():
     assert name("synth_me/small", variant="flow", image_size=64) == (
         "synth_me_cached/small_flow_tvl1_64"
     )
-    assert name("synth_me/macro", variant="flow", image_size=64, flow_method="farneback",
-                flow_emr="reduced") == "synth_me_cached/macro_flow_farneback_64_reduced"  # fmt: skip
+    reduced = name(
+        "synth_me/macro", variant="flow", image_size=64, flow_method="farneback", flow_emr="reduced"
+    )
+    assert reduced == "synth_me_cached/macro_flow_farneback_64_reduced"
     assert name("casme2/cropped_2014", variant="tim", image_size=224, num_frames=10) == (
         "casme2/cropped_2014_tim10_224"
     )
