@@ -351,6 +351,13 @@ class Recognition(Task):
         returns (``aux_logits``, e.g. the part classifiers of the MEGC2019 recogniser).
       domain_loss_weight: weight of the domain cross-entropy when the model returns
         ``domain_logits`` and the batch a ``domain`` (adversarial domain adaptation).
+      grl_schedule: the gradient-reversal factor handed to the model's call in training
+        (``grl_lambda``): ``""`` none; ``"dann"``: lambda = 2 / (1 + exp(-10 p)) - 1 (the
+        schedule of Ganin & Lempitsky, ICML 2015), with ``p`` the progress through the round's
+        training, so lambda starts again from 0 in every fold. The MEGC2019 recogniser's public
+        code (Liu et al.) counts ``p`` as training forward passes / 10000 in a GRL singleton
+        that is never reset between folds: its lambda is about 0.83 after the first fold and
+        about 1 afterwards.
     """
 
     label_set: str = "megc2019"
@@ -358,7 +365,10 @@ class Recognition(Task):
     class_weights: str = ""
     aux_loss_weight: float = 1.0
     domain_loss_weight: float = 1.0
+    grl_schedule: str = ""
     score_name = "UF1"
+    # grl_schedule: none, or DANN's 2 / (1 + exp(-10 p)) - 1.
+    GRL_SCHEDULES = ("", "dann")
 
     def __post_init__(self):
         if self.label_set not in label_sets.LABEL_SETS:
@@ -367,6 +377,8 @@ class Recognition(Task):
             raise ValueError(f"task.classes: at least two classes, got {self.classes}")
         if self.class_weights not in ("", "balanced"):
             raise ValueError(f"task.class_weights {self.class_weights!r} not in ('', 'balanced')")
+        if self.grl_schedule not in self.GRL_SCHEDULES:
+            raise ValueError(f"task.grl_schedule {self.grl_schedule!r} not in {self.GRL_SCHEDULES}")
 
     @property
     def outputs_per_model(self) -> int:
@@ -399,6 +411,13 @@ class Recognition(Task):
             return {}
         counts = np.bincount(targets, minlength=len(self.classes)).astype(np.float32)
         return {"class_weights": len(targets) / (len(self.classes) * counts)}
+
+    def step_hparams(self, progress: float) -> dict:
+        """``{"model": {"grl_lambda": lambda}}`` of the ``grl_schedule`` at ``progress``."""
+        if not self.grl_schedule:
+            return {}
+        lam = 2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0
+        return {"model": {"grl_lambda": np.float32(lam)}}
 
     def model_loss(self, outputs, batch, hparams):
         """Softmax cross-entropy (class-weighted with ``hparams["class_weights"]``), plus the
@@ -532,6 +551,7 @@ def build(config, clips=None) -> Task:
             class_weights=config.get("class_weights", ""),
             aux_loss_weight=config.get("aux_loss_weight", 1.0),
             domain_loss_weight=config.get("domain_loss_weight", 1.0),
+            grl_schedule=config.get("grl_schedule", ""),
         )
     defaults = TASKS[name]
     return defaults(

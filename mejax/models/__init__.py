@@ -7,6 +7,7 @@ import functools
 import jax.numpy as jnp
 
 from mejax.models.mer_resnet import ResNetClassifier
+from mejax.models.part_mer import PartMER
 from mejax.models.sca import SCAClassifier
 from mejax.models.stap import I3DClassifier
 
@@ -20,6 +21,10 @@ MODELS = {
     "resnet_classifier": ResNetClassifier,
     # Tiny variant for tests: ResNet-10 with 1/16 of the channels.
     "resnet_classifier_tiny": functools.partial(ResNetClassifier, depth=10, width=1 / 16),
+    # Liu et al. (MEGC2019): ResNet-18 parts + adversarial domain discriminator.
+    "part_mer": PartMER,
+    # Tiny variant for tests: ResNet-10 with 1/16 of the channels.
+    "part_mer_tiny": functools.partial(PartMER, depth=10, width=1 / 16),
 }
 
 
