@@ -22,7 +22,11 @@ and the authors' reference MATLAB code for the choices the paper leaves to it:
 Micro-expression use (Liu, Du, Zheng, Gedeon, "A Neural Micro-Expression Recognizer",
 FG 2019, "expression magnification and reduction"): micro-expression clips are magnified with
 EVM so that they look more like macro-expressions; macro-expressions are "reduced" by taking
-the frame midway between onset and apex in place of the apex (:func:`reduce_expression`).
+the middle frame of onset..apex in place of the apex (:func:`reduce_expression`).
+Their code magnifies with the EVM authors' MATLAB release; which setting it used is not
+published, :func:`magnify_butter` defaults to the authors' "face2" motion setting of their
+``reproduceResults.m`` (Butterworth temporal filter, alpha 20, lambda_c 80, 0.5-10 Hz at
+30 fps, chrominance not amplified).
 """
 
 from __future__ import annotations
@@ -256,10 +260,112 @@ def magnify(
 
 
 def reduce_expression(frames, onset: int, apex: int, *, sample: str = "clip") -> np.ndarray:
-    """The "reduced" apex of a macro-expression: the frame midway between onset and apex.
+    """The "reduced" apex of a macro-expression: the middle frame of onset..apex.
 
-    Midway is ``onset + (apex - onset) // 2`` (rounded down, so it never passes the apex).
+    Liu et al.'s code takes frame ``len // 2`` of the onset..apex sequence (CK+ sequences
+    start at the neutral onset and end at the apex), so the frame returned is
+    ``onset + (apex - onset + 1) // 2``: the exact middle for an odd number of frames, the
+    later of the two middle frames for an even number (``onset + (apex - onset) // 2``, the
+    earlier one, is one frame off there). It never passes the apex.
     """
     frames = validate.check_clip(frames, sample)
     validate.check_phases(onset, apex, None, len(frames), sample)
-    return frames[onset + (apex - onset) // 2]
+    return frames[onset + (apex - onset + 1) // 2]
+
+
+# The EVM authors' "face2" motion setting (reproduceResults.m:
+# amplify_spatial_lpyr_temporal_butter(face2, 20, 80, 0.5, 10, 30, 0)), the defaults of
+# :func:`magnify_butter`.
+FACE_ALPHA, FACE_LAMBDA_C, FACE_LOW, FACE_HIGH, FACE_FPS = 20.0, 80.0, 0.5, 10.0, 30.0
+FACE_CHROM_ATTENUATION = 0.0
+
+
+def butter_r(cutoff: float, fps: float) -> float:
+    """Smoothing factor r of the reference's first-order Butterworth low-pass.
+
+    The reference builds it with MATLAB's ``butter(1, cutoff / fps)``, which normalises to
+    the Nyquist rate, so the -3 dB point is cutoff / 2 Hz: with ``t = tan(pi cutoff / fps /
+    2)`` the filter is ``y_n = (1 - r) y_(n-1) + r (x_n + x_(n-1)) / 2``, ``r = 2 t / (1 + t)``.
+    """
+    if not 0 < cutoff < fps:
+        raise ValueError(f"Butterworth cut-off {cutoff} Hz must lie in (0, fps={fps})")
+    t = math.tan(math.pi * cutoff / fps / 2)
+    return 2 * t / (1 + t)
+
+
+def lpyr_auto_height(height: int, width: int) -> int:
+    """Height of the reference's ``buildLpyr(im, 'auto')`` (binomial-5 filter): 1 plus the
+    number of halvings of min(H, W) that stay at least 5 pixels (64: 5, 320: 8)."""
+    side, count = min(height, width), 0
+    while side >= 5:
+        side, count = side // 2, count + 1
+    return max(1, count + 1)
+
+
+def magnify_butter(
+    frames,
+    *,
+    alpha: float = FACE_ALPHA,
+    lambda_c: float = FACE_LAMBDA_C,
+    low: float = FACE_LOW,
+    high: float = FACE_HIGH,
+    fps: float = FACE_FPS,
+    chrom_attenuation: float = FACE_CHROM_ATTENUATION,
+    levels: int | None = None,
+    sample: str = "clip",
+) -> np.ndarray:
+    """EVM with the reference's Butterworth temporal filter (amplify_spatial_lpyr_temporal_butter).
+
+    The defaults are the authors' "face2" motion setting: alpha 20, lambda_c 80, 0.5-10 Hz at
+    30 fps, chrominance not amplified. The Butterworth band-pass is the difference of two
+    first-order low-passes that differ from :func:`bandpass_iir`'s only by averaging the
+    input over the current and previous frame (:func:`butter_r`); both start at the first
+    frame, so it equals the mean of the current and previous outputs of ``bandpass_iir`` with
+    ``r1 = butter_r(high)``, ``r2 = butter_r(low)``. Magnification is linear in the band, so
+    the amplified part of :func:`magnify` (``"iir"``) is averaged in the same way. The first
+    frame is returned unchanged (a float clip up to the rounding of the colour
+    conversion). The filter is causal, so the clip is padded at the end (last
+    frame repeated) to a power-of-two length, which bounds the number of compilations, and
+    cut back. ``levels`` defaults to the reference's pyramid height
+    (:func:`lpyr_auto_height`); the reference also drops a video's last 10 frames, this does
+    not.
+
+    Args:
+      frames: (T, H, W, 3) RGB clip, uint8 or float, T >= 2.
+      alpha, lambda_c, low, high, fps, chrom_attenuation: as in :func:`magnify`; ``low`` and
+        ``high`` are passed to MATLAB's ``butter`` as the reference does (see
+        :func:`butter_r`).
+      levels: pyramid height (default :func:`lpyr_auto_height`).
+      sample: clip name for error messages.
+
+    Returns:
+      The magnified clip, the input dtype (uint8 rounded and clipped), same shape.
+    """
+    frames = validate.check_clip(frames, sample, min_frames=2)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"{sample}: expected an RGB clip (T, H, W, 3), got {frames.shape}")
+    if not 0 < low < high < fps:
+        raise ValueError(f"{sample}: expected 0 < low < high < fps, got {low}, {high}, {fps}")
+    length = len(frames)
+    x = np.asarray(frames, np.float32)
+    padded = 1 << (length - 1).bit_length()
+    x_pad = np.concatenate([x, np.repeat(x[-1:], padded - length, axis=0)])
+    out = magnify(
+        x_pad,
+        alpha=alpha,
+        lambda_c=lambda_c,
+        fps=fps,
+        temporal_filter="iir",
+        r1=butter_r(high, fps),
+        r2=butter_r(low, fps),
+        levels=lpyr_auto_height(*x.shape[1:3]) if levels is None else levels,
+        chrom_attenuation=chrom_attenuation,
+        sample=sample,
+    )[:length]
+    amplified = out - x
+    amplified[1:] = (amplified[1:] + amplified[:-1]) / 2
+    out = x + amplified
+    if np.issubdtype(frames.dtype, np.integer):
+        info = np.iinfo(frames.dtype)
+        return np.clip(np.rint(out), info.min, info.max).astype(frames.dtype)
+    return out.astype(frames.dtype)
