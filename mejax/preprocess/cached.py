@@ -14,7 +14,32 @@ once, versioned with the builder, and read back as plain tensors:
 ``flow_<m>_<S>_aug70``      the same for MER-auGCN's 70 augmented pairs
                             (:func:`mejax.preprocess.augment.augmented_pairs`): ``flow``
                             (70, S, S, 2), ``apex_index`` (70,) and ``angle`` (70,)
+``flow_<m>_<S>_evm``        the Neural ME Recognizer's *magnification*: onset..apex is
+                            magnified by Eulerian video magnification
+                            (:func:`mejax.preprocess.evm.magnify_butter`), then the flow
+                            runs from its first to its last frame: ``flow`` (S, S, 2)
+``flow_<m>_<S>_reduced``    its *reduction* of macro-expressions: the flow runs from the
+                            onset to the middle frame of onset..apex,
+                            :func:`mejax.preprocess.evm.reduce_expression` (index
+                            ``onset + (apex - onset + 1) // 2``): ``flow`` (S, S, 2)
 ==========================  ===============================================================
+
+Expression magnification and reduction (EMR) follow Liu, Du, Zheng and Gedeon, "A Neural
+Micro-Expression Recognizer" (FG 2019), and their ``Prepare.py``: micro-expression clips are
+magnified (``_evm``), macro-expression clips (CK+) reduced (``_reduced``). Their EVM setting is
+not published; ``_evm`` uses the EVM authors' "face2" motion setting of ``reproduceResults.m``
+(Wu et al., SIGGRAPH 2012): Laplacian pyramid, Butterworth temporal band-pass 0.5-10 Hz,
+alpha 20, lambda_c 80, chrominance not amplified, at 30 fps whatever the clip's rate, because
+Liu et al. re-encode each clip as a 30-fps video before magnifying it (the filter then acts per
+frame as it did there; a 200-fps CASME II clip is filtered as if it were 30 fps). The module
+constants ``EVM_*`` hold these parameters. The clip is magnified at the resolution its flow is
+computed at (after ``work_size``), where ``lambda_c`` is in pixels: on small frames only the
+coarse pyramid levels are amplified, and by less than alpha.
+
+Farneback flow (``farneback``, the Neural ME Recognizer's) uses that recogniser's parameters
+(:data:`FARNEBACK`: pyramid scale 0.5, 1 level, window 15, 2 iterations, poly_n 5, sigma 1.1, on
+the grey frames), not :func:`mejax.preprocess.flow.farneback`'s OpenCV-sample defaults
+(3 levels, 3 iterations, sigma 1.2).
 
 Every variant keeps the clip's labels and metadata (the fields of
 :func:`mejax.datasets.features.clip_features` other than ``frames``). The stored ``onset``,
@@ -25,7 +50,8 @@ Every variant keeps the clip's labels and metadata (the fields of
                             the apex at its proportional position, rounded (-1 stays -1),
                             offset N - 1
 ``apex_<S>``, ``flow_*``    the original clip's indices (the frames they were taken from;
-                            nothing indexable is stored)
+                            nothing indexable is stored); ``_reduced`` keeps the annotated
+                            apex, its flow ends at the reduced frame computed from it
 ==========================  ===============================================================
 
 TIM places input frame i of n at curve time (i + 1) / n and its N outputs evenly over
@@ -52,7 +78,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tqdm.auto import tqdm
 
-from mejax.preprocess import augment, flow, tim, validate
+from mejax.preprocess import augment, evm, flow, tim, validate
 
 LABEL_KEYS = (
     "onset",
@@ -69,8 +95,17 @@ LABEL_KEYS = (
 )
 _PATTERN = re.compile(
     r"^(?:tim(?P<frames>\d+)_(?P<tim_size>\d+)|apex_(?P<apex_size>\d+)|"
-    r"flow_(?P<method>tvl1|farneback)_(?P<flow_size>\d+)(?P<aug>_aug70)?)$"
+    r"flow_(?P<method>tvl1|farneback)_(?P<flow_size>\d+)(?P<suffix>_aug70|_evm|_reduced)?)$"
 )
+GRAMMAR = (
+    "tim<N>_<size>, apex_<size>, flow_<method>_<size>, flow_<method>_<size>_aug70, "
+    "flow_<method>_<size>_evm or flow_<method>_<size>_reduced (method tvl1 or farneback)"
+)
+# The Neural ME Recognizer's Farneback parameters (its Prepare.py).
+FARNEBACK = dict(pyr_scale=0.5, levels=1, winsize=15, iterations=2, poly_n=5, poly_sigma=1.1)
+# ``_evm``: the EVM authors' "face2" motion setting, at the 30 fps of the re-encoded clips.
+EVM_ALPHA, EVM_LAMBDA_C, EVM_LOW, EVM_HIGH, EVM_FPS = 20.0, 80.0, 0.5, 10.0, 30.0
+EVM_CHROM_ATTENUATION = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,27 +118,28 @@ class Variant:
     num_frames: int = 0
     method: str = ""
     augmented: bool = False
+    emr: str = ""  # flow only: "evm" (magnified), "reduced" or "" (neither)
 
 
 def parse(name: str) -> Variant:
-    """Parses a variant name such as ``tim10_224`` or ``flow_tvl1_28_aug70``."""
+    """Parses a variant name such as ``tim10_224``, ``flow_tvl1_28_aug70`` or
+    ``flow_farneback_64_evm``."""
     match = _PATTERN.match(name)
     if not match:
-        raise ValueError(
-            f"unknown preprocessing variant {name!r}; expected tim<N>_<size>, apex_<size>, "
-            "flow_tvl1_<size>, flow_farneback_<size> or flow_<method>_<size>_aug70"
-        )
+        raise ValueError(f"unknown preprocessing variant {name!r}; expected {GRAMMAR}")
     groups = match.groupdict()
     if groups["frames"]:
         return Variant(name, "tim", int(groups["tim_size"]), num_frames=int(groups["frames"]))
     if groups["apex_size"]:
         return Variant(name, "apex", int(groups["apex_size"]))
+    suffix = (groups["suffix"] or "").removeprefix("_")
     return Variant(
         name,
         "flow",
         int(groups["flow_size"]),
         method=groups["method"],
-        augmented=bool(groups["aug"]),
+        augmented=suffix == "aug70",
+        emr=suffix if suffix in ("evm", "reduced") else "",
     )
 
 
@@ -145,7 +181,7 @@ def resize_flow(field: np.ndarray, size: int) -> np.ndarray:
 def _flow_batch(method: str, i0: np.ndarray, i1: np.ndarray, batch_size: int) -> np.ndarray:
     """Flows of (P, H, W, 3) pairs, ``batch_size`` at a time (the last batch padded)."""
     if method == "farneback":
-        return np.stack([flow.farneback(a, b) for a, b in zip(i0, i1, strict=True)])
+        return np.stack([flow.farneback(a, b, **FARNEBACK) for a, b in zip(i0, i1, strict=True)])
     out = []
     for start in range(0, len(i0), batch_size):
         a, b = i0[start : start + batch_size], i1[start : start + batch_size]
@@ -155,6 +191,32 @@ def _flow_batch(method: str, i0: np.ndarray, i1: np.ndarray, batch_size: int) ->
             b = np.concatenate([b, np.repeat(b[-1:], batch_size - real, axis=0)])
         out.append(np.asarray(flow.tvl1(a, b))[:real])
     return np.concatenate(out)
+
+
+def magnified_pair(clip: np.ndarray, *, sample: str = "clip") -> np.ndarray:
+    """The first and last frame of a clip magnified with the ``EVM_*`` parameters.
+
+    Args:
+      clip: (T, H, W, 3) uint8, the onset..apex frames.
+      sample: clip name for error messages.
+
+    Returns:
+      (2, H, W, 3) uint8: the onset (unchanged: the causal filter starts there) and the
+      magnified apex; a one-frame clip (onset = apex) is returned twice, unmagnified.
+    """
+    if len(clip) < 2:
+        return np.stack([clip[0], clip[-1]])
+    out = evm.magnify_butter(
+        clip,
+        alpha=EVM_ALPHA,
+        lambda_c=EVM_LAMBDA_C,
+        low=EVM_LOW,
+        high=EVM_HIGH,
+        fps=EVM_FPS,
+        chrom_attenuation=EVM_CHROM_ATTENUATION,
+        sample=sample,
+    )
+    return np.stack([out[0], out[-1]])
 
 
 def tim_phases(onset: int, apex: int, offset: int, num_frames: int) -> tuple[int, int, int]:
@@ -265,6 +327,11 @@ def transform(
         onset, apex, offset = (int(example[k]) for k in ("onset", "apex", "offset"))
         if variant.augmented:
             pairs, meta = augment.augmented_pairs(frames, onset, apex, offset, sample=key)
+        elif variant.emr == "reduced":
+            middle = evm.reduce_expression(frames, onset, apex, sample=key)
+            pairs, meta = np.stack([frames[onset], middle])[None], [(apex, 0.0)]
+        elif variant.emr == "evm":
+            pairs, meta = magnified_pair(frames[onset : apex + 1], sample=key)[None], [(apex, 0.0)]
         else:
             pairs, meta = frames[[onset, apex]][None], [(apex, 0.0)]
         pending.append((key, example, len(rows0), len(pairs)))

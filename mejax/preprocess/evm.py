@@ -323,10 +323,10 @@ def magnify_butter(
     frame, so it equals the mean of the current and previous outputs of ``bandpass_iir`` with
     ``r1 = butter_r(high)``, ``r2 = butter_r(low)``. Magnification is linear in the band, so
     the amplified part of :func:`magnify` (``"iir"``) is averaged in the same way. The first
-    frame is returned unchanged (a float clip up to the rounding of the colour
-    conversion). The filter is causal, so the clip is padded at the end (last
-    frame repeated) to a power-of-two length, which bounds the number of compilations, and
-    cut back. ``levels`` defaults to the reference's pyramid height
+    frame is returned unchanged (a float clip up to the rounding of the colour conversion).
+    The filter is causal, so the clip is padded at the end (last frame repeated) to a
+    power-of-two length of at least 32, which bounds the number of compilations, and cut
+    back. ``levels`` defaults to the reference's pyramid height
     (:func:`lpyr_auto_height`); the reference also drops a video's last 10 frames, this does
     not.
 
@@ -348,7 +348,7 @@ def magnify_butter(
         raise ValueError(f"{sample}: expected 0 < low < high < fps, got {low}, {high}, {fps}")
     length = len(frames)
     x = np.asarray(frames, np.float32)
-    padded = 1 << (length - 1).bit_length()
+    padded = max(32, 1 << (length - 1).bit_length())
     x_pad = np.concatenate([x, np.repeat(x[-1:], padded - length, axis=0)])
     out = magnify(
         x_pad,

@@ -22,6 +22,79 @@ def test_parse_variants():
         cached.parse("flow_28")
 
 
+def test_parse_emr_variants():
+    evm = cached.parse("flow_farneback_64_evm")
+    assert (evm.kind, evm.size, evm.method, evm.emr, evm.augmented) == (
+        "flow", 64, "farneback", "evm", False
+    )  # fmt: skip
+    assert cached.parse("flow_farneback_64_reduced").emr == "reduced"
+    assert cached.parse("flow_tvl1_64_evm").method == "tvl1"
+    assert cached.parse("flow_tvl1_28_aug70").emr == "" and cached.parse("flow_tvl1_28").emr == ""
+    for bad in ("flow_farneback_64_evm_aug70", "flow_farneback_64_magnified", "apex_64_evm"):
+        with pytest.raises(
+            ValueError, match=f"'{bad}'; expected tim<N>_<size>.*_evm or .*_reduced"
+        ):
+            cached.parse(bad)
+
+
+def _clip_example(frames, onset, apex, offset):
+    example = {key: 0 for key in cached.LABEL_KEYS}
+    example.update(frames=frames, onset=onset, apex=apex, offset=offset)
+    return example
+
+
+def _blob_clip(frames=16, size=64, speed=0.08):
+    """A smooth blob drifting right by ``speed`` px per frame from frame 2 on."""
+    y, x = np.mgrid[:size, :size].astype(np.float32)
+    shift = np.maximum(np.arange(frames) - 2, 0) * speed
+    centre = size / 2 + shift[:, None, None]
+    blob = 60 + 140 * np.exp(-((x - centre) ** 2 + (y - size / 2) ** 2) / (2 * 9.0**2))
+    return np.repeat(np.rint(blob)[..., None], 3, axis=-1).astype(np.uint8)
+
+
+def test_evm_variant_magnifies_the_flow():
+    frames = _blob_clip()
+    example = _clip_example(frames, 1, 14, 15)
+    flows = {}
+    for name in ("flow_farneback_64", "flow_farneback_64_evm"):
+        ((_, out),) = cached.transform([("c", example)], cached.parse(name))
+        assert out["flow"].shape == (64, 64, 2) and out["apex"] == 14
+        flows[name] = np.hypot(out["flow"][..., 0], out["flow"][..., 1])[16:48, 8:56].mean()
+    assert flows["flow_farneback_64"] > 0.05  # the plain flow sees the drift
+    assert flows["flow_farneback_64_evm"] > 1.3 * flows["flow_farneback_64"], flows
+    pair = cached.magnified_pair(frames[1:15])
+    np.testing.assert_array_equal(pair[0], frames[1])  # the onset is left as it is
+    np.testing.assert_array_equal(cached.magnified_pair(frames[3:4]), frames[[3, 3]])
+
+
+def test_reduced_variant_flows_to_the_middle_frame():
+    frames = _blob_clip(frames=12, size=32, speed=0.3)
+    for onset, apex in ((0, 11), (1, 11)):  # 12 and 11 frames: middle 0 + 6, 1 + 5
+        middle = onset + (apex - onset + 1) // 2
+        ((_, reduced),) = cached.transform(
+            [("c", _clip_example(frames, onset, apex, 11))],
+            cached.parse("flow_farneback_16_reduced"),
+        )
+        ((_, plain),) = cached.transform(
+            [("c", _clip_example(frames, onset, middle, 11))], cached.parse("flow_farneback_16")
+        )
+        np.testing.assert_array_equal(reduced["flow"], plain["flow"])
+        assert reduced["apex"] == apex  # the annotated apex is kept
+        assert np.abs(reduced["flow"]).max() > 0.1
+
+
+def test_farneback_variants_use_the_recognisers_parameters(monkeypatch):
+    calls = []
+    monkeypatch.setattr(flow, "farneback", lambda a, b, **kw: calls.append(kw) or a[..., :2] * 0.0)
+    frames = np.zeros((2, 8, 8, 3), np.uint8)
+    list(
+        cached.transform([("c", _clip_example(frames, 0, 1, 1))], cached.parse("flow_farneback_8"))
+    )
+    assert calls == [
+        dict(pyr_scale=0.5, levels=1, winsize=15, iterations=2, poly_n=5, poly_sigma=1.1)
+    ]
+
+
 def test_transform_errors_name_the_clip():
     example = {key: 0 for key in cached.LABEL_KEYS}
     example.update(frames=np.zeros((6, 8, 8, 3), np.uint8), onset=4, apex=2, offset=5)
@@ -172,6 +245,30 @@ def test_macro_tiny_apex_variant_holds_the_macro_clips(tmp_path):
     assert phases == (0, clip.spec.apex, clip.spec.offset) and clip.spec.apex == clip.spec.offset
     np.testing.assert_array_equal(example["onset_frame"], clip.frames[0])
     np.testing.assert_array_equal(example["apex_frame"], clip.frames[-1])
+
+
+@pytest.mark.parametrize(
+    "name", ["tiny_flow_farneback_28_evm", "macro_tiny_flow_farneback_28_reduced"]
+)
+def test_synth_me_cached_builds_the_emr_variants(tmp_path, name):
+    builder = tfds.builder(f"synth_me_cached/{name}", data_dir=str(tmp_path))
+    builder.download_and_prepare()
+    examples = _load(builder)
+    config = builder.builder_config
+    assert len(examples) == config.num_subjects * config.clips_per_subject
+    assert all(e["flow"].shape == (28, 28, 2) for e in examples.values())
+    assert max(np.abs(e["flow"]).max() for e in examples.values()) > 0.01
+
+
+def test_synth_me_cached_emr_configs():
+    configs = SynthMeCached.builder_configs
+    for base, size in (("small", 64), ("macro", 64), ("tiny", 28), ("macro_tiny", 28)):
+        emr = "reduced" if base.startswith("macro") else "evm"
+        plain, variant = (
+            configs[f"{base}_flow_farneback_{size}"],
+            configs[f"{base}_flow_farneback_{size}_{emr}"],
+        )
+        assert plain.flow_work_size == variant.flow_work_size == (64 if size == 64 else 0)
 
 
 def test_synth_me_cached_is_a_database_name(tmp_path):

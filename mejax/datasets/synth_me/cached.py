@@ -13,11 +13,16 @@ Each config is a base config of :class:`~mejax.datasets.synth_me.SynthMe` (``tin
 The variants per base (:data:`VARIANTS`):
 
 ==============  ============================================================================
-``tiny``        ``tim10_48``, ``apex_48``, ``flow_tvl1_28`` (tests)
+``tiny``        ``tim10_48``, ``apex_48``, ``flow_tvl1_28``, ``flow_farneback_28``,
+                ``flow_farneback_28_evm`` (tests)
 ``small``       ``tim10_112``, ``apex_112``, ``flow_tvl1_28``, ``flow_tvl1_28_aug70``;
-                ``apex_64``, ``flow_tvl1_64`` for the recognition models on a CPU
-``macro``       ``apex_64``, ``flow_tvl1_64`` (the macro-expression source domain)
-``macro_tiny``  ``apex_48``, ``flow_tvl1_28`` (tests)
+                ``apex_64``, ``flow_tvl1_64`` for the recognition models on a CPU;
+                ``flow_farneback_64`` and its magnified ``flow_farneback_64_evm`` (the
+                Neural ME Recognizer without and with expression magnification)
+``macro``       ``apex_64``, ``flow_tvl1_64`` (the macro-expression source domain);
+                ``flow_farneback_64`` and its reduced ``flow_farneback_64_reduced``
+``macro_tiny``  ``apex_48``, ``flow_tvl1_28``, ``flow_farneback_28``,
+                ``flow_farneback_28_reduced`` (tests)
 ==============  ============================================================================
 
 The clips are exactly those of ``synth_me/<base>`` (the same generator, the same labels and
@@ -44,7 +49,7 @@ from mejax.datasets.synth_me.synth_me import SynthMe, SynthMeConfig, subject_nam
 from mejax.preprocess import cached
 
 VARIANTS = {
-    "tiny": ("tim10_48", "apex_48", "flow_tvl1_28"),
+    "tiny": ("tim10_48", "apex_48", "flow_tvl1_28", "flow_farneback_28", "flow_farneback_28_evm"),
     "small": (
         "tim10_112",
         "apex_112",
@@ -52,13 +57,21 @@ VARIANTS = {
         "flow_tvl1_28_aug70",
         "apex_64",
         "flow_tvl1_64",
+        "flow_farneback_64",
+        "flow_farneback_64_evm",
     ),
-    "macro": ("apex_64", "flow_tvl1_64"),
-    "macro_tiny": ("apex_48", "flow_tvl1_28"),
+    "macro": ("apex_64", "flow_tvl1_64", "flow_farneback_64", "flow_farneback_64_reduced"),
+    "macro_tiny": ("apex_48", "flow_tvl1_28", "flow_farneback_28", "flow_farneback_28_reduced"),
 }
 # Configs whose flow is computed on the frames area-resized to this size (the others at the
-# frames' resolution): the recognition flows, kept to CPU build times (see above).
-FLOW_WORK_SIZES = {"small_flow_tvl1_64": 64, "macro_flow_tvl1_64": 64}
+# frames' resolution): the recognition flows, kept to CPU build times (see above), and the
+# Neural ME Recognizer's Farneback flows of the same clips at the same size.
+FLOW_WORK_SIZES = {
+    f"{base}_{variant}": 64
+    for base in ("small", "macro")
+    for variant in VARIANTS[base]
+    if variant.startswith(("flow_tvl1_64", "flow_farneback_64"))
+}
 _BASES = {name: SynthMe.builder_configs[name] for name in VARIANTS}
 
 
