@@ -33,7 +33,9 @@ proportion to the pixels it is computed at, not to the stored size: at 112 x 112
 variant of ``small`` (240 pairs) takes about 3.5 minutes on 2 idle cores (10 on busy ones),
 while ``small_flow_tvl1_64``, computed on the frames area-resized to 64 x 64, takes 1.3
 (2.6 on busy cores). ``*_aug70`` computes 70 flows per clip and is meant for a GPU (on a
-CPU, ``small_flow_tvl1_28_aug70`` takes hours).
+CPU, ``small_flow_tvl1_28_aug70`` takes hours). Farneback is cheap: on 2 busy cores
+``macro_flow_farneback_64_reduced`` builds in about 30 s, ``small_flow_farneback_64_evm``
+(Eulerian magnification of each onset..apex first) in about 1.5 minutes.
 """
 
 from __future__ import annotations
