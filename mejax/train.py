@@ -143,7 +143,7 @@ def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, 
             model_state["params"]
         )
         opt_state = model_state["opt_state"]
-        opt_state.hyperparams["learning_rate"] = hparams["learning_rate"]
+        optim.set_learning_rates(opt_state, hparams["learning_rate"])
         updates, opt_state = tx.update(grads, opt_state, model_state["params"])
         params = optax.apply_updates(model_state["params"], updates)
         finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(params)]))
@@ -266,12 +266,13 @@ def train_round(config, round_, index: int, context: dict) -> dict:
         logging.info("%s: resumed from step %d", round_.name, int(state["step"]))
 
     schedule = optim.make_schedule(config.optimizer, num_steps, batches.steps_per_epoch)
+    learning_rates = optim.make_learning_rates(config.optimizer, num_steps, batches.steps_per_epoch)
     start = int(state["step"])
     bar = tqdm(range(start, num_steps), initial=start, total=num_steps, desc=round_.name)
     for step in bar:
         batch = jax.tree.map(functools.partial(sharding.global_batch, mesh), batches(step))
         hparams = {
-            "learning_rate": np.float32(schedule(step)),
+            "learning_rate": learning_rates(step),  # a dict group -> rate with groups
             **round_hparams,
             **task.step_hparams(step / num_steps),
         }
