@@ -7,14 +7,14 @@ so one compiled step serves rounds of different lengths and a resumed run contin
 curve.
 
 Parameter groups (``optimizer.groups``) give parts of the model their own learning rate,
-schedule and gradient clipping, as the MEGC2019 Neural Micro-Expression Recognizer's reference
-code does (Liong et al.'s public PyTorch code, see :data:`NMER_GROUPS`): Adam with coupled weight
-decay 1e-6 (L2 added to the gradient before Adam, as PyTorch's ``Adam(weight_decay=...)``), the
-backbone at 1e-5 constant, the heads and the domain discriminator at 1e-3 halved every 10 epochs
-while above 1e-5, the gradient norm clipped to 1 per module except the discriminator's. Each group
-is an ``optax.inject_hyperparams`` chain (clip by the group's own global norm, add the decayed
-weights, then the optimizer) under ``optax.multi_transform``; its learning rate is injected from
-the host like the single one.
+schedule and gradient clipping, as the public PyTorch code of Liu, Du, Zheng, Gedeon, "A Neural
+Micro-Expression Recognizer" (MEGC2019, FG 2019) trains it (:data:`NMER_GROUPS`): Adam with
+coupled weight decay 1e-6 (L2 added to the gradient before Adam, as PyTorch's
+``Adam(weight_decay=...)``), the backbone at 1e-5 constant, the heads and the domain
+discriminator at 1e-3 halved every 10 epochs while above 1e-5, the gradient norm clipped to 1 per
+module except the discriminator's. Each group is an ``optax.inject_hyperparams`` chain (clip by
+the group's own global norm, add the decayed weights, then the optimizer) under
+``optax.multi_transform``; its learning rate is injected from the host like the single one.
 
 A group is a dict with
 
