@@ -56,6 +56,9 @@ VARIANTS = (
     "flow_tvl1_28",
     "flow_tvl1_28_aug70",
     "flow_tvl1_112",
+    # The MEGC2019 recogniser's flow (Liu et al.): Farneback, plain and expression-magnified.
+    "flow_farneback_112",
+    "flow_farneback_112_evm",
 )
 FLOW_WORK_SIZE = 112
 FLOW_BATCH_SIZE = 16

@@ -66,12 +66,32 @@ def read_sequence(root: pathlib.Path, folder: pathlib.Path):
     return sample, None
 
 
+FRAMES_CONFIG = builder.ManualConfig(name="frames", description="The sequences' frames.")
+# The macro-expression source of the MEGC2019 recogniser (Liu et al.): its apex frame, and the
+# flow to the peak or, expression reduction, to the middle frame (mejax.preprocess.cached).
+MACRO_VARIANTS = (
+    "apex_224",
+    "flow_tvl1_112",
+    "flow_farneback_112",
+    "flow_farneback_112_reduced",
+)
+
+
 class Ckplus(builder.ManualBuilder):
     """CK+ posed expression sequences (neutral to peak) with emotion and AU labels."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release: the emotion-labelled sequences, with AUs."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.1.0": "Builder configs: the frames (default) and the cached variants "
+        f"{', '.join(MACRO_VARIANTS)}; the clips and labels are unchanged.",
+        "1.0.0": "Initial release: the emotion-labelled sequences, with AUs.",
+    }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+    BUILDER_CONFIGS = [
+        FRAMES_CONFIG,
+        *builder.variant_configs([FRAMES_CONFIG], MACRO_VARIANTS, prefix=False),
+    ]
+    DEFAULT_CONFIG_NAME = "frames"
 
     def _clips(self, root: pathlib.Path):
         builder.check_paths("ckplus", root, [root / IMAGES, root / EMOTION])
