@@ -4,9 +4,9 @@ The loop knows no AU and no class: the task (:mod:`mejax.tasks`) gives the targe
 clips, how many models are stacked and what each learns, the loss of a batch dict (``inputs``,
 ``targets``, ``domain``), the validation score that selects each model and the reports. Per-step
 values travel in an ``hparams`` dict handed to every step: ``learning_rate`` (the optimizer's
-schedule), the task's per-round constants (e.g. class weights) and per-step values
-(:meth:`~mejax.tasks.Task.step_hparams`; under ``"model"``, keyword arguments of the model's
-call, e.g. a gradient-reversal factor).
+schedule; one rate per parameter group with ``optimizer.groups``), the task's per-round
+constants (e.g. class weights) and per-step values (:meth:`~mejax.tasks.Task.step_hparams`;
+under ``"model"``, keyword arguments of the model's call, e.g. a gradient-reversal factor).
 
 STAP / STAPF / I3D / I3DF (Li, Huang, Zhao, arXiv:1907.05023): K independent binary AU models
 trained together, per-AU model selection on validation subjects only. SCA (Li, Huang, Zhao,
@@ -265,7 +265,6 @@ def train_round(config, round_, index: int, context: dict) -> dict:
         state, selection = restored["state"], restored["selection"]
         logging.info("%s: resumed from step %d", round_.name, int(state["step"]))
 
-    schedule = optim.make_schedule(config.optimizer, num_steps, batches.steps_per_epoch)
     learning_rates = optim.make_learning_rates(config.optimizer, num_steps, batches.steps_per_epoch)
     start = int(state["step"])
     bar = tqdm(range(start, num_steps), initial=start, total=num_steps, desc=round_.name)
@@ -291,7 +290,13 @@ def train_round(config, round_, index: int, context: dict) -> dict:
             )
         bar.set_postfix(loss=f"{loss.mean():.4f}", step_s=f"{step_time:.2f}")
         if (step + 1) % config.train.log_every_steps == 0:
-            scalars = {"loss": loss.mean(), "learning_rate": schedule(step), "step_time": step_time}
+            scalars = {"loss": loss.mean()}
+            rates = hparams["learning_rate"]
+            if isinstance(rates, dict):  # parameter groups: one rate each
+                scalars.update({f"learning_rate/{g}": v for g, v in rates.items()})
+            else:
+                scalars["learning_rate"] = rates
+            scalars["step_time"] = step_time
             scalars.update({f"loss/{n}": v for n, v in zip(task.model_names, loss, strict=True)})
             context["writer"].write(round_.name, step + 1, scalars)
         if (step + 1) % eval_every == 0 or step + 1 == num_steps:
