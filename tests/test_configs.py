@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import ml_collections
 import pytest
 
-from mejax import input_pipeline, models, presets, tasks
+from mejax import input_pipeline, models, optim, presets, tasks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,8 +38,8 @@ def deep_config_cases():
     for path in CONFIG_FILES:
         if "baseline" in load_config(path, None):
             continue
-        if path.stem == "mer_resnet":
-            continue  # test_mer_resnet_config_builds
+        if path.stem in ("mer_resnet", "neural_mer"):
+            continue  # test_mer_resnet_config_builds, test_neural_mer_config_builds
         args = SCA_ARGS if path.stem == "sca" else [None, *presets.ARGS]
         yield from (pytest.param(path, arg, id=f"{path.stem}:{arg}") for arg in args)
 
@@ -162,3 +162,36 @@ def test_mer_resnet_settings():
     assert (synth.task.label_set, synth.protocol.rounds) == ("megc2019", ())
     with pytest.raises(ValueError, match="protocols of megc2018"):
         load_config(REPO / "configs" / "mer_resnet.py", "casme2,hde")
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [None, "synth_tiny", "megc2019", "megc2019,part_emr", "resnet_emr", "synth_tiny,part_emr"],
+)
+def test_neural_mer_config_builds(arg):
+    config = load_config(REPO / "configs" / "neural_mer.py", arg)
+    task = tasks.build(config.task)
+    model = models.build(config.model, task.outputs_per_model)
+    size = config.input.image_size
+    flow = jnp.zeros((1, size, size, 3))  # the HSV rendering
+    variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), flow, train=False))
+    outputs = jax.eval_shape(lambda v: model.apply(v, flow, train=False), variables)
+    assert outputs["logits"].shape == (1, 3)
+    adversarial = config.model.discriminator
+    assert ("domain_logits" in outputs) == adversarial == bool(config.aux_dataset.name)
+    assert ("aux_logits" in outputs) == config.model.parts
+    assert (task.grl_schedule == "dann") == adversarial
+    # Every parameter is in exactly one of the reference's groups.
+    jax.eval_shape(optim.make_optimizer(config.optimizer).init, variables["params"])
+
+
+def test_neural_mer_paper_setting():
+    paper = load_config(REPO / "configs" / "neural_mer.py", "megc2019")
+    assert (paper.dataset.name, paper.protocol.name) == ("megc2019/cropped", "megc2019_loso")
+    assert (paper.input.flow_method, paper.input.flow_emr) == ("farneback", "evm")
+    assert (paper.aux_dataset.name, paper.aux_dataset.input.flow_emr) == ("ckplus", "reduced")
+    assert (paper.train.batch_size, paper.train.num_epochs) == (32, 100)
+    assert paper.train.selection == "last" and paper.optimizer.weight_decay == 1e-6
+    groups = paper.optimizer.groups
+    assert (groups.backbone.learning_rate, groups.heads.learning_rate) == (1e-5, 1e-3)
+    assert (groups.heads.clip_norm, groups.discriminator.clip_norm) == (1.0, 0.0)

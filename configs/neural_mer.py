@@ -1,0 +1,144 @@
+"""Neural Micro-Expression Recognizer: part-based ResNet-18, adversarial domain adaptation with a
+macro-expression source, expression magnification and reduction (EMR).
+
+Liu, Du, Zheng, Gedeon, "A Neural Micro-Expression Recognizer" (MEGC2019, FG 2019), Table I:
+the rows Part + EMR and Part + Adv + EMR under MEGC2019's 68-subject LOSO, UF1 / UAR pooled over
+all folds and per database part (Full, SMIC, CASME II, SAMM), next to the majority-class
+predictor; the LBP-TOP row comes from the baselines (``configs/lbp_top.py:...``).
+
+    python -m mejax.main --config=configs/neural_mer.py --workdir=runs/neural_mer    # synth_me
+    python -m mejax.main --config=configs/neural_mer.py:megc2019 --workdir=runs/nmer_megc2019
+    python -m mejax.main --config=configs/neural_mer.py:megc2019,part_emr --workdir=runs/nmer_pe
+
+The argument is comma-separated tokens, each optional:
+
+- a database: ``synth`` (default: ``synth_me/small`` with ``synth_me/macro`` as the
+  macro-expression source, MEGC2019's three classes, the four rounds of a subject-independent
+  4-fold protocol, a 1/2-width ResNet-18 on 64^2 flow), ``synth_tiny`` (tests) or
+  ``megc2019`` (the paper setting, with CK+ as the source);
+- the row: ``part_adv_emr`` (default), ``part_emr`` (no discriminator, no source database) or
+  ``resnet_emr`` (global pooling instead of the parts, no discriminator: the encoder alone).
+
+As the reference trains (../shared SPECS-MER §2, see ``mejax/optim.py: NMER_GROUPS``): Adam,
+backbone 1e-5, heads and discriminator 1e-3 halved every 10 epochs while above 1e-5, coupled
+weight decay 1e-6, gradient norms clipped to 1 per module except the discriminator's, batch 32,
+100 epochs; the three class cross-entropies plus the domain cross-entropy behind a gradient
+reversal whose factor follows 2/(1 + exp(-10 p)) - 1, p the progress through the fold (reset
+every fold; the reference never resets it). Input: Farneback flow (the reference's parameters)
+onset -> apex rendered as HSV; micro clips magnified (EVM) before the flow, macro clips reduced
+(flow to the middle frame). Each batch mixes in source clips at the share they have in the
+reference's pooled training set (CK+'s 327 clips against about 435 MEGC2019 training clips).
+
+Choices where the paper is silent or the reference leaks, each a config field: the model of the
+last epoch (``train.selection=last``; the reference keeps each fold's best *test* epoch), the
+flow at 112^2 rendered to the network at that size (the reference renders 224^2 HSV images of
+320^2 face chips), ImageNet initialisation through ``--config.init_from=resnet18.pth``
+(torchvision's file; not distributed with mejax).
+"""
+
+import ml_collections
+
+from mejax import config_args, optim, presets
+
+ARGS = {
+    "database": config_args.databases("synth", "synth_tiny", "megc2019"),
+    "row": config_args.choice(("part_adv_emr", "part_emr", "resnet_emr"), default="part_adv_emr"),
+}
+# Row -> (part-based pooling, domain adaptation); the method name of Table I.
+ROWS = {
+    "part_adv_emr": (True, True, "Part+Adv+EMR"),
+    "part_emr": (True, False, "Part+EMR"),
+    "resnet_emr": (False, False, "ResNet-18+EMR"),
+}
+
+
+def get_config(arg=None):
+    args = config_args.parse(arg, ARGS)
+    database = args["database"]
+    parts, adversarial, method = ROWS[args["row"]]
+    c = ml_collections.ConfigDict()
+    c.name = method
+    c.seed = 0
+    c.init_from = ""
+    c.dataset = presets.dataset_block(database)
+    c.dataset.extra = ()
+    c.input = ml_collections.ConfigDict(
+        {
+            "variant": "flow",
+            "image_size": 112,
+            "flow_method": "farneback",
+            "flow_emr": "evm",
+            "flow_encoding": "hsv",
+            "flip": True,
+            "num_frames": 1,
+        }
+    )
+    c.model = ml_collections.ConfigDict(
+        {
+            "name": "part_mer",
+            "depth": 18,
+            "width": 1.0,
+            "max_pool": True,
+            "parts": parts,
+            "discriminator": adversarial,
+            "dtype": "float32",
+            "bn_momentum": 0.9,
+        }
+    )
+    c.task = ml_collections.ConfigDict(
+        {
+            "name": "mer",
+            "label_set": "megc2019",
+            "classes": (),
+            "class_weights": "",
+            "grl_schedule": "dann" if adversarial else "",
+        }
+    )
+    c.protocol = ml_collections.ConfigDict({"name": "megc2019_loso", "rounds": ()})
+    c.optimizer = presets.sgd_optimizer(
+        name="adam", learning_rate=1e-3, momentum=0.0, weight_decay=1e-6
+    )
+    c.optimizer.groups = optim.NMER_GROUPS
+    c.train = presets.train_block(batch_size=32, num_epochs=100)
+    c.train.selection = "last"
+    c.train.balance_classes = False
+    c.aux_dataset = ml_collections.ConfigDict(
+        {
+            "name": "ckplus" if adversarial else "",
+            "data_dir": "",
+            "manual_dir": "",
+            "ratio": 0.4 if adversarial else 0.0,
+            "input": {"flow_emr": "reduced"},
+        }
+    )
+    presets.synthetic(c, database)
+    if database in config_args.SYNTHETIC:
+        c.aux_dataset.name = (
+            ("synth_me/macro" if database == "synth" else "synth_me/macro_tiny")
+            if adversarial
+            else ""
+        )
+        c.protocol.name = "subject_kfold" if database == "synth" else "loso"
+        c.optimizer.groups = {
+            **optim.NMER_GROUPS,
+            # From scratch on a few hundred synthetic clips, the backbone learns at the heads'
+            # rate (the reference's 1e-5 fine-tunes ImageNet weights).
+            "backbone": {**optim.NMER_GROUPS["backbone"], "learning_rate": 1e-3},
+        }
+        c.train.selection = "validation"
+    if database == "synth":
+        c.input.image_size = 64
+        c.model.width = 0.5
+        c.train.batch_size = 16
+        c.train.num_epochs = 15
+        c.train.eval_batch_size = 30
+        c.protocol.rounds = ()
+        for group in ("heads", "discriminator"):
+            c.optimizer.groups[group]["decay_every_epochs"] = 5
+    elif database == "synth_tiny":
+        c.input.image_size = 28
+        c.model.name = "part_mer_tiny"
+        del c.model["depth"]
+        del c.model["width"]
+        c.model.max_pool = False
+    return c.lock()
