@@ -160,3 +160,17 @@ def test_builder_names_of_the_input_variants():
     )
     with pytest.raises(ValueError, match="input.variant 'optical' not in"):
         name("samm", variant="optical", image_size=224)
+
+
+def test_part_based_recogniser_with_adversarial_adaptation_trains(tmp_path, tiny_data_dir):
+    spec = importlib.util.spec_from_file_location("neural_mer", REPO / "configs" / "neural_mer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config("synth_tiny").unlock()
+    config.dataset.data_dir = config.aux_dataset.data_dir = str(tiny_data_dir)
+    config.protocol.rounds = (0,)
+    results = train.run(config.lock(), tmp_path)
+    assert results["experiment"] == "Part+Adv+EMR" and results["num_test_clips"] == 4
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    rates = [r for r in logged if "learning_rate/backbone" in r]
+    assert rates and {"learning_rate/heads", "learning_rate/discriminator"} <= set(rates[0])
