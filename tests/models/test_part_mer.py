@@ -240,3 +240,29 @@ def test_registered_in_the_model_registry():
     assert (tiny.depth, tiny.width, tiny.discriminator, tiny.num_outputs) == (10, 1 / 16, False, 3)
     full = models.build({"name": "part_mer"}, num_outputs=3)
     assert (full.depth, full.width, full.parts, full.discriminator) == (18, 1.0, True, True)
+
+
+def test_imagenet_resnet_weights_initialise_the_backbone(tmp_path):
+    """A torchvision-layout ResNet checkpoint (here a mejax ResNet's, saved flat) fills the
+    recogniser's backbone through init_from; the heads keep their initial values."""
+    from mejax.weights import init_from, npz
+
+    x = jnp.zeros((1, 64, 64, 3))
+    source = resnet.ResNet(depth=10, width=1 / 16, num_classes=1000)
+    pretrained = source.init(jax.random.PRNGKey(1), x, train=False)
+    path = npz.save(tmp_path / "resnet10.npz", dict(pretrained))
+    model = part_mer.PartMER(num_outputs=3, depth=10, width=1 / 16)
+    variables = model.init(jax.random.PRNGKey(0), x, train=False)
+    loaded, report = init_from.initialize(
+        {"params": variables["params"], "batch_stats": variables["batch_stats"]}, str(path)
+    )
+    for name in ("conv1", "layer4_0"):
+        for got, want in zip(
+            jax.tree.leaves(loaded["params"]["backbone"][name]),
+            jax.tree.leaves(pretrained["params"][name]),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(
+        loaded["params"]["classifier"]["kernel"], variables["params"]["classifier"]["kernel"]
+    )
