@@ -16,7 +16,8 @@ Settings by argument:
 - ``<database>,sca`` (e.g. ``casme2,sca``) -- SCA's setting (Sec. 4.1): its subject-independent
   4-fold protocol (2 folds train, 1 validates, 1 tests; ``protocols.subject_kfold``) and C
   selected on the validation fold, for every descriptor.
-- ``<database>,mer`` (e.g. ``casme2,mer``) -- recognition instead of AU detection
+- ``<database>,mer`` (e.g. ``casme2,mer``; ``megc2019,mer`` the LBP-TOP row of the MEGC2019
+  recogniser's Table I: three classes, 68-subject LOSO) -- recognition instead of AU detection
   (``recognition.py``): one multi-class SVM over the database's emotion classes
   (``--config.task.label_set=objective`` for the objective classes, ``megc2019`` for MEGC2019's
   three), leave-one-subject-out, C selected on the validation subject by UF1; UF1 / UAR / WAR /
@@ -41,7 +42,9 @@ from mejax import config_args, presets
 STAP_ROWS = ("lbp_top", "lpq_top")
 # The argument: a database and, optionally, a setting other than STAP's AU detection.
 ARGS = {
-    "database": presets.DATABASE,
+    # MEGC2019's composite for recognition only (the LBP-TOP row of the MEGC2019 recogniser's
+    # Table I: ``megc2019,mer``).
+    "database": config_args.databases(*presets.ARGS, "megc2019"),
     "setting": config_args.choice(
         ("sca", "mer"),
         default=None,
@@ -65,6 +68,8 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
     """
     args = config_args.parse(arg, ARGS)
     database, setting = args["database"], args["setting"]
+    if database == "megc2019" and setting != "mer":
+        raise ValueError(f"config argument {arg!r}: megc2019 is a recognition database; add ',mer'")
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
@@ -72,7 +77,7 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
     c.input = ml_collections.ConfigDict(
         {"num_frames": 10, "temporal_model": "tim", "image_size": 224}
     )
-    c.task = ml_collections.ConfigDict({"aus": presets.DATABASE_AUS[database]})
+    c.task = ml_collections.ConfigDict({"aus": presets.DATABASE_AUS.get(database, ())})
     c.protocol = ml_collections.ConfigDict({"name": "stap_two_fold", "rounds": (0, 1, 2, 3)})
     stap_row = descriptor["name"] in STAP_ROWS
     c.baseline = ml_collections.ConfigDict(
@@ -107,8 +112,11 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
         c.baseline.classifier.c_selection = "validation"
     if setting == "mer":
         # Recognition (recognition.py): the database's emotion classes, LOSO, C on the
-        # validation subject.
-        c.task = ml_collections.ConfigDict({"name": "mer", "label_set": "emotion", "classes": ()})
-        c.protocol = ml_collections.ConfigDict({"name": "loso", "rounds": ()})
+        # validation subject; on megc2019 its three classes and 68-subject LOSO.
+        label_set, protocol = (
+            ("megc2019", "megc2019_loso") if database == "megc2019" else ("emotion", "loso")
+        )
+        c.task = ml_collections.ConfigDict({"name": "mer", "label_set": label_set, "classes": ()})
+        c.protocol = ml_collections.ConfigDict({"name": protocol, "rounds": ()})
         c.baseline.classifier.c_selection = "validation"
     return c.lock()

@@ -103,3 +103,11 @@ def test_bad_arguments():
     assert baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "mer,casme2") == (
         baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme2,mer")
     )
+
+
+def test_megc2019_is_a_recognition_database():
+    config = baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "megc2019,mer")
+    assert (config.dataset.name, config.protocol.name) == ("megc2019/cropped", "megc2019_loso")
+    assert config.task.label_set == "megc2019"
+    with pytest.raises(ValueError, match="megc2019 is a recognition database"):
+        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "megc2019")
