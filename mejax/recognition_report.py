@@ -155,6 +155,23 @@ def markdown(results: dict, title: str, selection_note: str) -> str:
     for part, m in rows:
         cells = " | ".join(_pair(m, k) for k in ("uf1", "uar", "war", "wf1"))
         lines.append(f"| {part} | {m['num_samples']} | {cells} |")
+    if len(results["per_database"]) > 1:  # a composite: the layout of MEGC2019's tables
+        parts = [("Full", results), *results["per_database"].items()]
+        lines += [
+            "",
+            "UF1 / UAR by part, laid out as MEGC2019 reports them:",
+            "",
+            "| method | " + " | ".join(name for name, _ in parts) + " |",
+            "|---|" + "---:|" * len(parts),
+            f"| {title.split(' on ')[0]} | "
+            + " | ".join(f"{m['uf1']:.4f} / {m['uar']:.4f}" for _, m in parts)
+            + " |",
+            "| majority class | "
+            + " | ".join(
+                f"{m['majority']['uf1']:.4f} / {m['majority']['uar']:.4f}" for _, m in parts
+            )
+            + " |",
+        ]
     lines += [
         "",
         "Mean over rounds of each round's macro F1 (over the classes present in the round; "

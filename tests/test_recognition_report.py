@@ -164,6 +164,9 @@ def test_markdown_and_headline_carry_the_figures(results):
     assert "| round0 | 6 | 0.489 | 0.556 | 0.667 | neg |" in text
     assert "| round2 | 0 | - | - | - | sur |" in text
     assert "confusion.png" in text
+    # The parts side by side as MEGC2019's tables lay them out (same figures, 4 decimals).
+    assert "| method | Full | casme2 | samm |" in text
+    assert "| SVM | 0.6852 / 0.6833 | 0.6667 / " in text and " | 0.4889 / 0.5000 |" in text
     unpunctuated = recognition_report.markdown(results, "t", "models selected on validation")
     assert "3 round(s); models selected on validation.\n" in unpunctuated
     assert recognition_report.headline(results) == (
