@@ -33,7 +33,13 @@ Choices where the paper is silent or the reference leaks, each a config field: t
 last epoch (``train.selection=last``; the reference keeps each fold's best *test* epoch), the
 flow at 112^2 rendered to the network at that size (the reference renders 224^2 HSV images of
 320^2 face chips), ImageNet initialisation through ``--config.init_from=resnet18.pth``
-(torchvision's file; not distributed with mejax).
+(torchvision's file; not distributed with mejax). The HSV rendering
+(``mejax.preprocess.flow.hsv_image``): hue the flow's direction over the full circle, full
+saturation, value the magnitude over the image's maximum. The reference sets H to the angle in
+degrees halved (OpenCV's 8-bit convention), S to the apex frame's saturation and V to the
+min-max-scaled magnitude times 255, then converts with OpenCV's float HSV2RGB, which expects H in
+[0, 360] and S, V in [0, 1]: its S and V overflow and the colours wrap, so its images are not a
+rendering of the flow that can be reproduced on purpose.
 """
 
 import ml_collections
