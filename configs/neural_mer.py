@@ -16,8 +16,10 @@ The argument is comma-separated tokens, each optional:
   macro-expression source, MEGC2019's three classes, the four rounds of a subject-independent
   4-fold protocol, a 1/2-width ResNet-18 on 64^2 flow), ``synth_tiny`` (tests) or
   ``megc2019`` (the paper setting, with CK+ as the source);
-- the row: ``part_adv_emr`` (default), ``part_emr`` (no discriminator, no source database) or
-  ``resnet_emr`` (global pooling instead of the parts, no discriminator: the encoder alone).
+- the row: ``part_adv_emr`` (default), ``part_emr`` (no discriminator) or ``resnet_emr``
+  (global pooling instead of the parts, no discriminator: the ResNet-18 encoder alone). Every
+  row trains on the same micro and reduced macro clips (EMR is magnification of the one and
+  reduction of the other), so the rows differ only by the parts and the adversarial branch.
 
 As the reference trains (../shared SPECS-MER §2, see ``mejax/optim.py: NMER_GROUPS``): Adam,
 backbone 1e-5, heads and discriminator 1e-3 halved every 10 epochs while above 1e-5, coupled
@@ -110,20 +112,16 @@ def get_config(arg=None):
     c.train.balance_classes = False
     c.aux_dataset = ml_collections.ConfigDict(
         {
-            "name": "ckplus" if adversarial else "",
+            "name": "ckplus",
             "data_dir": "",
             "manual_dir": "",
-            "ratio": 0.4 if adversarial else 0.0,
+            "ratio": 0.4,
             "input": {"flow_emr": "reduced"},
         }
     )
     presets.synthetic(c, database)
     if database in config_args.SYNTHETIC:
-        c.aux_dataset.name = (
-            ("synth_me/macro" if database == "synth" else "synth_me/macro_tiny")
-            if adversarial
-            else ""
-        )
+        c.aux_dataset.name = "synth_me/macro" if database == "synth" else "synth_me/macro_tiny"
         c.protocol.name = "subject_kfold" if database == "synth" else "loso"
         c.optimizer.groups = {
             **optim.NMER_GROUPS,

@@ -178,7 +178,7 @@ def test_neural_mer_config_builds(arg):
     outputs = jax.eval_shape(lambda v: model.apply(v, flow, train=False), variables)
     assert outputs["logits"].shape == (1, 3)
     adversarial = config.model.discriminator
-    assert ("domain_logits" in outputs) == adversarial == bool(config.aux_dataset.name)
+    assert ("domain_logits" in outputs) == adversarial and config.aux_dataset.name
     assert ("aux_logits" in outputs) == config.model.parts
     assert (task.grl_schedule == "dann") == adversarial
     # Every parameter is in exactly one of the reference's groups.
