@@ -16,11 +16,16 @@ from mejax.weights import init_from
 REPO = Path(__file__).resolve().parents[1]
 
 
-def mer_config(data_dir, **overrides):
-    spec = importlib.util.spec_from_file_location("mer_resnet", REPO / "configs" / "mer_resnet.py")
+def config_file(name: str, arg: str):
+    """The unlocked config of ``configs/<name>.py:<arg>``."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "configs" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    config = module.get_config("synth_tiny").unlock()
+    return module.get_config(arg).unlock()
+
+
+def mer_config(data_dir, **overrides):
+    config = config_file("mer_resnet", "synth_tiny")
     config.dataset.data_dir = str(data_dir)
     config.aux_dataset.data_dir = str(data_dir)
     config.update_from_flattened_dict(overrides)
@@ -163,10 +168,7 @@ def test_builder_names_of_the_input_variants():
 
 
 def test_part_based_recogniser_with_adversarial_adaptation_trains(tmp_path, tiny_data_dir):
-    spec = importlib.util.spec_from_file_location("neural_mer", REPO / "configs" / "neural_mer.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("synth_tiny").unlock()
+    config = config_file("neural_mer", "synth_tiny")
     config.dataset.data_dir = config.aux_dataset.data_dir = str(tiny_data_dir)
     config.protocol.rounds = (0,)
     results = train.run(config.lock(), tmp_path)
@@ -179,10 +181,7 @@ def test_part_based_recogniser_with_adversarial_adaptation_trains(tmp_path, tiny
 def test_megc2019_paper_setting_reads_its_builders_and_runs_two_folds(tmp_path):
     """The paper configuration on the builders' dummy data (synthetic pixels in the real
     layouts): MEGC2019's cached EMR flow, CK+ as the reduced source, two LOSO folds."""
-    spec = importlib.util.spec_from_file_location("neural_mer", REPO / "configs" / "neural_mer.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("megc2019").unlock()
+    config = config_file("neural_mer", "megc2019")
     datasets = REPO / "mejax" / "datasets"
     config.dataset.data_dir = config.aux_dataset.data_dir = str(tmp_path / "tfds")
     config.dataset.manual_dir = str(datasets / "megc2019" / "dummy_data")
