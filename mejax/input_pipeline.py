@@ -201,6 +201,31 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def clip_row(example: dict, inputs: np.ndarray, prefix: bool = False) -> dict:
+    """One decoded example's row of a :class:`~mejax.clipset.ClipSet`: ``inputs`` (what the
+    model or classifier reads) with the example's metadata.
+
+    Args:
+      example: a decoded example of the schema of :func:`mejax.datasets.features.clip_features`
+        (or of a cached variant).
+      inputs: the clip's model input (or descriptor).
+      prefix: prefix the subject with its database (``casme2_sub01``) unless it already is.
+    """
+    database, subject = _text(example["database"]), _text(example["subject"])
+    if prefix and not subject.startswith(f"{database}_"):
+        subject = f"{database}_{subject}"
+    return {
+        "input": inputs,
+        "name": _text(example["clip"]),
+        "subject": subject,
+        "database": database,
+        "aus": example["aus"],
+        "emotion": _text(example["emotion"]),
+        "objective_class": int(example["objective_class"]),
+        "phases": [int(example[k]) for k in ("onset", "apex", "offset")],
+    }
+
+
 def load_database(dataset, input_config, prefix: bool = False) -> clipset.ClipSet:
     """Every clip of one database (all subjects), preprocessed as ``input_config`` says.
 
@@ -210,26 +235,15 @@ def load_database(dataset, input_config, prefix: bool = False) -> clipset.ClipSe
       prefix: prefix each subject with its database (``casme2_sub01``) unless it already is.
     """
     builder = database_builder(dataset, input_config)
-    split = "+".join(subjects(builder))
-    total = sum(builder.info.splits[s].num_examples for s in subjects(builder))
-    rows = []
-    examples = tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False))
-    for example in tqdm(examples, total=total, desc=f"load {builder.info.full_name}", leave=False):
-        database, subject = _text(example["database"]), _text(example["subject"])
-        if prefix and not subject.startswith(f"{database}_"):
-            subject = f"{database}_{subject}"
-        rows.append(
-            {
-                "input": example_input(example, input_config),
-                "name": _text(example["clip"]),
-                "subject": subject,
-                "database": database,
-                "aus": example["aus"],
-                "emotion": _text(example["emotion"]),
-                "objective_class": int(example["objective_class"]),
-                "phases": [int(example[k]) for k in ("onset", "apex", "offset")],
-            }
+    names = subjects(builder)
+    total = sum(builder.info.splits[s].num_examples for s in names)
+    examples = tfds.as_numpy(builder.as_dataset(split="+".join(names), shuffle_files=False))
+    rows = [
+        clip_row(example, example_input(example, input_config), prefix)
+        for example in tqdm(
+            examples, total=total, desc=f"load {builder.info.full_name}", leave=False
         )
+    ]
     if not rows:
         raise ValueError(f"{builder.info.full_name}: no clips")
     return clipset.from_rows(rows)

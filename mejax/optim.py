@@ -138,14 +138,9 @@ def make_schedule(
     """Learning-rate schedule: ``constant``, ``step`` (x``decay_factor`` every
     ``decay_every`` steps, or every ``decay_every_epochs`` epochs of ``steps_per_epoch``
     steps when that is set; with ``min_learning_rate``, only while the rate is above it) or
-    ``cosine`` (to 0 at ``num_steps``), with optional linear warm-up.
-
-    With ``optimizer.groups`` this is the first group's schedule (the rate a run logs);
-    :func:`make_learning_rates` gives every group's.
+    ``cosine`` (to 0 at ``num_steps``), with optional linear warm-up, of an optimizer block or
+    of one of its ``groups`` (:func:`make_learning_rates` gives every group's).
     """
-    groups = _groups(config)
-    if groups:
-        config = next(iter(groups.values()))
     lr = config.learning_rate
     if config.schedule == "constant":
         schedule = optax.constant_schedule(lr)

@@ -69,6 +69,18 @@ class Task:
         """(N,) bool: the clips that take part in the task."""
         return np.ones(len(targets), bool)
 
+    def take_part(self, clips):
+        """(clips, targets) of the clips that take part in the task (:meth:`keep`).
+
+        Raises:
+          ValueError: no clip takes part.
+        """
+        targets = self.targets(clips)
+        kept = np.flatnonzero(self.keep(targets))
+        if not len(kept):
+            raise ValueError("no clip of the run has a target of the task (check task.label_set)")
+        return clips.take(kept), targets[kept]
+
     def check_training(self, targets: np.ndarray, round_name: str) -> None:
         """Raises ValueError when a round's training targets cannot train the task."""
 

@@ -359,15 +359,6 @@ def default_models_per_step(num_models: int) -> int:
     return 1 if jax.default_backend() == "cpu" else num_models
 
 
-def _task_clips(task: tasks.Task, clips):
-    """(clips, targets) of the clips that take part in the task."""
-    targets = task.targets(clips)
-    keep = np.flatnonzero(task.keep(targets))
-    if not len(keep):
-        raise ValueError("no clip of the run has a target of the task (check task.label_set)")
-    return clips.take(keep), targets[keep]
-
-
 def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     """Runs the experiment of ``config`` in ``workdir`` (resuming what is there).
 
@@ -381,10 +372,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")
     clips = input_pipeline.load(config)
     task = tasks.build(config.task, clips)
-    data, targets = _task_clips(task, clips)
+    data, targets = task.take_part(clips)
     aux = input_pipeline.load_aux(config)
     if aux is not None:
-        aux_data, aux_targets = _task_clips(task, aux)
+        aux_data, aux_targets = task.take_part(aux)
         aux = (aux_data.inputs, aux_targets)
     rounds = protocols.build(
         config.protocol, data, config.seed, config.train.get("selection", "validation")

@@ -143,18 +143,7 @@ def extract(
             config.input.image_size,
             config.input.get("temporal_model", "linear"),
         )
-        rows.append(
-            {
-                "input": describe(clip).astype(np.float32),
-                "name": _text(example["clip"]),
-                "subject": _text(example["subject"]),
-                "database": _text(example.get("database", b"")),
-                "aus": np.asarray(example["aus"], bool),
-                "emotion": _text(example.get("emotion", b"")),
-                "objective_class": int(example.get("objective_class", -1)),
-                "phases": [int(example[k]) for k in ("onset", "apex", "offset")],
-            }
-        )
+        rows.append(input_pipeline.clip_row(example, describe(clip).astype(np.float32)))
     if not rows:
         raise ValueError(f"{builder.info.full_name}: no clips to describe")
     result = clipset.from_rows(rows)
@@ -162,7 +151,3 @@ def extract(
     logging.info("features of %d clips (%d values each) saved to %s", len(result),
                  result.inputs.shape[1], path)  # fmt: skip
     return result, Cache(path, False)
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

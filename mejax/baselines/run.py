@@ -91,9 +91,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     builder = input_pipeline.database_builder(config.dataset)
     data, cache = features.extract(config, builder)
     task = tasks.build(config.task, data)
-    targets = task.targets(data)
-    keep = np.flatnonzero(task.keep(targets))
-    data, targets = data.take(keep), targets[keep]
+    data, targets = task.take_part(data)
     rounds = protocols.build(config.protocol, data, config.seed)
     fit = recognition.run_round if isinstance(task, tasks.Recognition) else run_round
     records = [fit(config, r, data, targets, task, workdir) for r in rounds]

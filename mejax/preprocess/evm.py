@@ -74,6 +74,14 @@ def _up(image: jax.Array, shape: tuple[int, int]) -> jax.Array:
     return 4 * _blur2d(out)
 
 
+def _rgb_clip(frames, sample: str) -> np.ndarray:
+    """The checked (T, H, W, 3) clip of at least two frames; errors name ``sample``."""
+    frames = validate.check_clip(frames, sample, min_frames=2)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"{sample}: expected an RGB clip (T, H, W, 3), got {frames.shape}")
+    return frames
+
+
 def default_levels(height: int, width: int) -> int:
     """Pyramid height of the reference code: floor(log2(min(H, W))) - 2, at least 1."""
     return max(1, int(math.floor(math.log2(min(height, width)))) - 2)
@@ -228,9 +236,7 @@ def magnify(
     Returns:
       The magnified clip, the input dtype (uint8 rounded and clipped), same shape.
     """
-    frames = validate.check_clip(frames, sample, min_frames=2)
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"{sample}: expected an RGB clip (T, H, W, 3), got {frames.shape}")
+    frames = _rgb_clip(frames, sample)
     if temporal_filter not in ("ideal", "iir"):
         raise ValueError(f"{sample}: temporal_filter={temporal_filter!r}; expected ideal or iir")
     if temporal_filter == "iir" and not 0 < r2 < r1 <= 1:
@@ -341,9 +347,7 @@ def magnify_butter(
     Returns:
       The magnified clip, the input dtype (uint8 rounded and clipped), same shape.
     """
-    frames = validate.check_clip(frames, sample, min_frames=2)
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"{sample}: expected an RGB clip (T, H, W, 3), got {frames.shape}")
+    frames = _rgb_clip(frames, sample)
     if not 0 < low < high < fps:
         raise ValueError(f"{sample}: expected 0 < low < high < fps, got {low}, {high}, {fps}")
     length = len(frames)
