@@ -7,6 +7,7 @@ import functools
 import jax.numpy as jnp
 
 from mejax.models.mer_resnet import ResNetClassifier
+from mejax.models.micro_attention import MicroAttentionNet
 from mejax.models.part_mer import PartMER
 from mejax.models.sca import SCAClassifier
 from mejax.models.stap import I3DClassifier
@@ -25,6 +26,10 @@ MODELS = {
     "part_mer": PartMER,
     # Tiny variant for tests: ResNet-10 with 1/16 of the channels.
     "part_mer_tiny": functools.partial(PartMER, depth=10, width=1 / 16),
+    # Wang et al. (Neurocomputing 2020): CVGJ pre-activation ResNet-10 + micro-attention units.
+    "micro_attention": MicroAttentionNet,
+    # Tiny variant for tests: 1/16 of the channels.
+    "micro_attention_tiny": functools.partial(MicroAttentionNet, width=1 / 16),
 }
 
 
