@@ -6,6 +6,7 @@ import functools
 
 import jax.numpy as jnp
 
+from mejax.models.au_gcn import AUGCN
 from mejax.models.mer_resnet import ResNetClassifier
 from mejax.models.micro_attention import MicroAttentionNet
 from mejax.models.part_mer import PartMER
@@ -26,6 +27,12 @@ MODELS = {
     "part_mer": PartMER,
     # Tiny variant for tests: ResNet-10 with 1/16 of the channels.
     "part_mer_tiny": functools.partial(PartMER, depth=10, width=1 / 16),
+    # Zhou et al.: MER-auGCN (Dual-Inception, AU attention and detectors, AU-graph GCN).
+    "au_gcn": AUGCN,
+    # Tiny variant for tests: small Inception filters, z, detectors and GCN.
+    "au_gcn_tiny": functools.partial(
+        AUGCN, filters=(2, 4), backbone_features=32, detector_features=8, gcn_features=(16, 8)
+    ),
     # Wang et al. (Neurocomputing 2020): CVGJ pre-activation ResNet-10 + micro-attention units.
     "micro_attention": MicroAttentionNet,
     # Tiny variant for tests: 1/16 of the channels.
