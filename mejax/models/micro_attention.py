@@ -1,7 +1,7 @@
 """The micro-attention network: a pre-activation ResNet-10 with a micro-attention unit per stage.
 
 Wang, Peng, Bi, Chen, "Micro-Attention for Micro-Expression Recognition" (Neurocomputing 2020),
-Sec. 3 (the micro-attention unit, Fig. 3) and Sec. 4.2 (staged transfer learning), as the
+Sec. 3 (the network and its micro-attention unit) and Sec. 4.2 (staged transfer learning), as the
 authors' public ``train_test.prototxt`` (CodeShareBot/Micro-Attention-for-Micro-Expression)
 defines it on top of CVGJ's ImageNet pre-activation ResNet-10 (cvjena/cnn-models,
 ``ResNet_preact/ResNet10_cvgj``). Every module is named after its Caffe layer, so the CVGJ
@@ -102,7 +102,7 @@ def caffe_max_pool(x: jnp.ndarray) -> jnp.ndarray:
 
 
 class MicroAttentionUnit(nn.Module):
-    """One micro-attention unit (Wang et al., Sec. 3.2; ``mask_Concat_C`` in the prototxt).
+    """One micro-attention unit (Wang et al., Sec. 3; ``mask_Concat_C`` in the prototxt).
 
     Attributes:
       features: C, the stage's channels.
