@@ -10,6 +10,12 @@ the AUs of the peak frame (AU, intensity per line). A sequence without an emotio
 kept out (listed in the build report). ``onset`` is the first (neutral) frame, ``apex`` and
 ``offset`` the last (peak) frame. AUs outside the face vocabulary (head and eye positions
 50-69) stay out of the multi-hot and in ``au_code``.
+
+Configs: ``frames`` (default), the labelled sequences; its cached variants
+(:data:`MACRO_VARIANTS`); ``peak``, the last 3 frames of every labelled sequence, each a
+one-frame example ``S005_001_f09`` (Micro-Attention's pretraining frames:
+:mod:`mejax.datasets.macro`; the paper's 852 are those of the 284 sequences of its five
+classes), with ``peak_apex_224`` and ``peak_apex_64``.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import pathlib
 
 import tensorflow_datasets as tfds
 
-from mejax.datasets import aus, builder, readers
+from mejax.datasets import aus, builder, macro, readers
 
 FPS = 30.0
 EMOTIONS = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
@@ -77,11 +83,20 @@ MACRO_VARIANTS = (
 )
 
 
-class Ckplus(builder.ManualBuilder):
+PEAK_CONFIGS = macro.peak_configs(
+    "The last 3 frames of every labelled sequence, each a one-frame example (Micro-Attention's "
+    "pretraining frames)."
+)
+
+
+class Ckplus(macro.MacroBuilder):
     """CK+ posed expression sequences (neutral to peak) with emotion and AU labels."""
 
-    VERSION = tfds.core.Version("1.1.0")
+    VERSION = tfds.core.Version("1.2.0")
     RELEASE_NOTES = {
+        "1.2.0": "Builder config peak: the last 3 frames of every labelled sequence, one "
+        "example each, and its cached variants peak_apex_224, peak_apex_64; the other configs "
+        "are unchanged.",
         "1.1.0": "Builder configs: the frames (default) and the cached variants "
         f"{', '.join(MACRO_VARIANTS)}; the clips and labels are unchanged.",
         "1.0.0": "Initial release: the emotion-labelled sequences, with AUs.",
@@ -90,12 +105,14 @@ class Ckplus(builder.ManualBuilder):
     BUILDER_CONFIGS = [
         FRAMES_CONFIG,
         *builder.variant_configs([FRAMES_CONFIG], MACRO_VARIANTS, prefix=False),
+        *PEAK_CONFIGS,
     ]
     DEFAULT_CONFIG_NAME = "frames"
 
     def _clips(self, root: pathlib.Path):
         builder.check_paths("ckplus", root, [root / IMAGES, root / EMOTION])
-        clips, excluded = [], []
+        peak = getattr(self.builder_config, "peak", False)
+        clips, excluded, sequences = [], [], 0
         for folder in sorted(p for p in (root / IMAGES).glob("*/*") if p.is_dir()):
             sample, reason = read_sequence(root, folder)
             if sample is None:
@@ -104,5 +121,13 @@ class Ckplus(builder.ManualBuilder):
             frames = builder.frame_files(folder)
             last = frames[-1][0] if frames else None
             sample = dataclasses.replace(sample, apex=last, offset=last)
-            clips.append(builder.Clip(sample, folder, sample.subject, "ckplus", FPS))
-        return clips, {"database": "ckplus", "num_samples": len(clips), "excluded": excluded}
+            clip = builder.Clip(sample, folder, sample.subject, "ckplus", FPS)
+            sequences += 1
+            if peak:
+                clips += macro.peak_clips(clip, frames, macro.last_frames(len(frames)))
+            else:
+                clips.append(clip)
+        report = {"database": "ckplus", "num_samples": len(clips), "excluded": excluded}
+        if peak:
+            report |= {"num_sequences": sequences, "peak_frames": "the last 3 of each sequence"}
+        return clips, report
