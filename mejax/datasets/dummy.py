@@ -158,6 +158,50 @@ def write_ckplus(root: pathlib.Path) -> None:
             (folder / f"{last}_emotion.txt").write_text(f"   {emotion:.7e}\n")
 
 
+# ----------------------------------------------------------------------------- Oulu-CASIA
+# Two subjects with the six expression folders each; 4 frames, P002/Surprise 2 (fewer than the
+# 3 of the peak config).
+OULU_EXPRESSIONS = ("Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise")
+
+
+def write_oulu_casia(root: pathlib.Path) -> None:
+    """Oulu-CASIA layout: ``OriginalImg/VL/Strong/P001/Anger/000.jpeg`` (VL, normal light)."""
+    for subject in ("P001", "P002"):
+        for expression in OULU_EXPRESSIONS:
+            count = 2 if (subject, expression) == ("P002", "Surprise") else 4
+            folder = root / "OriginalImg" / "VL" / "Strong" / subject / expression
+            write_frames(folder, [f"{n:03d}.jpeg" for n in range(count)])
+
+
+# ----------------------------------------------------------------------------- JAFFE
+JAFFE_IMAGES = ["KA.AN1.39.tiff", "KA.HA2.30.tiff", "KA.NE1.26.tiff", "KL.FE3.176.tiff",
+                "KL.SU1.164.tiff"]  # fmt: skip
+
+
+def write_jaffe(root: pathlib.Path) -> None:
+    """JAFFE layout: grey TIFF images ``jaffedbase/KA.AN1.39.tiff`` in one folder."""
+    write_frames(root / "jaffedbase", JAFFE_IMAGES, grey=True)
+
+
+# ----------------------------------------------------------------------------- MUG
+# (subject, take folder under the subject, frames): 10 and 9 frames give 8 peak frames, 5 and
+# 6 all of theirs; subject 002 was recorded in two sessions.
+MUG_TAKES = [
+    ("001", "happiness/take000", 10),
+    ("001", "anger/take001", 5),
+    ("002", "session0/surprise/take000", 9),
+    ("002", "session1/neutral/take000", 6),
+]
+
+
+def write_mug(root: pathlib.Path) -> None:
+    """MUG layout: ``subjects3/001/happiness/take000/img_0000.jpg`` (posed part)."""
+    for subject, take, count in MUG_TAKES:
+        write_frames(
+            root / "subjects3" / subject / take, [f"img_{n:04d}.jpg" for n in range(count)]
+        )
+
+
 # ----------------------------------------------------------------------------- CASME
 # Two sections as distributed, each with its .xls coding sheet and frame folder; subjects are
 # numbered across both (A: 1-7, B: 8-19). (subject, clip, onset, apex1, apex2, offset, AU
@@ -238,6 +282,9 @@ WRITERS = {
     "samm": write_samm,
     "smic": write_smic,
     "ckplus": write_ckplus,
+    "oulu_casia": write_oulu_casia,
+    "jaffe": write_jaffe,
+    "mug": write_mug,
     "megc2018": write_megc2018,
     "megc2019": write_megc2019,
 }

@@ -20,7 +20,8 @@ Rules shared by all readers:
   not annotated. Emotions are lower-cased and stripped, otherwise as the database writes them.
 * Subject names are those of the database's folders: CASME II ``sub01``, SAMM ``006``,
   SMIC ``s01`` (zero-padded to two digits, as MEGC2019 writes them), CASME ``sub01``,
-  CK+ ``S005``. They are the builders' split names.
+  CK+ ``S005``, Oulu-CASIA ``P001``, JAFFE ``KA``, MUG ``001``. They are the builders' split
+  names.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class Sample:
     """One clean annotated clip.
 
     Attributes:
-      database: ``"casme2"``, ``"samm"``, ``"smic"``, ``"casme"``, ``"ckplus"``.
+      database: ``"casme2"``, ``"samm"``, ``"smic"``, ``"casme"``, ``"ckplus"``,
+        ``"oulu_casia"``, ``"jaffe"``, ``"mug"``.
       subject: the subject's folder / split name within its database.
       clip: the clip's folder name (e.g. ``"EP02_01f"``, ``"006_1_2"``, ``"s01_ne_01"``).
       onset, apex, offset: frame numbers as the database numbers its files (``None``: not
