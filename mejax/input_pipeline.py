@@ -19,7 +19,9 @@ jitted step (:func:`normalize`) scales the pixels to [-1, 1] and encodes the flo
   config, encoded by ``flow_encoding`` (``uv``, ``uvm`` with the magnitude, ``uv_strain`` with
   the optical strain, ``hsv`` the colour rendering; :func:`mejax.preprocess.flow.encode`);
   ``flow_emr`` ``evm`` or ``reduced`` reads the expression-magnified or -reduced flow (the
-  ``_evm`` / ``_reduced`` configs of :mod:`mejax.preprocess.cached`).
+  ``_evm`` / ``_reduced`` configs of :mod:`mejax.preprocess.cached`); ``flow_augment="aug70"``
+  reads MER-auGCN's 70 flows per clip (``_aug70``): training sees all of them, validation and
+  test the plain onset -> apex flow (:func:`augmented_side`).
 
 A run reads ``config.dataset`` (a database or a composite) plus the databases of
 ``dataset.extra``; with several databases every subject is prefixed by its database
@@ -63,8 +65,10 @@ def variant_config_name(input_config) -> str:
     if variant == "apex":
         return f"apex_{size}"
     if variant == "flow":
-        emr = input_config.get("flow_emr", "")
-        return f"flow_{input_config.get('flow_method', 'tvl1')}_{size}" + (f"_{emr}" if emr else "")
+        suffix = input_config.get("flow_emr", "") or input_config.get("flow_augment", "")
+        return f"flow_{input_config.get('flow_method', 'tvl1')}_{size}" + (
+            f"_{suffix}" if suffix else ""
+        )
     raise ValueError(f"input.variant {variant!r} not in {VARIANTS}")
 
 
@@ -193,8 +197,36 @@ def example_input(example: dict, input_config) -> np.ndarray:
             image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None]
         return image
     if variant == "flow":
-        return np.asarray(example["flow"], np.float32)
+        flow = np.asarray(example["flow"], np.float32)
+        if input_config.get("flow_augment", ""):
+            return plain_first(flow, example)
+        return flow
     raise ValueError(f"input.variant {variant!r} not in {VARIANTS}")
+
+
+def plain_first(flows: np.ndarray, example: dict) -> np.ndarray:
+    """The (P, S, S, 2) flows of an augmented example (``flow_<m>_<S>_aug70``) reordered so
+    that the plain onset -> apex flow (the annotated apex, no rotation) comes first: the one
+    validation and test clips are scored on (:func:`augmented_side`)."""
+    apex = int(example["apex"])
+    plain = np.flatnonzero((np.asarray(example["apex_index"]) == apex) & (example["angle"] == 0))
+    if not len(plain):
+        raise ValueError(
+            f"{_text(example['clip'])}: the augmented flows hold no unrotated onset -> apex "
+            f"(apex {apex}) pair"
+        )
+    return np.concatenate([flows[plain[:1]], np.delete(flows, plain[0], axis=0)])
+
+
+def augmented_side(inputs: np.ndarray, targets: np.ndarray, train: bool):
+    """(inputs, targets) of one side of a round whose clips hold P augmented flows each
+    (N, P, S, S, 2), plain flow first (:func:`plain_first`): the training side becomes the N x P
+    flows, each with its clip's targets (MER-auGCN's 70-fold augmentation enlarges the
+    training set); validation and test keep the plain flow of each clip."""
+    if not train:
+        return inputs[:, 0], targets
+    per_clip = inputs.shape[1]
+    return inputs.reshape(-1, *inputs.shape[2:]), np.repeat(targets, per_clip, axis=0)
 
 
 def _text(value) -> str:
@@ -326,7 +358,8 @@ class TrainBatches:
       crop: > 0: one random ``crop`` x ``crop`` window per clip, the same for all its frames
         (SCA's 112^2).
       balance_classes: (N,) class index per clip: each epoch draws N clips with replacement,
-        each with probability inversely proportional to its class's count.
+        each with probability inversely proportional to its class's count (-1, clips of no
+        class, count as one more class).
       aux: (inputs, targets) of the auxiliary database, or None.
       aux_ratio: the fraction of every batch drawn from ``aux``; those clips have ``domain``
         0 (source), the run's own 1 (target).
@@ -354,8 +387,8 @@ class TrainBatches:
         self.seed, self.flip, self.crop = seed, flip, crop
         self.weights = None
         if balance_classes is not None:
-            counts = np.bincount(balance_classes)
-            weights = 1.0 / counts[balance_classes]
+            _, group, counts = np.unique(balance_classes, return_inverse=True, return_counts=True)
+            weights = 1.0 / counts[group]
             self.weights = weights / weights.sum()
         self.steps_per_epoch = len(inputs) // self.num_main
 

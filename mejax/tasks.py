@@ -23,7 +23,8 @@ The AU tasks:
 
 The recognition task :class:`Recognition` (``mer``): one network, softmax cross-entropy over the
 classes of a label set (:mod:`mejax.datasets.labels`), scored as MEGC does
-(:mod:`mejax.recognition_report`).
+(:mod:`mejax.recognition_report`); :class:`RecognitionWithAUs` (``mer_au``) learns AU detection
+jointly (MER-auGCN) and adds per-AU F1 to the report.
 """
 
 from __future__ import annotations
@@ -80,6 +81,10 @@ class Task:
         if not len(kept):
             raise ValueError("no clip of the run has a target of the task (check task.label_set)")
         return clips.take(kept), targets[kept]
+
+    def class_column(self, targets: np.ndarray) -> np.ndarray:
+        """(N,) the class of each clip's targets (what ``train.balance_classes`` balances)."""
+        return np.asarray(targets)
 
     def check_training(self, targets: np.ndarray, round_name: str) -> None:
         """Raises ValueError when a round's training targets cannot train the task."""
@@ -529,6 +534,176 @@ class Recognition(Task):
             )
 
 
+@dataclasses.dataclass(frozen=True)
+class RecognitionWithAUs(Recognition):
+    """Recognition learnt jointly with AU detection (MER-auGCN, Zhou, Mao, Dong, Sec. III-D):
+    the class cross-entropy plus ``detection_weight`` times the detection loss of the model's
+    ``au_logits`` (one per AU node, in the order of ``aus``).
+
+    The targets are (N, 1 + K) int32: the class index (-1 outside the label set) and the K AU
+    labels. The test record and the summary add per-AU F1 of the detectors (Table VII of the
+    paper), pooled, per round and averaged over rounds, beside the all-positive detector.
+
+    Attributes:
+      aus: the AU nodes, in the order of the model's ``au_logits`` (the model's ``aus``).
+      detection_weight: lambda of ``L = CE + lambda L_detc`` (0.75 in the paper).
+      detection_loss: ``"balanced"`` (the paper's batch-balanced loss,
+        :func:`mejax.losses.balanced_detection_loss`) or ``"focal"`` (the FocalLos ablation of
+        Table IV: :func:`mejax.losses.sigmoid_focal_loss`, alpha .25, gamma 2).
+      unclassified: ``False`` (default): only the clips of the label set take part (the MER
+        experiments); ``True``: every clip takes part, the clips outside the label set in the
+        detection loss and the per-AU F1 only (the paper's Table VII trains AU detection on
+        STAP's clips, which include objective classes VI and VII; how they enter the MER loss
+        is not stated, so here they do not).
+    """
+
+    aus: tuple[int, ...] = ()
+    detection_weight: float = 0.75
+    detection_loss: str = "balanced"
+    unclassified: bool = False
+    DETECTION_LOSSES = ("balanced", "focal")
+
+    def __post_init__(self):
+        super().__post_init__()
+        unknown = [au for au in self.aus if au not in au_vocab.AU_INDEX]
+        if not self.aus or unknown:
+            raise ValueError(
+                f"task.aus {self.aus}: give the model's AU nodes, from {au_vocab.AU_VOCAB}"
+            )
+        if self.detection_loss not in self.DETECTION_LOSSES:
+            raise ValueError(
+                f"task.detection_loss {self.detection_loss!r} not in {self.DETECTION_LOSSES}"
+            )
+
+    @property
+    def au_names(self) -> list[str]:
+        return [f"AU{au}" for au in self.aus]
+
+    def targets(self, clips) -> np.ndarray:
+        columns = [au_vocab.AU_INDEX[au] for au in self.aus]
+        au_labels = np.asarray(clips.aus)[:, columns].astype(np.int32)
+        return np.column_stack([super().targets(clips), au_labels]).astype(np.int32)
+
+    def keep(self, targets):
+        return np.ones(len(targets), bool) if self.unclassified else targets[:, 0] >= 0
+
+    def class_column(self, targets) -> np.ndarray:
+        return np.asarray(targets)[:, 0]
+
+    def check_training(self, targets, round_name):
+        super().check_training(self._classified(targets), round_name)
+
+    def round_hparams(self, targets):
+        return super().round_hparams(self._classified(targets))
+
+    @staticmethod
+    def _classified(targets) -> np.ndarray:
+        classes = np.asarray(targets)[:, 0]
+        return classes[classes >= 0]
+
+    def model_loss(self, outputs, batch, hparams):
+        targets = batch["targets"]
+        classes, au_labels = targets[:, 0], targets[:, 1:]
+        classified = classes >= 0
+        per_clip = optax.softmax_cross_entropy_with_integer_labels(
+            outputs["logits"], jnp.maximum(classes, 0)
+        )
+        weights = classified.astype(jnp.float32)
+        if "class_weights" in hparams:
+            weights = weights * hparams["class_weights"][jnp.maximum(classes, 0)]
+        loss = jnp.sum(weights * per_clip) / jnp.maximum(jnp.sum(weights), 1e-12)
+        if "au_logits" not in outputs:  # the backbone-only ablation: no detectors
+            return loss
+        if self.detection_loss == "balanced":
+            detection = losses.balanced_detection_loss(outputs["au_logits"], au_labels)
+        else:
+            detection = losses.sigmoid_focal_loss(outputs["au_logits"], au_labels)
+        return loss + self.detection_weight * detection
+
+    def validation_scores(self, outputs, targets):
+        classified = targets[:, 0] >= 0
+        outputs = jax.tree.map(lambda x: np.asarray(x)[:, classified], outputs)
+        return super().validation_scores(outputs, targets[classified, 0])
+
+    def record(self, outputs, targets, clips, train_targets):
+        classified = np.flatnonzero(targets[:, 0] >= 0)
+        kept = jax.tree.map(lambda x: np.asarray(x)[:, classified], outputs)
+        record = super().record(
+            kept, targets[classified, 0], clips.take(classified), self._classified(train_targets)
+        )
+        record["au_labels"] = targets[:, 1:]
+        if "au_logits" in outputs:
+            record["au_probabilities"] = np.asarray(jax.nn.sigmoid(outputs["au_logits"][0]))
+        return record
+
+    def summarize(self, records, rounds, config):
+        results = super().summarize(records, rounds, config)
+        results["task"] = "mer_au"
+        if all("au_probabilities" in r for r in records):
+            results["au_detection"] = self._au_detection(records, rounds)
+        return results
+
+    def _au_detection(self, records, rounds) -> dict:
+        """Per-AU F1 pooled over the rounds' test clips, per round, and the mean over rounds
+        (the paper's "Avg" column of Table VII), beside the all-positive detector."""
+        names = self.au_names
+        tested = [(r.name, rec) for r, rec in zip(rounds, records, strict=True)
+                  if len(rec["au_labels"])]  # fmt: skip
+        per_round = {}
+        for name, rec in tested:
+            predictions = (rec["au_probabilities"] >= 0.5).astype(np.int32)
+            f1 = metrics.f1_per_au(rec["au_labels"], predictions)
+            per_round[name] = dict(zip(names, f1.tolist(), strict=True))
+        labels = np.concatenate([rec["au_labels"] for _, rec in tested])
+        predictions = np.concatenate([rec["au_probabilities"] >= 0.5 for _, rec in tested])
+        f1 = metrics.f1_per_au(labels, predictions.astype(np.int32))
+        baseline = metrics.all_positive_f1(labels)
+        round_mean = {n: float(np.mean([per_round[r][n] for r in per_round])) for n in names}
+        return {
+            "aus": names,
+            "num_test_clips": int(len(labels)),
+            "positives": dict(zip(names, labels.sum(0).tolist(), strict=True)),
+            "f1": dict(zip(names, f1.tolist(), strict=True)),
+            "f1_all_positive": dict(zip(names, baseline.tolist(), strict=True)),
+            "average_f1": float(f1.mean()),
+            "average_f1_all_positive": float(baseline.mean()),
+            "per_round": per_round,
+            "round_mean": round_mean,
+            "average_round_mean": float(np.mean(list(round_mean.values()))),
+        }
+
+    def markdown(self, results):
+        text = super().markdown(results)
+        detection = results.get("au_detection")
+        if not detection:
+            return text
+        rounds = list(detection["per_round"])
+        lines = [
+            "",
+            f"## AU detection ({detection['num_test_clips']} test clips, F1 per AU; Table VII "
+            "of MER-auGCN)",
+            "",
+            "| AU | positives | " + " | ".join(rounds) + " | mean over rounds | pooled "
+            "| all-positive |",
+            "|---|---:|" + "---:|" * (len(rounds) + 4 - 1),
+        ]
+        for name in detection["aus"]:
+            cells = " | ".join(f"{detection['per_round'][r][name]:.3f}" for r in rounds)
+            lines.append(
+                f"| {name} | {detection['positives'][name]} | {cells} "
+                f"| {detection['round_mean'][name]:.3f} | {detection['f1'][name]:.3f} "
+                f"| {detection['f1_all_positive'][name]:.3f} |"
+            )
+        means = " | ".join(
+            f"{np.mean(list(detection['per_round'][r].values())):.3f}" for r in rounds
+        )
+        lines.append(
+            f"| **Avg** | | {means} | **{detection['average_round_mean']:.3f}** "
+            f"| {detection['average_f1']:.3f} | {detection['average_f1_all_positive']:.3f} |"
+        )
+        return text + "\n".join(lines) + "\n"
+
+
 def headline(results: dict) -> str:
     """The console line of a finished run's results (of any task, deep or baseline)."""
     if "average_f1" in results:
@@ -536,7 +711,12 @@ def headline(results: dict) -> str:
     return Recognition.headline(results)
 
 
-TASKS = {"one_vs_rest": AUOneVsRest, "multi_task": AUMultiTask, "mer": Recognition}
+TASKS = {
+    "one_vs_rest": AUOneVsRest,
+    "multi_task": AUMultiTask,
+    "mer": Recognition,
+    "mer_au": RecognitionWithAUs,
+}
 
 
 def build(config, clips=None) -> Task:
@@ -550,20 +730,29 @@ def build(config, clips=None) -> Task:
     name = config.get("name", "mer" if "label_set" in config else "one_vs_rest")
     if name not in TASKS:
         raise ValueError(f"task.name {name!r} not in {tuple(TASKS)}")
-    if name == "mer":
+    if name in ("mer", "mer_au"):
         label_set = config.get("label_set", "megc2019")
         emotion = clips.emotion if clips is not None else ()
         objective = clips.objective_class if clips is not None else np.zeros(0, np.int32)
         classes = label_sets.class_names(
             label_set, emotion, objective, tuple(config.get("classes", ()))
         )
-        return Recognition(
-            label_set=label_set,
-            classes=classes,
-            class_weights=config.get("class_weights", ""),
-            aux_loss_weight=config.get("aux_loss_weight", 1.0),
-            domain_loss_weight=config.get("domain_loss_weight", 1.0),
-            grl_schedule=config.get("grl_schedule", ""),
+        common = {
+            "label_set": label_set,
+            "classes": classes,
+            "class_weights": config.get("class_weights", ""),
+            "aux_loss_weight": config.get("aux_loss_weight", 1.0),
+            "domain_loss_weight": config.get("domain_loss_weight", 1.0),
+            "grl_schedule": config.get("grl_schedule", ""),
+        }
+        if name == "mer":
+            return Recognition(**common)
+        return RecognitionWithAUs(
+            **common,
+            aus=tuple(config.aus),
+            detection_weight=config.get("detection_weight", 0.75),
+            detection_loss=config.get("detection_loss", "balanced"),
+            unclassified=config.get("unclassified", False),
         )
     defaults = TASKS[name]
     return defaults(

@@ -207,13 +207,17 @@ def predict_outputs(predict, params, batch_stats, inputs: np.ndarray, mesh, batc
     return jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *chunks)
 
 
-def _side(context: dict, round_: protocols.Round, side: str, crop: int):
-    """(clips, targets) of one side of a round; evaluation sides are centre-cropped."""
+def _side(context: dict, round_: protocols.Round, side: str, config):
+    """(clips, targets) of one side of a round; evaluation sides are centre-cropped, and with
+    augmented flows (``input.flow_augment``) take each clip's plain flow."""
     index = round_.indices(side, context["data"])
-    clips = context["data"].take(index)
+    clips, targets = context["data"].take(index), context["targets"][index]
+    crop = config.input.get("crop_size", 0)
     if crop and side != "train" and len(clips):
         clips.inputs = input_pipeline.center_crop(clips.inputs, crop)
-    return clips, context["targets"][index]
+    if config.input.get("flow_augment", "") and side != "train":
+        clips.inputs, _ = input_pipeline.augmented_side(clips.inputs, targets, train=False)
+    return clips, targets
 
 
 def train_round(config, round_, index: int, context: dict) -> dict:
@@ -232,18 +236,21 @@ def train_round(config, round_, index: int, context: dict) -> dict:
         return dict(np.load(record_file))
 
     crop = config.input.get("crop_size", 0)
-    train_data, train_targets = _side(context, round_, "train", crop)
-    val_data, val_targets = _side(context, round_, "validation", crop)
+    train_data, train_targets = _side(context, round_, "train", config)
+    val_data, val_targets = _side(context, round_, "validation", config)
     task.check_training(train_targets, round_.name)
+    inputs, targets = train_data.inputs, train_targets
+    if config.input.get("flow_augment", ""):
+        inputs, targets = input_pipeline.augmented_side(inputs, targets, train=True)
     balance = config.train.get("balance_classes", False)
     batches = input_pipeline.TrainBatches(
-        train_data.inputs,
-        train_targets,
+        inputs,
+        targets,
         config.train.batch_size,
         seed=config.seed + index,
         flip=config.input.flip,
         crop=crop,
-        balance_classes=train_targets if balance else None,
+        balance_classes=task.class_column(targets) if balance else None,
         aux=context["aux"],
         aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
     )
@@ -316,7 +323,7 @@ def train_round(config, round_, index: int, context: dict) -> dict:
 
     record = {"selected_step": np.asarray(selection["step"]),
               "selected_score": np.asarray(selection["score"], np.float64)}  # fmt: skip
-    test_data, test_targets = _side(context, round_, "test", crop)
+    test_data, test_targets = _side(context, round_, "test", config)
     if len(test_data):
         outputs = predict_outputs(
             predict, selection["params"], selection["batch_stats"], test_data.inputs, mesh,

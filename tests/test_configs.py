@@ -38,8 +38,8 @@ def deep_config_cases():
     for path in CONFIG_FILES:
         if "baseline" in load_config(path, None):
             continue
-        if path.stem in ("mer_resnet", "neural_mer"):
-            continue  # test_mer_resnet_config_builds, test_neural_mer_config_builds
+        if path.stem in ("mer_resnet", "neural_mer", "au_gcn"):
+            continue  # test_mer_resnet_config_builds, test_neural_mer_config_builds, ...
         args = SCA_ARGS if path.stem == "sca" else [None, *presets.ARGS]
         yield from (pytest.param(path, arg, id=f"{path.stem}:{arg}") for arg in args)
 
@@ -195,3 +195,49 @@ def test_neural_mer_paper_setting():
     groups = paper.optimizer.groups
     assert (groups.backbone.learning_rate, groups.heads.learning_rate) == (1e-5, 1e-3)
     assert (groups.heads.clip_norm, groups.discriminator.clip_norm) == (1.0, 0.0)
+
+
+AU_GCN_ROWS = ["mer_augcn", "resnet18", "dual_inception", "au_feat", "rel_feat", "con_feat",
+               "no_aug", "softmax_att", "focal_loss", "dense_graph", "original_graph"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [f"megc2018,{row}" for row in AU_GCN_ROWS]
+    + ["synth", "synth_tiny", "synth,resnet18", "megc2018,cde", "megc2018,au_detection"],
+)
+def test_au_gcn_config_builds(arg):
+    config = load_config(REPO / "configs" / "au_gcn.py", arg)
+    task = tasks.build(config.task)
+    model = models.build(config.model, task.outputs_per_model)
+    size = config.input.image_size
+    flow = jnp.zeros((1, size, size, 2))
+    variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), flow, train=False))
+    outputs = jax.eval_shape(lambda v: model.apply(v, flow, train=False), variables)
+    assert outputs["logits"].shape == (1, len(task.classes))
+    assert ("au_logits" in outputs) == config.model.au_branch
+    if config.model.au_branch:  # one detector per AU target, in the task's order
+        assert outputs["au_logits"].shape == (1, len(task.aus))
+        assert model.nodes() == tuple(task.aus)
+
+
+def test_au_gcn_paper_setting():
+    """Zhou et al. Sec. IV: objective classes I-V of MEGC2018, 28^2 TV-L1 flow with the 70-fold
+    augmentation, Adam 5e-4, batch 64, 50 epochs, lambda 0.75, the final 12-node graph."""
+    paper = load_config(REPO / "configs" / "au_gcn.py", "megc2018")
+    assert (paper.dataset.name, paper.protocol.name) == ("megc2018/cropped", "hde")
+    assert (paper.input.flow_method, paper.input.image_size) == ("tvl1", 28)
+    assert paper.input.flow_augment == "aug70"
+    assert (paper.optimizer.name, paper.optimizer.learning_rate) == ("adam", 5e-4)
+    assert (paper.train.batch_size, paper.train.num_epochs, paper.train.selection) == (
+        64, 50, "last")  # fmt: skip
+    assert paper.task.label_set == "objective_5" and paper.task.detection_weight == 0.75
+    assert tuple(paper.task.aus) == (1, 2, 4, 5, 6, 7, 9, 10, 12, 15, 17, 25)
+    assert (
+        len(load_config(REPO / "configs" / "au_gcn.py", "megc2018,original_graph").task.aus) == 17
+    )
+    assert load_config(REPO / "configs" / "au_gcn.py", "megc2018,cde").protocol.name == "cde"
+    table_vii = load_config(REPO / "configs" / "au_gcn.py", "megc2018,au_detection")
+    assert tuple(table_vii.task.aus) == (1, 2, 4, 9, 12, 14, 17) and table_vii.task.unclassified
+    with pytest.raises(ValueError, match="Table VII"):
+        load_config(REPO / "configs" / "au_gcn.py", "megc2018,cde,au_detection")

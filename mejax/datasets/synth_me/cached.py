@@ -14,11 +14,13 @@ The variants per base (:data:`VARIANTS`):
 
 ==============  ============================================================================
 ``tiny``        ``tim10_48``, ``apex_48``, ``flow_tvl1_28``, ``flow_farneback_28``,
-                ``flow_farneback_28_evm`` (tests)
+                ``flow_farneback_28_evm``, ``flow_farneback_28_aug70`` (tests)
 ``small``       ``tim10_112``, ``apex_112``, ``flow_tvl1_28``, ``flow_tvl1_28_aug70``;
                 ``apex_64``, ``flow_tvl1_64`` for the recognition models on a CPU;
                 ``flow_farneback_64`` and its magnified ``flow_farneback_64_evm`` (the
-                Neural ME Recognizer without and with expression magnification)
+                Neural ME Recognizer without and with expression magnification);
+                ``flow_farneback_28`` and ``flow_farneback_28_aug70`` (MER-auGCN's input
+                and its 70 augmented flows, with Farneback standing in for TV-L1 on a CPU)
 ``macro``       ``apex_64``, ``flow_tvl1_64`` (the macro-expression source domain);
                 ``flow_farneback_64`` and its reduced ``flow_farneback_64_reduced``
 ``macro_tiny``  ``apex_48``, ``flow_tvl1_28``, ``flow_farneback_28``,
@@ -32,8 +34,9 @@ variant. TV-L1 variants run the JAX solver in batches, at the frames' resolution
 proportion to the pixels it is computed at, not to the stored size: at 112 x 112 a flow
 variant of ``small`` (240 pairs) takes about 3.5 minutes on 2 idle cores (10 on busy ones),
 while ``small_flow_tvl1_64``, computed on the frames area-resized to 64 x 64, takes 1.3
-(2.6 on busy cores). ``*_aug70`` computes 70 flows per clip and is meant for a GPU (on a
-CPU, ``small_flow_tvl1_28_aug70`` takes hours). Farneback is cheap: on 2 busy cores
+(2.6 on busy cores). ``*_aug70`` computes 70 flows per clip: with TV-L1 it is meant for a
+GPU (on a CPU, ``small_flow_tvl1_28_aug70`` takes hours, ``small_flow_farneback_28_aug70``
+about 1.5 minutes). Farneback is cheap: on 2 busy cores
 ``macro_flow_farneback_64_reduced`` builds in about 30 s, ``small_flow_farneback_64_evm``
 (Eulerian magnification of each onset..apex first) in about 1.5 minutes.
 """
@@ -51,7 +54,14 @@ from mejax.datasets.synth_me.synth_me import SynthMe, SynthMeConfig, subject_nam
 from mejax.preprocess import cached
 
 VARIANTS = {
-    "tiny": ("tim10_48", "apex_48", "flow_tvl1_28", "flow_farneback_28", "flow_farneback_28_evm"),
+    "tiny": (
+        "tim10_48",
+        "apex_48",
+        "flow_tvl1_28",
+        "flow_farneback_28",
+        "flow_farneback_28_evm",
+        "flow_farneback_28_aug70",
+    ),
     "small": (
         "tim10_112",
         "apex_112",
@@ -61,6 +71,8 @@ VARIANTS = {
         "flow_tvl1_64",
         "flow_farneback_64",
         "flow_farneback_64_evm",
+        "flow_farneback_28",
+        "flow_farneback_28_aug70",
     ),
     "macro": ("apex_64", "flow_tvl1_64", "flow_farneback_64", "flow_farneback_64_reduced"),
     "macro_tiny": ("apex_48", "flow_tvl1_28", "flow_farneback_28", "flow_farneback_28_reduced"),

@@ -1,0 +1,137 @@
+"""MER-auGCN through the training loop: the joint task, the 70-fold augmented flows, the
+synthetic and the MEGC2018 (HDE, CDE, Table VII) configs on dummy data."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_mer import config_file
+
+from mejax import au_graph, input_pipeline, tasks, train
+from mejax.clipset import ClipSet
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def joint_task(**fields):
+    return tasks.RecognitionWithAUs(
+        label_set="objective_5", classes=("I", "II", "III"), aus=(4, 12), **fields
+    )
+
+
+def test_joint_targets_hold_the_class_then_the_aus_and_keep_only_classified_clips():
+    clips = ClipSet(
+        inputs=np.zeros((3, 2, 2, 2), np.float32),
+        names=["a", "b", "c"],
+        subjects=["s1", "s1", "s2"],
+        databases=["d"] * 3,
+        aus=np.zeros((3, 64), bool),
+        emotion=["", "", ""],
+        objective_class=np.array([2, 6, 0]),
+        phases=np.zeros((3, 3), np.int32),
+    )
+    from mejax.datasets import aus
+
+    clips.aus[0, aus.AU_INDEX[4]] = clips.aus[2, aus.AU_INDEX[12]] = True
+    targets = joint_task().targets(clips)
+    np.testing.assert_array_equal(targets, [[2, 1, 0], [-1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(joint_task().keep(targets), [True, False, True])
+    np.testing.assert_array_equal(joint_task(unclassified=True).keep(targets), [1, 1, 1])
+
+
+def test_joint_loss_is_the_class_cross_entropy_plus_lambda_times_the_detection_loss():
+    from mejax import losses
+
+    rng = np.random.default_rng(0)
+    outputs = {"logits": rng.normal(size=(4, 3)), "au_logits": rng.normal(size=(4, 2))}
+    targets = np.array([[0, 1, 0], [2, 0, 1], [-1, 1, 1], [1, 0, 0]])
+    loss = joint_task(unclassified=True).model_loss(outputs, {"targets": targets}, {})
+    logits = outputs["logits"][[0, 1, 3]]
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    ce = -np.mean(log_p[[0, 1, 2], [0, 2, 1]])  # the unclassified clip is left out
+    detection = losses.balanced_detection_loss(outputs["au_logits"], targets[:, 1:])
+    np.testing.assert_allclose(loss, ce + 0.75 * float(detection), rtol=1e-5)
+    without_detectors = joint_task().model_loss({"logits": outputs["logits"]},
+                                                {"targets": targets}, {})  # fmt: skip
+    np.testing.assert_allclose(without_detectors, ce, rtol=1e-5)
+
+
+def test_augmented_flows_train_all_pairs_and_evaluate_the_plain_one():
+    apex_index = np.array([3, 5, 5, 7])
+    angle = np.array([0.0, 5.0, 0.0, 0.0])
+    flows = np.arange(4, dtype=np.float32).reshape(4, 1, 1, 1) * np.ones((4, 2, 2, 2))
+    example = {"apex": 5, "apex_index": apex_index, "angle": angle, "clip": b"x"}
+    ordered = input_pipeline.plain_first(flows, example)
+    np.testing.assert_array_equal(ordered[:, 0, 0, 0], [2, 0, 1, 3])
+    batch = np.stack([ordered, ordered + 10])
+    inputs, targets = input_pipeline.augmented_side(batch, np.array([7, 8]), train=True)
+    assert inputs.shape == (8, 2, 2, 2)
+    np.testing.assert_array_equal(targets, [7, 7, 7, 7, 8, 8, 8, 8])
+    plain, _ = input_pipeline.augmented_side(batch, np.array([7, 8]), train=False)
+    np.testing.assert_array_equal(plain[:, 0, 0, 0], [2, 12])
+    with pytest.raises(ValueError, match="no unrotated"):
+        input_pipeline.plain_first(flows, {**example, "apex": 4})
+
+
+def test_synthetic_config_trains_with_augmented_flows_and_reports_au_f1(tmp_path, tiny_data_dir):
+    config = config_file("au_gcn", "synth_tiny")
+    config.dataset.data_dir = str(tiny_data_dir)
+    config.protocol.rounds = (0,)
+    assert config.input.flow_augment == "aug70"
+    assert tuple(config.task.aus) == au_graph.nodes("final")
+    results = train.run(config.lock(), tmp_path)
+    assert results["task"] == "mer_au" and results["experiment"] == "MER-auGCN"
+    assert results["num_test_clips"] > 0 and 0 <= results["uf1"] <= 1
+    assert set(results["au_detection"]["f1"]) == {f"AU{au}" for au in au_graph.nodes("final")}
+    assert "AU detection" in (tmp_path / "results.md").read_text()
+    logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    steps = max(r["step"] for r in logged if "loss" in r)
+    # The training side is the 70 flows of each of its ~11 clips: dozens of batches of 16 in
+    # one epoch (the clips alone would not fill one).
+    assert steps >= 40
+
+
+@pytest.fixture(scope="module")
+def megc2018_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("megc2018")
+
+
+@pytest.mark.parametrize(
+    "arg, rounds",
+    [
+        ("megc2018,no_aug", ()),
+        ("megc2018,cde,no_aug", (0, 1)),
+        ("megc2018,au_detection,no_aug", ()),
+    ],
+)
+def test_megc2018_configs_read_the_composite_and_run(arg, rounds, megc2018_dir):
+    """HDE (both directions), CDE and Table VII on the builder's dummy data (synthetic pixels in
+    the real layouts; the two objective classes both of its databases hold)."""
+    config = config_file("au_gcn", arg)
+    config.dataset.data_dir = str(megc2018_dir / "tfds")
+    config.dataset.manual_dir = str(REPO / "mejax" / "datasets" / "megc2018" / "dummy_data")
+    config.update_from_flattened_dict(
+        {
+            # Farneback at 112^2 (a cached variant of every licensed builder) in place of
+            # TV-L1 at 28^2, which takes minutes to compute on a CPU even for the dummy clips.
+            "input.flow_method": "farneback",
+            "input.image_size": 112,
+            "model.name": "au_gcn_tiny",
+            "task.classes": ("I", "III"),
+            "train.batch_size": 2,
+            "train.eval_batch_size": 2,
+            "train.num_epochs": 1,
+            "protocol.rounds": rounds,
+        }
+    )
+    workdir = megc2018_dir / arg.replace(",", "_")
+    results = train.run(config.lock(), workdir)
+    names = [fold["name"] for fold in results["per_fold"]]
+    if config.protocol.name == "hde":
+        assert names == ["casme2_to_samm", "samm_to_casme2"]
+    else:
+        assert len(names) == 2
+    if "au_detection" in arg:
+        assert results["au_detection"]["aus"] == [f"AU{au}" for au in (1, 2, 4, 9, 12, 14, 17)]
+        assert results["au_detection"]["num_test_clips"] == 5  # every clip, classified or not
