@@ -41,11 +41,12 @@ import tensorflow_datasets as tfds
 from tqdm.auto import tqdm
 
 from mejax import clipset
+from mejax.preprocess import augment, temporal, tim
 from mejax.preprocess import flow as flow_lib
-from mejax.preprocess import temporal, tim
 
 TEMPORAL_MODELS = ("tim", "tim50", "linear")
 VARIANTS = ("frames", "tim", "apex", "flow")
+CROP_MODES = ("random", "corners")
 GENERATED = ("synth_me",)  # databases built on the user's machine (no manual download)
 
 
@@ -318,12 +319,15 @@ def center_crop(clips: np.ndarray, size: int) -> np.ndarray:
 
 def normalize(inputs: jnp.ndarray, input_config) -> jnp.ndarray:
     """Model input of a batch, inside the jitted step: uint8 pixels -> float32 in [-1, 1] (the
-    I3D input range), optionally minus the onset frame (``subtract_onset``: the network sees
+    I3D input range; with ``raw_pixels`` 0..255, the range of Caffe models whose input
+    BatchNorm normalises them), optionally minus the onset frame (``subtract_onset``: the network sees
     the facial change rather than the face); raw flow -> its ``flow_encoding``."""
     if jnp.issubdtype(inputs.dtype, jnp.floating):  # flow (..., H, W, 2)
         inputs = flow_lib.encode(inputs, input_config.get("flow_encoding", "uv"))
         if inputs.dtype != jnp.uint8:
             return inputs.astype(jnp.float32)
+    if input_config.get("raw_pixels", False):  # Caffe's ImageData: 0..255 as they are
+        return inputs.astype(jnp.float32)
     x = inputs.astype(jnp.float32) / 127.5 - 1.0
     if input_config.get("subtract_onset", False) and x.ndim == 5:
         x = x - x[:, :1]
@@ -347,8 +351,8 @@ def flip(inputs: np.ndarray) -> np.ndarray:
 
 class TrainBatches:
     """Training batches indexed by step: epoch-wise permutations (last partial batch dropped),
-    optional class-balanced resampling, horizontal flips, random crops, and clips of a second
-    database mixed in.
+    optional class-balanced resampling, horizontal flips, colour shifts, rotations and
+    smoothing, random or corner crops, and clips of a second database mixed in.
 
     Args:
       inputs, targets: the training clips' inputs (N, ...) and task targets (N, ...).
@@ -363,10 +367,16 @@ class TrainBatches:
       aux: (inputs, targets) of the auxiliary database, or None.
       aux_ratio: the fraction of every batch drawn from ``aux``; those clips have ``domain``
         0 (source), the run's own 1 (target).
+      crop_mode: ``"random"`` (any window) or ``"corners"`` (one of the four corner windows,
+        Micro-Attention's CDE augmentation).
+      photometric: keyword arguments of :func:`mejax.preprocess.augment.random_photometric`
+        (``max_color_shift``, ``max_rotation``, ``max_smoothing``) for uint8 inputs; empty:
+        none.
     """
 
     def __init__(self, inputs, targets, batch_size: int, seed: int, flip: bool, crop: int = 0,
-                 balance_classes=None, aux=None, aux_ratio: float = 0.0):  # fmt: skip
+                 balance_classes=None, aux=None, aux_ratio: float = 0.0,
+                 crop_mode: str = "random", photometric=None):  # fmt: skip
         self.num_aux = round(batch_size * aux_ratio) if aux is not None else 0
         self.num_main = batch_size - self.num_aux
         if aux is not None and not 0 < self.num_aux < batch_size:
@@ -383,6 +393,14 @@ class TrainBatches:
             raise ValueError(f"{self.num_aux} auxiliary clips per batch; there are {len(aux[0])}")
         if crop:
             center_crop(inputs[:1], crop)  # checks the size
+        if crop_mode not in CROP_MODES:
+            raise ValueError(f"input.crop_mode {crop_mode!r} not in {CROP_MODES}")
+        photometric = dict(photometric or {})
+        if photometric and inputs.dtype != np.uint8:
+            raise ValueError(
+                f"input.photometric {photometric} needs uint8 frames, not {inputs.dtype}"
+            )
+        self.crop_mode, self.photometric = crop_mode, photometric
         self.inputs, self.targets, self.aux = inputs, targets, aux
         self.seed, self.flip, self.crop = seed, flip, crop
         self.weights = None
@@ -415,6 +433,10 @@ class TrainBatches:
             flips = np.random.default_rng([self.seed, epoch, index, 1]).random(len(inputs)) < 0.5
             mask = flips.reshape((-1,) + (1,) * (inputs.ndim - 1))
             inputs = np.where(mask, flip(inputs), inputs)
+        if self.photometric:
+            rng = np.random.default_rng([self.seed, epoch, index, 5])
+            inputs = np.stack([augment.random_photometric(x, rng, **self.photometric)
+                               for x in inputs])  # fmt: skip
         if self.crop:
             inputs = self._random_crops(inputs, np.random.default_rng([self.seed, epoch, index, 2]))
         batch = {"inputs": inputs, "targets": targets}
@@ -425,8 +447,12 @@ class TrainBatches:
 
     def _random_crops(self, inputs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         height, width = inputs.shape[-3:-1]
-        tops = rng.integers(0, height - self.crop + 1, len(inputs))
-        lefts = rng.integers(0, width - self.crop + 1, len(inputs))
+        if self.crop_mode == "corners":
+            tops = rng.integers(0, 2, len(inputs)) * (height - self.crop)
+            lefts = rng.integers(0, 2, len(inputs)) * (width - self.crop)
+        else:
+            tops = rng.integers(0, height - self.crop + 1, len(inputs))
+            lefts = rng.integers(0, width - self.crop + 1, len(inputs))
         return np.stack(
             [
                 x[..., top : top + self.crop, left : left + self.crop, :]

@@ -253,6 +253,8 @@ def train_round(config, round_, index: int, context: dict) -> dict:
         balance_classes=task.class_column(targets) if balance else None,
         aux=context["aux"],
         aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
+        crop_mode=config.input.get("crop_mode", "random"),
+        photometric=config.input.get("photometric", {}),
     )
     num_steps = config.train.num_epochs * batches.steps_per_epoch
     eval_every = config.train.eval_every_epochs * batches.steps_per_epoch

@@ -1,6 +1,7 @@
 """Every config file loads with every argument and builds its model; the paper settings read
 their real-database builders (on the builders' dummy data: synthetic pixels, real layout)."""
 
+import functools
 import importlib.util
 import subprocess
 import sys
@@ -38,7 +39,7 @@ def deep_config_cases():
     for path in CONFIG_FILES:
         if "baseline" in load_config(path, None):
             continue
-        if path.stem in ("mer_resnet", "neural_mer", "au_gcn"):
+        if path.stem in ("mer_resnet", "neural_mer", "au_gcn", "micro_attention"):
             continue  # test_mer_resnet_config_builds, test_neural_mer_config_builds, ...
         args = SCA_ARGS if path.stem == "sca" else [None, *presets.ARGS]
         yield from (pytest.param(path, arg, id=f"{path.stem}:{arg}") for arg in args)
@@ -241,3 +242,48 @@ def test_au_gcn_paper_setting():
     assert tuple(table_vii.task.aus) == (1, 2, 4, 9, 12, 14, 17) and table_vii.task.unclassified
     with pytest.raises(ValueError, match="Table VII"):
         load_config(REPO / "configs" / "au_gcn.py", "megc2018,cde,au_detection")
+
+
+@pytest.mark.parametrize(
+    "arg",
+    ["synth", "synth_tiny", "synth,pretrain", "synth_tiny,pretrain", "synth,resnet",
+     "megc2018", "megc2018,cde", "casme2", "samm,resnet", "smic", "casme2,pretrain"],
+)  # fmt: skip
+def test_micro_attention_config_builds(arg):
+    config = load_config(REPO / "configs" / "micro_attention.py", arg)
+    task = tasks.build(config.task)
+    model = models.build(config.model, task.outputs_per_model)
+    size = config.input.crop_size
+    apex = jnp.zeros((1, size, size, 1))  # grey
+    variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), apex, train=False))
+    outputs = jax.eval_shape(lambda v: model.apply(v, apex, train=False), variables)
+    assert outputs["logits"].shape == (1, len(task.classes))
+    assert config.model.attention == ("pretrain" not in arg and "resnet" not in arg)
+
+
+def test_micro_attention_paper_settings():
+    """Wang et al. Sec. 4.1: stage 1 on the four macro databases' peak frames (SGD 0.9, batch
+    50, lr 0.01 / 10 every 20 epochs, 9:1 split); stage 2 per protocol (batch, lr, decay)."""
+    load = functools.partial(load_config, REPO / "configs" / "micro_attention.py")
+    stage1 = load("casme2,pretrain")
+    assert stage1.dataset.name == "ckplus/peak"
+    assert tuple(stage1.dataset.extra) == ("oulu_casia/peak", "jaffe/peak", "mug/peak")
+    assert (stage1.protocol.name, stage1.protocol.holdout, stage1.task.label_set) == (
+        "pretrain", 0.1, "basic_5")  # fmt: skip
+    assert (stage1.optimizer.name, stage1.optimizer.momentum, stage1.train.batch_size) == (
+        "sgd", 0.9, 50)  # fmt: skip
+    assert (stage1.optimizer.learning_rate, stage1.optimizer.decay_every_epochs) == (0.01, 20)
+    settings = {arg: load(arg) for arg in ("megc2018", "megc2018,cde", "casme2")}
+    got = {a: (c.protocol.name, c.train.batch_size, c.optimizer.learning_rate,
+               c.optimizer.weight_decay) for a, c in settings.items()}  # fmt: skip
+    assert got == {
+        "megc2018": ("hde", 10, 1e-4, 3e-2),
+        "megc2018,cde": ("cde", 8, 1e-3, 5e-6),
+        "casme2": ("loso", 10, 1e-3, 5e-4),
+    }
+    assert settings["megc2018,cde"].input.crop_mode == "corners"
+    for config in settings.values():
+        assert (config.input.image_size, config.input.crop_size, config.input.gray) == (
+            240, 224, True)  # fmt: skip
+        assert config.train.balance_classes and config.task.label_set == "objective_5"
+    assert load("smic").task.label_set == "emotion"

@@ -53,6 +53,8 @@ VARIANTS = (
     "tim10_112",
     "tim10_224",
     "apex_224",
+    # Micro-Attention's input: 240^2 apex frames, randomly cropped to 224^2 in training.
+    "apex_240",
     "flow_tvl1_28",
     "flow_tvl1_28_aug70",
     "flow_tvl1_112",

@@ -13,6 +13,10 @@ A label set turns them into a class index, or -1 where the clip is not part of t
 * ``objective_5`` -- MEGC2018's objective classes I-V (Davison et al. 2018; Yap et al., FG
   2018): the HDE and CDE tasks of MER-auGCN. Classes VI and VII are left out.
 * ``objective`` -- all seven objective classes I-VII.
+* ``basic_5`` -- the five basic emotions Micro-Attention pretrains on (Wang, Peng, Bi, Chen,
+  Neurocomputing 2020, Sec. 4.1): happiness, surprise, anger, disgust, sadness, from each
+  macro-expression database's names (CK+'s ``happy``, JAFFE's, Oulu-CASIA's and MUG's, and
+  ``synth_me``'s emotions of classes I-V); fear, contempt, neutral and others are left out.
 * ``emotion`` -- each database's own emotion labels (CASME II: happiness, surprise, disgust,
   repression, others; SMIC: negative, positive, surprise; ...): the classes are the distinct
   non-empty emotions of the clips (or the config's list).
@@ -41,7 +45,9 @@ MEGC2019_MAP = {
     "surprise": "surprise",
 }
 OBJECTIVE_5 = aus.OBJECTIVE_CLASSES[:5]
-LABEL_SETS = ("megc2019", "objective_5", "objective", "emotion")
+BASIC_5_CLASSES = ("happiness", "surprise", "anger", "disgust", "sadness")
+BASIC_5_MAP = {**{name: name for name in BASIC_5_CLASSES}, "happy": "happiness"}
+LABEL_SETS = ("megc2019", "objective_5", "objective", "emotion", "basic_5")
 
 
 def class_names(label_set: str, emotion: Sequence[str], objective_class: np.ndarray,
@@ -57,6 +63,8 @@ def class_names(label_set: str, emotion: Sequence[str], objective_class: np.ndar
         return OBJECTIVE_5
     if label_set == "objective":
         return aus.OBJECTIVE_CLASSES
+    if label_set == "basic_5":
+        return BASIC_5_CLASSES
     return tuple(sorted({e.lower() for e in emotion if e}))
 
 
@@ -69,6 +77,8 @@ def class_labels(label_set: str, classes: Sequence[str], emotion: Sequence[str],
     """
     if label_set == "megc2019":
         names = [MEGC2019_MAP.get(e.lower(), "") for e in emotion]
+    elif label_set == "basic_5":
+        names = [BASIC_5_MAP.get(e.lower(), "") for e in emotion]
     elif label_set in ("objective_5", "objective"):
         names = [aus.OBJECTIVE_CLASSES[i] if i >= 0 else "" for i in np.asarray(objective_class)]
     elif label_set == "emotion":

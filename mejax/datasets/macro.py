@@ -14,9 +14,10 @@ image, MUG "6-10 frames around the apex". A builder's ``peak`` config holds exac
 frames, each one example: a one-frame clip (onset = apex = offset = 0) named
 ``<sequence clip>_f<frame number>`` (``S005_001_f09``), with its sequence's labels and
 split. Every emotion is kept; the paper's five classes (happiness, surprise, anger, disgust,
-sadness) are a run's label set, not a build choice. The cached variants ``peak_apex_224`` and
-``peak_apex_64`` (:data:`PEAK_VARIANTS`) store that frame resized, so ``input.variant=apex``
-reads them (``ckplus/peak`` -> ``ckplus/peak_apex_224``).
+sadness) are a run's label set, not a build choice. The cached variants ``peak_apex_224``,
+``peak_apex_240`` (Micro-Attention's 240^2 input, cropped to 224^2) and ``peak_apex_64``
+(:data:`PEAK_VARIANTS`) store that frame resized, so ``input.variant=apex`` reads them
+(``ckplus/peak`` -> ``ckplus/peak_apex_224``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 from mejax.datasets import aus, builder, readers
 from mejax.preprocess import cached
 
-PEAK_VARIANTS = ("apex_224", "apex_64")
+PEAK_VARIANTS = ("apex_224", "apex_240", "apex_64")
 LAST_FRAMES = 3  # CK+ and Oulu-CASIA: the paper's "last 3 frames"
 
 
@@ -51,7 +52,7 @@ class MacroConfig(builder.ManualConfig):
 
 def peak_configs(description: str) -> list[MacroConfig]:
     """The ``peak`` config (``description``: which frames it keeps) and its cached variants
-    ``peak_apex_224``, ``peak_apex_64``."""
+    ``peak_apex_224``, ``peak_apex_240``, ``peak_apex_64``."""
     peak = MacroConfig(name="peak", description=description, peak=True)
     return [peak, *builder.variant_configs([peak], PEAK_VARIANTS)]
 

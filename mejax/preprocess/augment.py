@@ -13,8 +13,9 @@ Choices the paper leaves open (arguments here): positions are rounded to the nea
 the same count); the apex itself is one of the 10; rotation is about the image centre with a
 reflected border (``cv2.BORDER_REFLECT_101``; a black border would create flow edges).
 
-The generic augmentations (colour shift, random and corner crops, flips) run on NumPy images
-with OpenCV; flipping a flow field also negates its horizontal component (:func:`flip_flow`).
+The generic augmentations (colour shift, rotation, smoothing: :func:`random_photometric`,
+Micro-Attention's; random and corner crops, flips) run on NumPy images with OpenCV; flipping a
+flow field also negates its horizontal component (:func:`flip_flow`).
 """
 
 from __future__ import annotations
@@ -108,6 +109,51 @@ def color_shift(image: np.ndarray, rng: np.random.Generator, max_shift: float = 
     """
     shift = rng.uniform(-max_shift, max_shift, image.shape[-1])
     return np.clip(image.astype(np.float32) + shift, 0, 255).astype(image.dtype)
+
+
+def _per_frame(images: np.ndarray, function) -> np.ndarray:
+    """``function`` of every (H, W, C) frame of (..., H, W, C) images, channels kept (OpenCV
+    drops a single channel)."""
+    frames = images.reshape(-1, *images.shape[-3:])
+    out = np.stack([function(f).reshape(f.shape) for f in frames])
+    return out.reshape(images.shape)
+
+
+def smooth(images: np.ndarray, window: int) -> np.ndarray:
+    """Box-filter smoothing of (..., H, W, C) images with a ``window`` x ``window`` mean."""
+    return _per_frame(images, lambda f: cv2.blur(f, (window, window)))
+
+
+def random_photometric(
+    images: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    max_color_shift: float = 0.0,
+    max_rotation: float = 0.0,
+    max_smoothing: int = 0,
+    probability: float = 0.5,
+) -> np.ndarray:
+    """Micro-Attention's training augmentation (Wang, Peng, Bi, Chen, Neurocomputing 2020,
+    Sec. 4.1): each enabled transform applied with ``probability``, the same to every frame of
+    a clip: a colour shift of at most ``max_color_shift`` per channel, a rotation by a uniform
+    angle in [-``max_rotation``, ``max_rotation``] degrees, a box smoothing with a window
+    drawn from 2 .. ``max_smoothing``. The paper gives the maxima (20, 10 degrees, 6) and
+    "randomly", not the distributions: uniform draws are a choice.
+
+    Args:
+      images: (..., H, W, C) uint8 image or clip.
+      rng: the draw.
+      max_color_shift, max_rotation, max_smoothing: 0 disables a transform.
+      probability: of each transform.
+    """
+    if max_color_shift and rng.random() < probability:
+        images = color_shift(images, rng, max_color_shift)
+    if max_rotation and rng.random() < probability:
+        angle = rng.uniform(-max_rotation, max_rotation)
+        images = _per_frame(images, lambda f: rotate(f, angle))
+    if max_smoothing >= 2 and rng.random() < probability:
+        images = smooth(images, int(rng.integers(2, max_smoothing + 1)))
+    return images
 
 
 def random_crop(images: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

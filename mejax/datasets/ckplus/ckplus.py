@@ -15,7 +15,7 @@ Configs: ``frames`` (default), the labelled sequences; its cached variants
 (:data:`MACRO_VARIANTS`); ``peak``, the last 3 frames of every labelled sequence, each a
 one-frame example ``S005_001_f09`` (Micro-Attention's pretraining frames:
 :mod:`mejax.datasets.macro`; the paper's 852 are those of the 284 sequences of its five
-classes), with ``peak_apex_224`` and ``peak_apex_64``.
+classes), with ``peak_apex_224``, ``peak_apex_240`` and ``peak_apex_64``.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ class Ckplus(macro.MacroBuilder):
     VERSION = tfds.core.Version("1.2.0")
     RELEASE_NOTES = {
         "1.2.0": "Builder config peak: the last 3 frames of every labelled sequence, one "
-        "example each, and its cached variants peak_apex_224, peak_apex_64; the other configs "
-        "are unchanged.",
+        "example each, and its cached variants peak_apex_224, peak_apex_240, peak_apex_64; "
+        "the other configs are unchanged.",
         "1.1.0": "Builder configs: the frames (default) and the cached variants "
         f"{', '.join(MACRO_VARIANTS)}; the clips and labels are unchanged.",
         "1.0.0": "Initial release: the emotion-labelled sequences, with AUs.",

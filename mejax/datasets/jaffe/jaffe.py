@@ -13,7 +13,7 @@ Splits: one per subject, ``KA`` ... ``YM``.
 Configs: ``frames`` (default), every image; ``peak``, the same examples -- Micro-Attention
 pretrains on every JAFFE image (its 151 are those of its five classes, fear and neutral left
 out), so the four macro databases share the config name (:mod:`mejax.datasets.macro`) -- with
-``peak_apex_224`` and ``peak_apex_64``.
+``peak_apex_224``, ``peak_apex_240`` and ``peak_apex_64``.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Jaffe(macro.MacroBuilder):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release: every image as a one-frame clip (frames; peak, the same "
-        "examples, with peak_apex_224 and peak_apex_64).",
+        "examples, with peak_apex_224, peak_apex_240 and peak_apex_64).",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     BUILDER_CONFIGS = [FRAMES_CONFIG, *PEAK_CONFIGS]

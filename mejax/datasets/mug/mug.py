@@ -19,7 +19,7 @@ Configs: ``frames`` (default), the whole takes; ``peak``, the 8 frames around th
 (positions ``apex - 3`` ... ``apex + 4``; every frame of a take shorter than 8), each a
 one-frame example ``001_happiness_take000_f45`` (:mod:`mejax.datasets.macro`). The paper takes
 "6-10 frames around the apex" without saying how many per take; 8 is the middle of that range.
-With ``peak_apex_224`` and ``peak_apex_64``.
+With ``peak_apex_224``, ``peak_apex_240`` and ``peak_apex_64``.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class Mug(macro.MacroBuilder):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release: the posed takes (frames; apex = the middle frame) and the 8 "
-        "frames around that apex (peak, with peak_apex_224 and peak_apex_64).",
+        "frames around that apex (peak, with peak_apex_224, peak_apex_240 and peak_apex_64).",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     BUILDER_CONFIGS = [FRAMES_CONFIG, *PEAK_CONFIGS]

@@ -12,8 +12,8 @@ The emotion is the folder name lower-cased; no AUs are coded (all-false multi-ho
 
 Configs: ``frames`` (default), the whole sequences; ``peak``, the last 3 frames of every
 sequence, each a one-frame example ``P001_Anger_f17`` (:mod:`mejax.datasets.macro`; the
-paper's 1200 are those of its five classes, fear left out), with ``peak_apex_224`` and
-``peak_apex_64``.
+paper's 1200 are those of its five classes, fear left out), with ``peak_apex_224``,
+``peak_apex_240`` (Micro-Attention's 240^2 input, cropped to 224^2) and ``peak_apex_64``.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class OuluCasia(macro.MacroBuilder):
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {
         "1.0.0": "Initial release: the VL/Strong sequences (frames) and the last 3 frames of "
-        "each (peak, with peak_apex_224 and peak_apex_64).",
+        "each (peak, with peak_apex_224, peak_apex_240 and peak_apex_64).",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     BUILDER_CONFIGS = [FRAMES_CONFIG, *PEAK_CONFIGS]

@@ -1,0 +1,185 @@
+"""Micro-Attention: a pre-activation ResNet-10 with micro-attention units, staged transfer.
+
+Wang, Peng, Bi, Chen, "Micro-Attention for Micro-Expression Recognition" (Neurocomputing
+2020): the network of :mod:`mejax.models.micro_attention` on the greyscale apex frame, trained
+in stages. Stage 1 trains the network *without* attention units on macro-expressions; stage 2
+adds the units, starts from stage 1's weights (``init_from``) and fine-tunes on
+micro-expressions with each protocol's settings (Sec. 4.1-4.2):
+
+    # stage 1 (synth_me/macro here; with a paper database, CK+ + Oulu-CASIA + JAFFE + MUG)
+    python -m mejax.main --config=configs/micro_attention.py:pretrain --workdir=runs/ma_stage1
+    # stage 2: the micro-expressions, from stage 1
+    python -m mejax.main --config=configs/micro_attention.py \\
+        --config.init_from=runs/ma_stage1 --workdir=runs/ma
+    # the paper: stage 1 once, then Tables 2 (HDE), 4 (CDE) and 6 (LOSO per database)
+    python -m mejax.main --config=configs/micro_attention.py:casme2,pretrain --workdir=runs/s1
+    python -m mejax.main --config=configs/micro_attention.py:megc2018,hde \\
+        --config.init_from=runs/s1 --workdir=runs/ma_hde
+    python -m mejax.main --config=configs/micro_attention.py:samm,resnet \\
+        --config.init_from=runs/s1 --workdir=runs/resnet_samm
+
+The argument is comma-separated tokens, each optional:
+
+- a database: ``synth`` (default: ``synth_me/small``, objective classes I-V, the four rounds
+  of a subject-independent 4-fold protocol, 64^2 apex frames cropped to 56^2), ``synth_tiny``
+  (tests), ``megc2018`` (CASME II + SAMM, classes I-V: ``hde``, Table 2, the default, or
+  ``cde``, Table 4), ``casme2``, ``samm`` (classes I-V) or ``smic`` (its 3 classes), each LOSO
+  (Table 6);
+- the row: ``ma`` (default: with the micro-attention units) or ``resnet`` (without them: the
+  "ResNet" rows). The "complex attention" rows compare with a network the paper cites ([29])
+  but does not specify, so mejax has no such row;
+- ``pretrain``: stage 1 instead, on the macro-expression databases of the database's family
+  (``synth``: ``synth_me/macro``; ``synth_tiny``: ``synth_me/macro_tiny``; a paper database:
+  the ``peak`` frames of CK+, Oulu-CASIA, JAFFE and MUG, whichever micro database is named),
+  the five basic emotions, no attention units, a random 9:1 train/validation split of the
+  frames (``protocol=pretrain``; no test side).
+
+The paper settings (Sec. 4.1), and the choices where it is silent:
+
+- input: the apex frame in grey (``input.gray``), 240^2, a random 224^2 crop in training; the
+  test frame is the central 224^2 crop (the paper resizes it to 224^2); pixels 0..255 as Caffe
+  reads them (``input.raw_pixels``; the input BatchNorm ``data_bn`` normalises them);
+- stage 1: SGD momentum 0.9, batch 50, lr 0.01 divided by 10 every 20 epochs, 60 epochs (not
+  stated); colour shift <= 20, rotation <= 10 degrees and box smoothing <= 6, each with
+  probability 0.5; the model of the best validation accuracy... here UF1 (the task's score);
+- stage 2, every class resampled up to the largest (``train.balance_classes``), lr divided by
+  10 every 10 epochs, 30 epochs (not stated), the last epoch's model (no selection is
+  stated). Per protocol (the minus signs of the printed weight decays are lost in the text;
+  read as negative exponents):
+
+  ========  =====  =====  ============  ==============================================
+  protocol  batch  lr     weight decay  augmentation
+  ========  =====  =====  ============  ==============================================
+  HDE       10     1e-4   3e-2          colour shift, rotation <= 8 degrees
+  CDE       8      1e-3   5e-6          one of the four corner 224^2 crops of 240^2
+  LOSO      10     1e-3   5e-4          all of the above
+  ========  =====  =====  ============  ==============================================
+
+- the "BNS" layers' Scale bias learns at twice the rate in the prototxt (``lr_mult 2``); mejax
+  trains every parameter at the one rate;
+- ImageNet initialisation of stage 1 from CVGJ's ResNet-10 where a user has it:
+  ``python -m mejax.weights.caffe resnet10_cvgj_iter_320000.caffemodel resnet10.npz`` then
+  ``--config.init_from=resnet10.npz`` (conv1 folded to one grey channel; see
+  :mod:`mejax.weights.caffe`).
+
+On ``synth``: 64^2 apex frames cropped to 56^2, a 1/2-width network, stage 1 on
+``synth_me/macro`` for 40 epochs and stage 2 for 20 (the lr divided by 10 every 15 and 10
+epochs), the LOSO augmentation, and the model of the best validation UF1 in stage 2; minutes on
+2 CPU cores.
+"""
+
+import ml_collections
+
+from mejax import config_args, presets
+
+ARGS = {
+    "database": config_args.databases("synth", "synth_tiny", "megc2018", "casme2", "samm", "smic"),
+    "protocol": config_args.choice(("hde", "cde"), default=None),
+    "row": config_args.choice(("ma", "resnet"), default="ma"),
+    "pretrain": config_args.flag("pretrain", "stage 1 on the macro-expression databases"),
+}
+# The macro-expression databases of stage 1 (their ``peak`` frames) per database family.
+MACRO = {
+    "synth": ("synth_me/macro", ()),
+    "synth_tiny": ("synth_me/macro_tiny", ()),
+    "paper": ("ckplus/peak", ("oulu_casia/peak", "jaffe/peak", "mug/peak")),
+}
+# Stage 2 per protocol: batch, lr, weight decay, augmentation (Sec. 4.1).
+COLOR_ROTATION = {"max_color_shift": 20.0, "max_rotation": 8.0}
+PROTOCOLS = {
+    "hde": (10, 1e-4, 3e-2, COLOR_ROTATION, "random"),
+    "cde": (8, 1e-3, 5e-6, {}, "corners"),
+    "loso": (10, 1e-3, 5e-4, COLOR_ROTATION, "corners"),
+}
+STAGE1_PHOTOMETRIC = {"max_color_shift": 20.0, "max_rotation": 10.0, "max_smoothing": 6}
+
+
+def get_config(arg=None):
+    args = config_args.parse(arg, ARGS)
+    database, pretrain = args["database"], args["pretrain"]
+    if args["protocol"] and (database != "megc2018" or pretrain):
+        raise ValueError(f"config argument {arg!r}: hde / cde are protocols of megc2018")
+    synthetic = database in config_args.SYNTHETIC
+    attention = args["row"] == "ma" and not pretrain
+    c = ml_collections.ConfigDict()
+    c.name = "ResNet (stage 1)" if pretrain else ("MA" if attention else "ResNet")
+    c.seed = 0
+    c.init_from = ""
+    c.dataset = presets.dataset_block(database)
+    c.dataset.extra = ()
+    c.input = ml_collections.ConfigDict(
+        {
+            "variant": "apex",
+            "image_size": 240,
+            "crop_size": 224,
+            "crop_mode": "random",
+            "gray": True,
+            "raw_pixels": True,
+            "photometric": {},
+            "flip": False,
+            "num_frames": 1,
+        }
+    )
+    c.model = ml_collections.ConfigDict(
+        {
+            "name": "micro_attention",
+            "attention": attention,
+            "width": 1.0,
+            "dtype": "float32",
+            "bn_momentum": 0.9,
+        }
+    )
+    label_set = "emotion" if database == "smic" else "objective_5"
+    classes = ("negative", "positive", "surprise") if database == "smic" else ()
+    c.task = ml_collections.ConfigDict(
+        {"name": "mer", "label_set": label_set, "classes": classes, "class_weights": ""}
+    )
+    protocol = args["protocol"] or ("hde" if database == "megc2018" else "loso")
+    c.protocol = ml_collections.ConfigDict({"name": protocol, "rounds": ()})
+    batch, lr, decay, photometric, crop_mode = PROTOCOLS[protocol]
+    c.optimizer = presets.sgd_optimizer(
+        learning_rate=lr,
+        weight_decay=decay,
+        schedule="step",
+        decay_every_epochs=10,
+        decay_factor=0.1,
+    )
+    c.train = presets.train_block(batch_size=batch, num_epochs=30)
+    c.train.selection = "last"
+    c.train.balance_classes = True
+    c.input.photometric = photometric
+    c.input.crop_mode = crop_mode
+    if pretrain:
+        name, extra = MACRO[database if synthetic else "paper"]
+        c.dataset.name, c.dataset.extra = name, extra
+        c.task.label_set = "basic_5"
+        c.protocol = ml_collections.ConfigDict({"name": "pretrain", "rounds": (), "holdout": 0.1})
+        c.optimizer.learning_rate = 0.01
+        c.optimizer.weight_decay = 0.0
+        c.optimizer.decay_every_epochs = 20
+        c.train.batch_size = 50
+        c.train.num_epochs = 60
+        c.train.selection = "validation"
+        c.train.balance_classes = False
+        c.input.photometric = STAGE1_PHOTOMETRIC
+        c.input.crop_mode = "random"
+    presets.synthetic(c, database)
+    if synthetic:
+        c.input.image_size, c.input.crop_size = (64, 56) if database == "synth" else (48, 40)
+        c.protocol.name = "pretrain" if pretrain else "subject_kfold"
+        c.train.selection = "validation"
+    if database == "synth":
+        c.model.width = 0.5
+        c.protocol.rounds = ()
+        c.train.eval_batch_size = 30
+        c.train.num_epochs = 40 if pretrain else 20
+        c.optimizer.decay_every_epochs = 15 if pretrain else 10
+    elif database == "synth_tiny":
+        c.model.name = "micro_attention_tiny"
+        del c.model["width"]
+        c.train.batch_size = 8
+        c.train.eval_batch_size = 4
+        c.protocol.name = "pretrain" if pretrain else "loso"
+        # The classes the training side of every round of synth_me/tiny holds.
+        c.task.classes = ("happiness", "anger", "disgust") if pretrain else ("I", "II", "III")
+    return c.lock()
