@@ -11,4 +11,4 @@ for seed in 0 1 2; do
       --workdir="${runs}/${row}_seed${seed}" "${@:2}"
   done
 done
-python experiments/neural_mer_synth/summarize.py "${runs}"
+python experiments/recognition_summary.py "${runs}"

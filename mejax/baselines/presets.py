@@ -23,6 +23,11 @@ Settings by argument:
   three), leave-one-subject-out, C selected on the validation subject by UF1; UF1 / UAR / WAR /
   WF1 as MEGC scores them.
   On ``synth,mer`` the 20 LOSO rounds fit 140 seven-class SVMs: about 4 minutes of CPU.
+- ``megc2018,hde`` and ``megc2018,cde`` -- the hand-crafted rows of MER-auGCN's Table VI and
+  Micro-Attention's Tables 2 and 4: objective classes I-V of the MEGC2018 composite (CASME II +
+  SAMM), one multi-class SVM, holdout-database evaluation (CASME II -> SAMM and back) or
+  leave-one-subject-out over the composite, C selected on validation subjects of the training
+  side.
 - ``synth`` (default) -- ``synth_me/small`` (20 subjects x 12 clips, 112^2) at its native
   112^2, 10 TIM frames, AUs 4, 7, 12, all four rounds of the 2-fold protocol, C selected on
   validation (STAP's fixed C has no validation data to answer to on a new database). The
@@ -44,11 +49,11 @@ STAP_ROWS = ("lbp_top", "lpq_top")
 ARGS = {
     # MEGC2019's composite for recognition only (the LBP-TOP row of the MEGC2019 recogniser's
     # Table I: ``megc2019,mer``).
-    "database": config_args.databases(*presets.ARGS, "megc2019"),
+    "database": config_args.databases(*presets.ARGS, "megc2019", "megc2018"),
     "setting": config_args.choice(
-        ("sca", "mer"),
+        ("sca", "mer", "hde", "cde"),
         default=None,
-        doc="sca: SCA's 4-fold protocol and C selection; mer: recognition",
+        doc="sca: SCA's 4-fold protocol and C selection; mer: recognition; hde, cde: MEGC2018",
     ),
 }
 
@@ -70,6 +75,8 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
     database, setting = args["database"], args["setting"]
     if database == "megc2019" and setting != "mer":
         raise ValueError(f"config argument {arg!r}: megc2019 is a recognition database; add ',mer'")
+    if (database == "megc2018") != (setting in ("hde", "cde")):
+        raise ValueError(f"config argument {arg!r}: hde and cde are the protocols of megc2018")
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
@@ -118,5 +125,13 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
         )
         c.task = ml_collections.ConfigDict({"name": "mer", "label_set": label_set, "classes": ()})
         c.protocol = ml_collections.ConfigDict({"name": protocol, "rounds": ()})
+        c.baseline.classifier.c_selection = "validation"
+    if setting in ("hde", "cde"):
+        # MER-auGCN's Table VI and Micro-Attention's Tables 2 and 4: objective classes I-V of
+        # CASME II + SAMM, holdout-database (both directions) or composite LOSO evaluation.
+        c.task = ml_collections.ConfigDict(
+            {"name": "mer", "label_set": "objective_5", "classes": ()}
+        )
+        c.protocol = ml_collections.ConfigDict({"name": setting, "rounds": ()})
         c.baseline.classifier.c_selection = "validation"
     return c.lock()

@@ -111,3 +111,15 @@ def test_megc2019_is_a_recognition_database():
     assert config.task.label_set == "megc2019"
     with pytest.raises(ValueError, match="megc2019 is a recognition database"):
         baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "megc2019")
+
+
+@pytest.mark.parametrize("protocol", ["hde", "cde"])
+def test_megc2018_objective_classes_under_hde_and_cde(protocol):
+    """The hand-crafted rows of MER-auGCN's Table VI and Micro-Attention's Tables 2 and 4."""
+    config = baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, f"megc2018,{protocol}")
+    assert (config.dataset.name, config.protocol.name) == ("megc2018/cropped", protocol)
+    assert (config.task.name, config.task.label_set) == ("mer", "objective_5")
+    with pytest.raises(ValueError, match="hde and cde are the protocols of megc2018"):
+        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "megc2018")
+    with pytest.raises(ValueError, match="hde and cde are the protocols of megc2018"):
+        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, f"casme2,{protocol}")
