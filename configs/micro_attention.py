@@ -55,6 +55,10 @@ The paper settings (Sec. 4.1), and the choices where it is silent:
   LOSO      10     1e-3   5e-4          all of the above
   ========  =====  =====  ============  ==============================================
 
+- stage 2 loads stage 1's classifier too: its five basic emotions (happiness, surprise, anger,
+  disgust, sadness) are, in order, the emotions of objective classes I-V (Davison et al. 2018),
+  which the paper's CASME II and SAMM classes are; on SMIC's 3 classes it keeps its initial
+  value (another shape);
 - the "BNS" layers' Scale bias learns at twice the rate in the prototxt (``lr_mult 2``); mejax
   trains every parameter at the one rate;
 - ImageNet initialisation of stage 1 from CVGJ's ResNet-10 where a user has it:
