@@ -5,20 +5,23 @@ Zhao, arXiv:1907.05023): I3D (average-pool head, softmax CE), I3DF (average-pool
 loss), STAP (STAP head, softmax CE) and STAPF (STAP head, focal loss); ``sca`` those of SCA's
 Tables 1-6. Their arguments are parsed by :mod:`mejax.config_args`; :func:`synthetic` applies
 the settings every config family shares on the synthetic databases.
+
+On a paper database the ``task`` block carries the AUs of the paper's table and the rule that
+selects its clips (:mod:`mejax.paper_sets`, :func:`task_sets`): ``task.samples`` (``all``,
+``emotions``, ``any_au``) and ``task.emotions``, applied by :func:`mejax.paper_sets.select`.
 """
 
 from __future__ import annotations
 
 import ml_collections
 
-from mejax import config_args
+from mejax import config_args, paper_sets
 
-# AUs each database is evaluated on (those with enough samples for the 2-fold protocol).
-PAPER_AUS = {
-    "casme2": (1, 2, 4, 7, 12, 14, 15, 17),
-    "casme": (1, 4, 9, 12, 14, 15, 17),
-    "samm": (2, 4, 7, 12, 14, 15, 24),
-}
+# AUs each paper database is evaluated on in STAP's Tables III-V (the STAP-family configs and
+# the baselines' default setting); SCA's Tables 1-3 evaluate others (:data:`SCA_AUS`). Both, and
+# the clips each table keeps, come from :mod:`mejax.paper_sets`.
+PAPER_AUS = {database: s.aus for database, s in paper_sets.STAP.items()}
+SCA_AUS = {database: s.aus for database, s in paper_sets.SCA.items()}
 # TFDS builder of each paper database (config_args.DATABASES).
 PAPER_DATASETS = {database: config_args.builder(database) for database in PAPER_AUS}
 SYNTH_AUS = (4, 7, 12)  # the three most frequent AUs of synth_me
@@ -27,6 +30,15 @@ DATABASE_AUS = {"synth": SYNTH_AUS, "synth_tiny": (4, 7), **PAPER_AUS}
 # The database tokens of the STAP, SCA and baseline configs, ``synth`` the default.
 ARGS = tuple(DATABASE_AUS)
 DATABASE = config_args.databases(*ARGS)
+
+
+def task_sets(paper: str, database: str) -> dict:
+    """The ``aus``, ``samples`` and ``emotions`` fields of a ``task`` block: those of the
+    paper's table on a paper database (:func:`mejax.paper_sets.paper_set`; ``paper`` is
+    ``stap`` or ``sca``), on a synthetic one its AUs (:data:`DATABASE_AUS`) and every clip."""
+    if database in config_args.SYNTHETIC:
+        return {"aus": DATABASE_AUS[database], "samples": "all", "emotions": ()}
+    return paper_sets.paper_set(paper, database).task_fields()
 
 
 def dataset_block(database: str) -> ml_collections.ConfigDict:
@@ -159,7 +171,9 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
     )
     c.task = ml_collections.ConfigDict(
         {
-            "aus": DATABASE_AUS[database],
+            # STAP Table III (CASME II), IV (CASME: the four emotions), V (SAMM): the table's
+            # AUs and the rule that keeps its clips (mejax.paper_sets).
+            **task_sets("stap", database),
             "loss": loss,
             # STAP does not print its alpha and gamma. gamma = 2 is Lin et al.'s default. Their
             # alpha = 0.25 weighs present-AU samples a third of absent ones and biases the argmax
@@ -278,7 +292,9 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
     c.task = ml_collections.ConfigDict(
         {
             "name": "multi_task",
-            "aus": DATABASE_AUS[database],
+            # SCA Table 1 (CASME II, 8 AUs), 2 (CASME: 4 AUs, the four emotions), 3 (SAMM: 4
+            # AUs, the clips with at least one): the AU set sizes the network's output layer.
+            **task_sets("sca", database),
             "loss": "sigmoid_bce",
             "loss_kwargs": {},
         }

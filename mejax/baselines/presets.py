@@ -9,13 +9,15 @@ with a ``baseline`` block through :func:`mejax.baselines.run.run`.
 Settings by argument:
 
 - ``casme2``, ``casme``, ``samm`` -- the paper setting: 10 TIM frames at 224^2 (STAP's input,
-  Sec. IV-B), 5 x 5 blocks, the database's AUs (``presets.PAPER_AUS``), STAP's
-  subject-independent 2-fold protocol, all four rounds. C as in the paper the row comes from:
-  fixed at 1000 for STAP's rows (LBP-TOP, LPQ-TOP), selected on the validation subjects over
-  10^-3 ... 10^3 for SCA's (LBP-SIP, HOG3D) and the others.
+  Sec. IV-B), 5 x 5 blocks, the AUs and clips of STAP's table for the database (Tables
+  III-V, :mod:`mejax.paper_sets`), STAP's subject-independent 2-fold protocol, all four
+  rounds. C as in the paper the row comes from: fixed at 1000 for STAP's rows (LBP-TOP,
+  LPQ-TOP), selected on the validation subjects over 10^-3 ... 10^3 for SCA's (LBP-SIP, HOG3D)
+  and the others.
 - ``<database>,sca`` (e.g. ``casme2,sca``) -- SCA's setting (Sec. 4.1): its subject-independent
-  4-fold protocol (2 folds train, 1 validates, 1 tests; ``protocols.subject_kfold``) and C
-  selected on the validation fold, for every descriptor.
+  4-fold protocol (2 folds train, 1 validates, 1 tests; ``protocols.subject_kfold``), the AUs
+  and clips of SCA's table for the database (Tables 1-3) and C selected on the validation fold,
+  for every descriptor.
 - ``<database>,mer`` (e.g. ``casme2,mer``; ``megc2019,mer`` the LBP-TOP row of the MEGC2019
   recogniser's Table I: three classes, 68-subject LOSO) -- recognition instead of AU detection
   (``recognition.py``): one multi-class SVM over the database's emotion classes
@@ -84,7 +86,14 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
     c.input = ml_collections.ConfigDict(
         {"num_frames": 10, "temporal_model": "tim", "image_size": 224}
     )
-    c.task = ml_collections.ConfigDict({"aus": presets.DATABASE_AUS.get(database, ())})
+    # The AUs and clips of the table the row comes from (mejax.paper_sets): STAP's Tables
+    # III-V, or with ``sca`` SCA's Tables 1-3.
+    paper = "sca" if setting == "sca" else "stap"
+    c.task = ml_collections.ConfigDict(
+        presets.task_sets(paper, database)
+        if database in presets.DATABASE_AUS
+        else {"aus": (), "samples": "all", "emotions": ()}
+    )
     c.protocol = ml_collections.ConfigDict({"name": "stap_two_fold", "rounds": (0, 1, 2, 3)})
     stap_row = descriptor["name"] in STAP_ROWS
     c.baseline = ml_collections.ConfigDict(
