@@ -12,8 +12,9 @@ Supported layouts (state-dict names of the public code the papers' authors and u
   under ``I3D/``, the 1x1x1 logits convolution as the head ``Logits/Conv3d_0c_1x1``).
 
 Checkpoints are read with ``torch.load(path, map_location="cpu", weights_only=True)`` (tensors
-and plain containers only: no code runs) when PyTorch is installed; without it, export the state
-dict once to ``.npz`` where PyTorch is::
+and plain containers only: no code runs) when PyTorch >= 2.6 is installed (``weights_only`` could
+be bypassed before 2.6, CVE-2025-32434, so older versions are refused); without it, export the
+state dict once to ``.npz`` where PyTorch is::
 
     np.savez("weights.npz", **{k: v.numpy() for k, v in state_dict.items()})
 
@@ -64,8 +65,8 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
 
     Raises:
       FileNotFoundError: no such file.
-      ImportError: a PyTorch file and PyTorch is not installed (the message says how to export
-        ``.npz``).
+      ImportError: a PyTorch file and PyTorch (>= 2.6) is not installed (the message says how to
+        export ``.npz``).
       ValueError: the file holds no state dict of arrays.
     """
     path = Path(path).expanduser()
@@ -75,14 +76,7 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             state = {key: npz[key] for key in npz.files}
     else:
-        try:
-            import torch
-        except ImportError:
-            raise ImportError(
-                f"{path} is a PyTorch checkpoint and PyTorch is not installed. Install torch, or "
-                "export the state dict where it is: np.savez('weights.npz', **{k: v.numpy() for "
-                "k, v in state_dict.items()}) and pass the .npz."
-            ) from None
+        torch = _safe_torch(path)
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # noqa: BLE001  (torch raises many kinds)
@@ -91,6 +85,41 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
                 f"containers only): {error}"
             ) from None
     return _plain_state_dict(state, path)
+
+
+MIN_TORCH = (2, 6)  # the first PyTorch whose torch.load(weights_only=True) runs no code
+_EXPORT = (
+    "export the state dict where PyTorch is: np.savez('weights.npz', **{k: v.numpy() for k, v "
+    "in state_dict.items()}) and pass the .npz"
+)
+
+
+def _torch_version(version: str) -> tuple[int, int]:
+    """(major, minor) of a version string such as ``2.6.0+cpu``; (0, 0) if unreadable."""
+    parts = version.split(".")
+    try:
+        return int(parts[0]), int("".join(c for c in parts[1] if c.isdigit()) or 0)
+    except (IndexError, ValueError):
+        return (0, 0)
+
+
+def _safe_torch(path: Path):
+    """The ``torch`` module, if it is installed and at least :data:`MIN_TORCH`."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(
+            f"{path} is a PyTorch checkpoint and PyTorch is not installed. Install torch>=2.6, "
+            f"or {_EXPORT}."
+        ) from None
+    version = str(getattr(torch, "__version__", "0"))
+    if _torch_version(version) < MIN_TORCH:
+        raise ImportError(
+            f"{path} is a PyTorch checkpoint and PyTorch {version} cannot read it safely "
+            "(torch.load(weights_only=True) can run code before 2.6, CVE-2025-32434). Upgrade to "
+            f"torch>=2.6, or {_EXPORT}."
+        )
+    return torch
 
 
 def _plain_state_dict(state, path) -> dict[str, np.ndarray]:
