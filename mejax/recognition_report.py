@@ -122,6 +122,12 @@ def summarize(records: list[dict], round_names: list[str], classes: Sequence[str
     return results
 
 
+def fold_mean(per_fold: list[dict], key: str) -> float:
+    """Mean of the rounds' ``key`` (``uf1``, ``uar``, ``war``) over the rounds with test clips
+    (MEGC2018 HDE's "Avg" of its two folds)."""
+    return float(np.mean([f[key] for f in per_fold if f["num_samples"]]))
+
+
 def _pair(m: dict, key: str) -> str:
     return f"{m[key]:.3f} ({m['majority'][key]:.3f})"
 
@@ -195,6 +201,10 @@ def markdown(results: dict, title: str, selection_note: str) -> str:
     for f in results["per_fold"]:
         cells = " | ".join("-" if f[k] is None else f"{f[k]:.3f}" for k in ("uf1", "uar", "war"))
         lines.append(f"| {f['name']} | {f['num_samples']} | {cells} | {f['majority_class']} |")
+    tested = [f for f in results["per_fold"] if f["num_samples"]]
+    if len(tested) > 1:  # MEGC2018 HDE's "Avg": the mean of the two folds' figures
+        cells = " | ".join(f"{fold_mean(tested, k):.3f}" for k in ("uf1", "uar", "war"))
+        lines.append(f"| mean over rounds | | {cells} | |")
     lines += ["", "![confusion matrix](confusion.png)"]
     return "\n".join(lines) + "\n"
 

@@ -87,6 +87,12 @@ def test_per_fold_rows(results):
         "name": "round2", "num_samples": 0, "uf1": None, "uar": None, "war": None,
         "majority_class": "sur",
     }  # fmt: skip
+    # MEGC2018 HDE's "Avg": the mean over the rounds with test clips, in results.md too.
+    uar = ((2 / 3 + 1 + 0) / 3 + (1 + 1 / 2 + 1) / 3) / 2
+    assert recognition_report.fold_mean(results["per_fold"], "uar") == pytest.approx(uar)
+    uf1, war = (22 / 45 + 7 / 9) / 2, (4 / 6 + 4 / 5) / 2
+    row = f"| mean over rounds | | {uf1:.3f} | {uar:.3f} | {war:.3f} |"
+    assert row in recognition_report.markdown(results, "t", "")
 
 
 def test_majority_class_predictor_by_hand(results):
