@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 
 from mejax import (
     checkpointing,
+    config_checks,
     evaluate,
     input_pipeline,
     models,
@@ -374,6 +375,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     Returns:
       The results written to ``workdir/results.json``.
     """
+    config_checks.check(config, workdir)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     check_workdir(config, workdir)

@@ -1,0 +1,96 @@
+"""Checks of a config and a workdir before anything is loaded or trained.
+
+A count of zero or less (``--config.train.num_epochs=-1``) would otherwise finish "successfully"
+with untrained predictions or divide by zero deep in the loop, and a workdir that is a file or
+cannot be written would fail with a raw traceback. :func:`check` names every problem at once,
+in the config's own terms (``train.num_epochs = -1``); :func:`override_error` explains a
+``--config.KEY=VALUE`` override whose key the config does not have.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import ml_collections
+
+# Settings that count something and must be >= 1 (0 means "the default" for none of them).
+COUNTS = (
+    "train.num_epochs",
+    "train.eval_every_epochs",
+    "train.batch_size",
+    "train.eval_batch_size",
+    "train.log_every_steps",
+)
+# Settings where 0 means "the default" and a negative value is an error.
+DEFAULTABLE_COUNTS = ("train.models_per_step",)
+
+
+class ConfigError(ValueError):
+    """A config value or workdir the run cannot use; the message lists every problem."""
+
+
+def _lookup(config: ml_collections.ConfigDict, dotted: str):
+    """The value of ``dotted`` (``train.num_epochs``) in ``config``, or None if absent."""
+    value = config
+    for part in dotted.split("."):
+        if not hasattr(value, "get") or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def count_errors(config: ml_collections.ConfigDict) -> list[str]:
+    """One line per count of :data:`COUNTS` (present in ``config``) that is not an int >= 1."""
+    errors = []
+    for key, least in [(k, 1) for k in COUNTS] + [(k, 0) for k in DEFAULTABLE_COUNTS]:
+        value = _lookup(config, key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            errors.append(f"{key} = {value!r}: must be an integer >= {least}")
+    return errors
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def workdir_errors(workdir: str | Path) -> list[str]:
+    """Why ``workdir`` cannot hold a run (it is a file, lies under a file, is not writable)."""
+    workdir = Path(workdir).expanduser().absolute()
+    if workdir.exists() and not workdir.is_dir():
+        return [f"workdir {workdir} is a file, not a directory"]
+    existing = _nearest_existing(workdir)
+    if not existing.is_dir():
+        return [f"workdir {workdir} cannot be created: {existing} is a file"]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == workdir:
+            return [f"workdir {workdir} is not writable"]
+        return [f"workdir {workdir} cannot be created: {existing} is not writable"]
+    return []
+
+
+def check(config: ml_collections.ConfigDict, workdir: str | Path) -> None:
+    """Raises :class:`ConfigError` listing every invalid count of ``config`` and every reason
+    ``workdir`` cannot be used; returns quietly when there is none."""
+    errors = count_errors(config) + workdir_errors(workdir)
+    if errors:
+        raise ConfigError("invalid config or workdir:\n  " + "\n  ".join(errors))
+
+
+def override_error(argv: list[str], error: Exception) -> str:
+    """The message for ``error`` (``KeyError``/``AttributeError`` of ml_collections) raised while
+    applying the ``--config.KEY=VALUE`` overrides of ``argv``: the override and the key."""
+    text = str(error)  # a KeyError's repr, nested in an AttributeError's: quotes escaped
+    found = re.search(r"([A-Za-z_]\w*)", text)
+    key = found.group(1) if found else text
+    overrides = [a.split("=", 1)[0].removeprefix("--") for a in argv if a.startswith("--config.")]
+    named = [o for o in overrides if key in o.split(".")]
+    where = named[0] if named else ", ".join(overrides) or "a --config override"
+    message = f"unknown config key {key!r} in --{where}: the config has no such field"
+    hint = re.search(r'Did you mean "\w+" instead of "\w+"\?', text)
+    return f"{message}. {hint.group(0)}" if hint else message

@@ -1,0 +1,99 @@
+"""Config and workdir checks before a run: counts >= 1, usable workdirs, unknown override keys."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mejax import config_checks, presets, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(**overrides):
+    config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny").unlock()
+    config.update_from_flattened_dict(overrides)
+    return config.lock()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("train.num_epochs", -1),
+        ("train.num_epochs", 0),
+        ("train.eval_every_epochs", 0),
+        ("train.batch_size", 0),
+        ("train.eval_batch_size", -2),
+        ("train.log_every_steps", 0),
+        ("train.models_per_step", -1),
+    ],
+)
+def test_each_invalid_count_is_refused_before_the_run(tmp_path, key, value):
+    config = tiny_config(**{key: value})
+    with pytest.raises(config_checks.ConfigError, match=rf"{key} = {value}: must be an integer"):
+        train.run(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # refused before anything is written
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    config = tiny_config(**{"train.num_epochs": -1, "train.eval_every_epochs": 0})
+    (tmp_path / "file").write_text("")
+    with pytest.raises(config_checks.ConfigError) as error:
+        config_checks.check(config, tmp_path / "file")
+    lines = str(error.value).splitlines()[1:]
+    assert [line.split(" =")[0].split(" /")[0].strip() for line in lines] == [
+        "train.num_epochs",
+        "train.eval_every_epochs",
+        "workdir",
+    ]
+
+
+def test_valid_config_and_new_workdir_pass(tmp_path):
+    config_checks.check(tiny_config(), tmp_path / "new" / "run")
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_workdir_that_is_a_file_or_under_one(tmp_path):
+    (tmp_path / "file").write_text("")
+    assert config_checks.workdir_errors(tmp_path / "file") == [
+        f"workdir {tmp_path / 'file'} is a file, not a directory"
+    ]
+    assert "cannot be created" in config_checks.workdir_errors(tmp_path / "file" / "run")[0]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any directory")
+def test_unwritable_workdir(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        assert "is not writable" in config_checks.workdir_errors(locked)[0]
+        assert "is not writable" in config_checks.workdir_errors(locked / "run")[0]
+    finally:
+        locked.chmod(0o700)
+
+
+def test_unwritable_workdir_as_seen_by_os_access(tmp_path, monkeypatch):
+    monkeypatch.setattr(config_checks.os, "access", lambda path, mode: False)
+    assert config_checks.workdir_errors(tmp_path) == [f"workdir {tmp_path} is not writable"]
+
+
+def test_override_error_names_the_override_and_the_key():
+    argv = ["main", "--config=c.py", "--config.train.num_epochs=2", "--config.train.foo=1"]
+    message = config_checks.override_error(argv, AttributeError(KeyError("'foo'")))
+    assert message == "unknown config key 'foo' in --config.train.foo: the config has no such field"
+    typo = KeyError('\'trian\'\nDid you mean "train" instead of "trian"?')
+    message = config_checks.override_error(["m", "--config.trian.num_epochs=1"], typo)
+    assert "'trian' in --config.trian.num_epochs" in message and 'Did you mean "train"' in message
+
+
+def test_main_explains_an_unknown_override_key(tmp_path):
+    command = [
+        sys.executable, "-m", "mejax.main", "--config=configs/stapf.py:synth_tiny",
+        f"--workdir={tmp_path}", "--config.train.num_epoch=3",
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "unknown config key 'num_epoch' in --config.train.num_epoch" in result.stderr
+    assert "Traceback" not in result.stderr
