@@ -162,6 +162,8 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
             "head": head,
             "width": 1.0,
             "final_endpoint": "Mixed_5c",
+            # Eq. 1 as one softmax of the logit margin; ``softmax_per_class`` is the reading
+            # with one temporal softmax per class (mejax/models/stap.py argues the default).
             "temporal_pooling": "softmax",
             "dropout_rate": 0.5,
             "dtype": "float32",
@@ -281,7 +283,13 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
             "width": 1.0,
             "attention": att,
             "fusion": fusion,
-            "channel_reduction": ml_collections.FieldReference(None, field_type=int),
+            # GSoP's channel attention, which SCA follows (Sec. 3.2.1; mejax/models/sca.py):
+            # C -> c' = 128 (GSoP's), c' row groups of 4 outputs, 4c' -> C, sigmoid.
+            # ``channel_attention=row_groups`` is the earlier reading (no reduction unless
+            # ``channel_reduction`` is set, ``channel_rows`` rows per group).
+            "channel_attention": "gsop",
+            "channel_reduction": ml_collections.FieldReference(128, field_type=int),
+            "channel_outputs_per_row": 4,
             "channel_rows": 4,
             "spatial_outputs_per_row": 4,
             "dropout_rate": 0.5,
@@ -315,6 +323,7 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
         c.input.crop_size = 96
         c.input.subtract_onset = True
         c.model.width = 0.25
+        c.model.channel_reduction = 32  # a quarter of the 128 channels, as 128 of 512
         c.optimizer.name = "adam"
         c.optimizer.learning_rate = 1e-3
         c.optimizer.weight_decay = 0.0
@@ -324,6 +333,7 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
         c.input.image_size = 40
         c.input.crop_size = 32
         c.model.name = "sca_classifier_tiny"
+        c.model.channel_reduction = 8  # of 32 channels
         del c.model["depth"]
         del c.model["width"]
     return c.lock()

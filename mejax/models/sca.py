@@ -6,14 +6,29 @@ X (T x H x W positions, C channels; 1 x 4 x 4 x 512 for Res3D-18 on 10 x 112^2) 
 by attention computed from second-order (covariance) statistics, pooled, and classified by one
 sigmoid output per AU (the multi-task task, ``tasks.AUMultiTask``).
 
-* Channel attention (Sec. 3.2.1, eq. 1): optionally reduce the channels to c' with a 1x1x1
-  conv + BN + ReLU; the c' x c' covariance of the channels over the N = T*H*W positions,
-  ``S = X^T (I - 1/N 1 1^T) X / N``; BatchNorm over its rows; a row-wise group convolution;
-  a sigmoid gives one weight per channel. The row-wise convolution reads ``channel_rows`` rows
-  per group (each kernel spans k whole rows and writes k outputs, so c' rows give c'
-  outputs): ``channel_rows=4`` is the paper's kernel of k = 4 rows (our reading of its row-wise
-  convolution), ``channel_rows=1`` the authors' re-implementation (kernel (c', 1), groups c':
-  one output per row). With a reduction, ReLU and a 1x1 conv map c' outputs back to C.
+* Channel attention (Sec. 3.2.1, eq. 1), which the paper builds "following [35]", GSoP (Gao,
+  Xie, Wang, Li, "Global Second-order Pooling Convolutional Networks", CVPR 2019), two readings
+  (``channel_attention``):
+
+  - ``gsop`` (default): GSoP's channel attention as its authors' public code computes it
+    (``chan_att`` of their ``Bottleneck``): a 1x1x1 conv reduces the C channels to c'
+    (``channel_reduction``, GSoP's 128; at most C) + BN + ReLU; the c' x c' covariance of the
+    channels over the N = T*H*W positions, ``S = X^T (I - 1/N 1 1^T) X / N``; BatchNorm over its
+    rows; a row-wise convolution, c' groups, each a kernel over one whole row writing
+    ``channel_outputs_per_row`` (4) values (PyTorch: ``Conv2d(c', 4c', (c', 1), groups=c')``);
+    a second 1x1 conv from 4c' back to C; a sigmoid gives one weight per channel. GSoP's code
+    has no non-linearity between the two convolutions (its spatial branch has a ReLU there), nor
+    do we. Its leading ReLU is left out: ``layer4`` ends in a ReLU already.
+  - ``row_groups``: the reading mejax had before: an optional reduction (``channel_reduction``,
+    None: none), the covariance and its BatchNorm as above, then a row-wise convolution reading
+    ``channel_rows`` rows per group, each kernel spanning k whole rows and writing k outputs
+    (c' rows give c' outputs; ``channel_rows=4`` read the paper's k = 4 as rows,
+    ``channel_rows=1`` is the authors' re-implementation: kernel (c', 1), groups c', one output
+    per row); with a reduction, ReLU and a 1x1 conv map the c' outputs back to C.
+
+  The paper normalises its covariances by 1/(d-1) and 1/(c-1) and names no BatchNorm; we
+  follow GSoP's code (1/N, BatchNorm over the rows), which differs from 1/(N-1) by a constant
+  factor that the row BatchNorm removes in training.
 * Spatial attention (Sec. 3.2.2, eq. 2): the N x N covariance of the positions over the
   channels, ``S = X (I - 1/C 1 1^T) X^T / C``; BatchNorm over its rows; a row-wise group
   convolution writing ``spatial_outputs_per_row`` (4) outputs per row; ReLU; a 1x1 conv to N;
@@ -97,23 +112,41 @@ def _row_batch_norm(train: bool, momentum: float, name: str) -> nn.BatchNorm:
     return nn.BatchNorm(use_running_average=not train, momentum=momentum, axis=1, name=name)
 
 
-class ChannelAttention(nn.Module):
-    """(B, N, C) features -> (B, C) channel weights in (0, 1) (eq. 1)."""
+CHANNEL_ATTENTIONS = ("gsop", "row_groups")
 
-    reduction: int | None = None
+
+class ChannelAttention(nn.Module):
+    """(B, N, C) features -> (B, C) channel weights in (0, 1) (eq. 1; see the module docstring).
+
+    Attributes:
+      mode: ``gsop`` or ``row_groups``.
+      reduction: c', the channels the 1x1x1 conv reduces to (capped at C; None: no reduction).
+      rows_per_group: rows per group of the ``row_groups`` row-wise convolution.
+      outputs_per_row: outputs per row of the ``gsop`` row-wise convolution.
+    """
+
+    reduction: int | None = 128
     rows_per_group: int = 4
     bn_momentum: float = 0.9
+    mode: str = "gsop"
+    outputs_per_row: int = 4
 
     @nn.compact
     def __call__(self, x, *, train: bool):
+        if self.mode not in CHANNEL_ATTENTIONS:
+            raise ValueError(f"channel_attention {self.mode!r} not in {CHANNEL_ATTENTIONS}")
         channels = x.shape[-1]
         if self.reduction:
-            x = nn.Dense(self.reduction, use_bias=False, name="reduce")(x)
+            # GSoP's conv_for_DR has a bias; the BatchNorm after it makes one redundant.
+            x = nn.Dense(min(self.reduction, channels), use_bias=False, name="reduce")(x)
             x = nn.BatchNorm(
                 use_running_average=not train, momentum=self.bn_momentum, name="reduce_bn"
             )(x)
             x = nn.relu(x)
         cov = _row_batch_norm(train, self.bn_momentum, "cov_bn")(channel_covariance(x))
+        if self.mode == "gsop":
+            z = RowWiseConv(1, self.outputs_per_row, name="row_conv")(cov)
+            return nn.sigmoid(nn.Dense(channels, name="expand")(z))
         rows = min(self.rows_per_group, cov.shape[1])
         z = RowWiseConv(rows, rows, name="row_conv")(cov)
         if z.shape[-1] != channels:
@@ -140,18 +173,23 @@ class SecondOrderAttention(nn.Module):
     Attributes:
       attention: ``none``, ``sa`` (spatial only), ``ca`` (channel only), ``sca`` (both, fused).
       fusion: ``learned`` (eq. 3), ``max``, ``avg`` or ``concat`` (used by ``sca``).
-      channel_reduction: c' of the channel attention (None: no reduction).
-      channel_rows: rows per group of the channel row-wise convolution (4: the paper, 1: the
-        authors' re-implementation).
+      channel_reduction: c' of the channel attention (GSoP's 128, capped at the channels;
+        None: no reduction).
+      channel_rows: rows per group of the ``row_groups`` channel row-wise convolution (4: our
+        earlier reading of the paper, 1: the authors' re-implementation).
       spatial_outputs_per_row: outputs per row of the spatial row-wise convolution.
+      channel_attention: ``gsop`` (GSoP's channel attention, the default) or ``row_groups``.
+      channel_outputs_per_row: outputs per row of the ``gsop`` row-wise convolution (4).
     """
 
     attention: str = "sca"
     fusion: str = "learned"
-    channel_reduction: int | None = None
+    channel_reduction: int | None = 128
     channel_rows: int = 4
     spatial_outputs_per_row: int = 4
     bn_momentum: float = 0.9
+    channel_attention: str = "gsop"
+    channel_outputs_per_row: int = 4
 
     @nn.compact
     def __call__(self, features, *, train: bool):
@@ -166,7 +204,12 @@ class SecondOrderAttention(nn.Module):
         outputs = []
         if self.attention in ("ca", "sca"):
             weights = ChannelAttention(
-                self.channel_reduction, self.channel_rows, self.bn_momentum, name="channel"
+                self.channel_reduction,
+                self.channel_rows,
+                self.bn_momentum,
+                self.channel_attention,
+                self.channel_outputs_per_row,
+                name="channel",
             )(flat, train=train)
             self.sow("intermediates", "channel_attention", weights)
             outputs.append(features * weights[:, None, None, None, :].astype(features.dtype))
@@ -196,8 +239,8 @@ class SCAClassifier(nn.Module):
     Attributes:
       num_outputs: one logit per AU.
       depth, shortcut, width: of the Res3D backbone (SCA: 18/50/101, shortcut A).
-      attention, fusion, channel_reduction, channel_rows, spatial_outputs_per_row: of
-        :class:`SecondOrderAttention`.
+      attention, fusion, channel_reduction, channel_rows, spatial_outputs_per_row,
+        channel_attention, channel_outputs_per_row: of :class:`SecondOrderAttention`.
       dropout_rate: before ``fc`` (0.5 in the paper).
       dtype: computation dtype of the backbone (covariances stay float32).
       bn_momentum: decay of every BatchNorm's running averages.
@@ -209,12 +252,14 @@ class SCAClassifier(nn.Module):
     width: float = 1.0
     attention: str = "sca"
     fusion: str = "learned"
-    channel_reduction: int | None = None
+    channel_reduction: int | None = 128
     channel_rows: int = 4
     spatial_outputs_per_row: int = 4
     dropout_rate: float = 0.5
     dtype: jnp.dtype = jnp.float32
     bn_momentum: float = 0.9
+    channel_attention: str = "gsop"
+    channel_outputs_per_row: int = 4
 
     @nn.compact
     def __call__(self, clips, *, train: bool):
@@ -236,6 +281,8 @@ class SCAClassifier(nn.Module):
             self.channel_rows,
             self.spatial_outputs_per_row,
             self.bn_momentum,
+            self.channel_attention,
+            self.channel_outputs_per_row,
             name="attention",
         )(features, train=train)
         features = features.astype(jnp.float32)

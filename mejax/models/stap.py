@@ -10,10 +10,29 @@ Li, Huang, Zhao, "Micro-expression Action Unit Detection with Spatio-temporal Ad
 3. a 1x1x1 convolution to 2 logits (AU absent / present) per time step;
 4. temporal adaptive pooling (eq. 1): a softmax over time steps weights the per-step logits.
 
-Eq. 1 weights each time step by how strongly it signals the AU. The paper does not print which
-score enters the softmax; we use the positive-class margin ``z_t[1] - z_t[0]`` (so pooling follows
-the evidence for the AU) and make the temporal pooling a config option (``softmax`` / ``avg`` /
-``max``) for ablations. Dropout (0.5 in the paper) precedes the 1x1x1 convolution as in I3D.
+Eq. 1 weights the time steps by a softmax over time of p̂(t), the step's 2-class output. Read
+literally, that is one softmax per class: class k's steps weighted by softmax_t p̂_k(t). Two
+readings are offered (``temporal_pooling``; ``avg`` and ``max`` are for ablations):
+
+* ``softmax`` (default): one set of weights, softmax over time of the positive-class margin
+  ``z_t[1] - z_t[0]`` (the log-odds of p̂(t)), applied to both logits.
+* ``softmax_per_class``: eq. 1 with one temporal softmax per class, of the class probabilities
+  p̂_k(t) = softmax_k(z_t)_k; each class's logit is pooled with its own weights,
+  ``sum_t softmax_t(p̂_k(t)) z_t[k]`` (logits are pooled, not probabilities, because the losses
+  take logits; the paper does not say which it pools).
+
+Why the margin is the default: (1) one set of weights keeps both pooled logits from the same
+time steps, those where the AU's evidence is strongest, which is what the text says the pooling
+is for ("pool discriminative information"); per-class weights pool the "absent" logit from the
+steps that look most absent, so a clip whose expression fills two of ten steps is judged on its
+apex for one class and on its neutral frames for the other. (2) The probabilities lie in [0, 1],
+so their per-class softmax weights differ by at most a factor e between steps: at 10 steps the
+pooling stays close to the average and the "adaptive" part all but vanishes, whereas the margin
+is unbounded. (3) The margin's weights, like the classifier's decision, are unchanged when both
+logits shift by a constant. The per-class reading is there to measure the difference, not as a
+claim about what the authors ran.
+
+Dropout (0.5 in the paper) precedes the 1x1x1 convolution as in I3D.
 
 ``I3DHead`` is the head of the I3D baseline (the paper's "I3D" / "I3DF" rows): average pooling
 over a (2, H', W') window, stride 1, VALID as in DeepMind's I3D, dropout, 1x1x1 convolution, then
@@ -29,7 +48,7 @@ import jax.numpy as jnp
 
 from mejax.models.i3d import I3D
 
-TEMPORAL_POOLINGS = ("softmax", "avg", "max")
+TEMPORAL_POOLINGS = ("softmax", "softmax_per_class", "avg", "max")
 
 
 def roi_candidates(features: jnp.ndarray, rows: int = 2) -> jnp.ndarray:
@@ -54,11 +73,16 @@ def temporal_pool(logits: jnp.ndarray, method: str = "softmax") -> jnp.ndarray:
     Args:
       logits: (B, T, 2) per-step logits (absent, present).
       method: ``softmax`` (eq. 1: weights softmax_t of the present-vs-absent margin),
-        ``avg`` or ``max`` (of the margin's time step).
+        ``softmax_per_class`` (eq. 1 read per class: class k's logits weighted by softmax_t of
+        its probability p̂_k(t)), ``avg`` or ``max`` (of the margin's time step).
 
     Returns:
       (B, 2) clip logits.
     """
+    if method == "softmax_per_class":
+        probabilities = jax.nn.softmax(logits, axis=-1)  # p̂(t), (B, T, 2)
+        weights = jax.nn.softmax(probabilities, axis=1)  # over time, one set per class
+        return jnp.sum(weights * logits, axis=1)
     margin = logits[..., 1] - logits[..., 0]
     if method == "softmax":
         weights = jax.nn.softmax(margin, axis=1)
