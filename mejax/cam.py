@@ -1,6 +1,11 @@
 """Class-activation maps of a trained SCA model (Li, Huang, Zhao, Neurocomputing 2021, Fig. 6).
 
     python -m mejax.cam --workdir=runs/sca --clips=sub03_ep02,sub07_ep05 [--out=runs/sca/cam]
+    python -m mejax.cam --workdir=runs/sca_casme2 --clips=sub01/EP02_01f
+
+A clip is named as the database names it; where the name alone is not unique (CASME II numbers
+its clips per subject: ``EP02_01f`` is a clip of several subjects) it is given as
+``<subject>/<clip>``. The clip's subject comes from the run's clip set, never from its name.
 
 For each clip, the model of the round that tested it (selected on that round's validation
 subjects, read from the round's last checkpoint) gives, per AU k, the map
@@ -11,7 +16,10 @@ of Zhou et al. (CVPR 2016), with F the attention-weighted ``layer4`` map before 
 pooling and W the ``fc`` kernel; it is averaged over the map's time steps, upsampled to the
 frame and drawn over the frame with the largest change from the onset (the expression's peak
 in the model's input). One PNG per clip and AU (``<clip>_AU<k>.png``) and one per clip with all
-AUs side by side (``<clip>.png``); the titles give the predicted probability and the label.
+AUs side by side (``<clip>.png``), ``<clip>`` being ``<subject>_<clip>`` for a clip named with its
+subject; the titles give the predicted probability and the label. The clips, and so the rounds'
+subjects, are those the run trained and tested on: the task's sample rule
+(:func:`mejax.paper_sets.select`) and the clips taking part in the task.
 """
 
 from __future__ import annotations
@@ -27,7 +35,17 @@ import ml_collections
 import numpy as np
 from absl import app, flags
 
-from mejax import checkpointing, input_pipeline, models, optim, protocols, sharding, tasks, train
+from mejax import (
+    checkpointing,
+    input_pipeline,
+    models,
+    optim,
+    paper_sets,
+    protocols,
+    sharding,
+    tasks,
+    train,
+)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -61,6 +79,33 @@ def overlay(ax, frame: np.ndarray, cam: np.ndarray, title: str) -> None:
     ax.imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1)
     ax.set_title(title, fontsize=9)
     ax.axis("off")
+
+
+def find_clip(clips, name: str) -> tuple[int, str]:
+    """The index of the clip ``name`` in a clip set, and the stem of its PNG files.
+
+    Args:
+      clips: the run's :class:`~mejax.clipset.ClipSet`.
+      name: a clip name (``sub03_ep02``, ``006_1_2``), or ``<subject>/<clip>``
+        (``sub01/EP02_01f``), needed where several subjects have a clip of that name.
+
+    Raises:
+      ValueError: no such clip, or a bare name that several subjects' clips have (listing
+        them as ``<subject>/<clip>``).
+    """
+    subject, _, clip = name.rpartition("/")
+    matches = [
+        i
+        for i, (n, s) in enumerate(zip(clips.names, clips.subjects, strict=True))
+        if n == clip and (not subject or s == subject)
+    ]
+    if not matches:
+        raise ValueError(f"clip {name!r} is not a clip of the run")
+    if len(matches) > 1:
+        choices = ", ".join(f"{clips.subjects[i]}/{clip}" for i in matches)
+        raise ValueError(f"clip {name!r} is a clip of several subjects: name one of {choices}")
+    index = matches[0]
+    return index, f"{clips.subjects[index]}_{clip}" if subject else clip
 
 
 def _restore_selection(config, model, task, round_dir: Path, example_clips):
@@ -97,20 +142,23 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
     out.mkdir(parents=True, exist_ok=True)
     task = tasks.build(config.task)
     model = models.build(config.model, task.outputs_per_model)
-    data = input_pipeline.load(config)
+    # The clips the run used (its sample rule, the clips with targets), so that the rounds
+    # deal the same subjects as in training.
+    data, _ = task.take_part(paper_sets.select(input_pipeline.load(config), config.task))
     rounds = protocols.build(config.protocol, data, config.seed)
     crop = config.input.get("crop_size", 0)
     round_variables = {}  # each round's model is read once, however many clips ask
     written = []
-    for name in clip_names:
-        if name not in data.names:
-            raise ValueError(f"clip {name!r} is not a clip of {config.dataset.name}")
-        index = data.names.index(name)
+    for clip_name in clip_names:
+        try:
+            index, name = find_clip(data, clip_name)
+        except ValueError as error:
+            raise ValueError(f"{config.dataset.name}: {error}") from None
         tested = [r for r in rounds if index in r.indices("test", data)]
         if not tested:
             raise ValueError(
-                f"clip {name!r}: its subject {data.subjects[index]!r} is in no test fold of the "
-                f"run's rounds ({', '.join(r.name for r in rounds)}); CAMs are drawn for "
+                f"clip {clip_name!r}: its subject {data.subjects[index]!r} is in no test fold of "
+                f"the run's rounds ({', '.join(r.name for r in rounds)}); CAMs are drawn for "
                 "held-out clips only"
             )
         clip = data.inputs[index : index + 1]
@@ -155,7 +203,9 @@ if __name__ == "__main__":
     # Defined here, not at import: mejax.main defines --workdir too, and both modules are
     # imported into one process by the tests.
     flags.DEFINE_string("workdir", None, "Workdir of a finished SCA run.")
-    flags.DEFINE_list("clips", None, "Clip names, e.g. sub03_ep02,sub07_ep05.")
+    flags.DEFINE_list(
+        "clips", None, "Clip names, e.g. sub03_ep02,sub07_ep05, or sub01/EP02_01f (CASME II)."
+    )
     flags.DEFINE_string("out", None, "Output folder (default: WORKDIR/cam).")
     flags.mark_flags_as_required(["workdir", "clips"])
     app.run(main)

@@ -6,7 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mejax import cam, models, presets, tasks, train
+from mejax import cam, clipset, models, presets, tasks, train
+from mejax.datasets import aus as au_vocab
 
 
 def test_multi_task_loss_is_the_bce_summed_over_aus():
@@ -69,3 +70,63 @@ def test_cam_refuses_a_clip_no_round_tested(sca_run):
     _, workdir, _ = sca_run
     with pytest.raises(ValueError, match="in no test fold"):
         cam.write_cams(workdir, ["sub02_ep01"])
+
+
+def clip_set(names_and_subjects):
+    return clipset.from_rows(
+        [
+            {
+                "input": np.zeros(1),
+                "name": name,
+                "subject": subject,
+                "database": "casme2",
+                "aus": au_vocab.multi_hot({4}),
+                "emotion": "disgust",
+                "objective_class": -1,
+                "phases": [0, 1, 2],
+            }  # fmt: skip
+            for name, subject in names_and_subjects
+        ]
+    )
+
+
+def test_cam_finds_a_clip_and_its_subject_in_the_clip_set():
+    """CASME II numbers clips per subject: EP02_01f is a clip of sub01 and of sub11. Its subject
+    comes from the clip set, never from the name."""
+    clips = clip_set([("EP02_01f", "sub01"), ("EP02_01f", "sub11"), ("EP03_02", "sub01")])
+    index, stem = cam.find_clip(clips, "sub11/EP02_01f")
+    assert (clips.subjects[index], clips.names[index], stem) == ("sub11", "EP02_01f",
+                                                                 "sub11_EP02_01f")  # fmt: skip
+    index, stem = cam.find_clip(clips, "EP03_02")
+    assert (clips.subjects[index], stem) == ("sub01", "EP03_02")
+    with pytest.raises(ValueError, match="several subjects: name one of sub01/EP02_01f, sub11/EP"):
+        cam.find_clip(clips, "EP02_01f")
+    with pytest.raises(ValueError, match="'sub02/EP03_02' is not a clip of the run"):
+        cam.find_clip(clips, "sub02/EP03_02")
+
+
+def test_cam_names_an_unknown_clip(sca_run):
+    _, workdir, _ = sca_run
+    with pytest.raises(ValueError, match="synth_me/tiny: clip 'EP02_01f' is not a clip of the run"):
+        cam.write_cams(workdir, ["EP02_01f"])
+
+
+def test_sca_config_takes_gsop_channel_attention_and_the_earlier_reading():
+    config = presets.sca("casme2")
+    assert (config.model.channel_attention, config.model.channel_reduction) == ("gsop", 128)
+    assert config.model.channel_outputs_per_row == 4
+    for mode in ("gsop", "row_groups"):
+        tiny = presets.sca("synth_tiny").unlock()
+        tiny.model.channel_attention = mode
+        model = models.build(tiny.model, 2)
+        clips = jnp.zeros((2, 8, 32, 32, 3))
+        variables = model.init(jax.random.PRNGKey(0), clips, train=False)
+        channel = variables["params"]["attention"]["channel"]
+        # 32 channels reduced to 8; GSoP: 8 row groups of 4 outputs; rows: 2 groups of 4 rows.
+        shape = (8, 8, 4) if mode == "gsop" else (2, 4 * 8, 4)
+        assert channel["row_conv"]["kernel"].shape == shape
+        logits, _ = model.apply(
+            variables, clips, train=True, mutable=["batch_stats"],
+            rngs={"dropout": jax.random.PRNGKey(1)},
+        )  # fmt: skip
+        assert logits.shape == (2, 2) and np.all(np.isfinite(logits))
