@@ -18,9 +18,10 @@ from mejax import reporting
 
 
 def write_reports(workdir: Path, results: dict, task) -> None:
-    """Writes ``results.json``, the task's reports and ``curves.png`` into ``workdir``."""
+    """Writes ``results.json``, the task's reports and ``curves.png`` into ``workdir`` (each
+    atomically: :func:`mejax.reporting.write_atomic`)."""
     workdir = Path(workdir)
-    (workdir / "results.json").write_text(json.dumps(results, indent=2))
+    reporting.write_text(workdir / "results.json", json.dumps(results, indent=2))
     task.write_reports(workdir, results)
     if (workdir / "metrics.jsonl").exists():
         reporting.plot_curves(workdir / "metrics.jsonl", workdir / "curves.png", task.score_name)

@@ -1,11 +1,85 @@
-"""Training logs: a JSONL metrics file, TensorBoard summaries and the training-curve plot."""
+"""Run files and training logs: atomic writes, a JSONL metrics file, TensorBoard summaries and
+the training-curve plot.
+
+Every file of a run directory (``config.json``, ``ROUND/predictions.npz``, ``results.json``,
+``results.md``, ``curves.png``) is written to a temporary file beside it and renamed over it
+(:func:`write_atomic`), so a run killed while writing leaves the previous file or none, never a
+truncated one. ``metrics.jsonl`` is appended line by line: a line cut short by a kill is dropped
+when the file is read (:func:`read_metrics`) or appended to again, and a resumed round drops the
+lines it logged past its restored step (:meth:`MetricWriter.drop_after`), so no step is logged
+twice.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
+import numpy as np
+
+# =============================================================================================
+# Atomic writes
+# =============================================================================================
+
+
+def write_atomic(path: str | Path, write: Callable, binary: bool = False) -> None:
+    """Calls ``write(file)`` on a temporary file beside ``path``, then renames it to ``path``."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb" if binary else "w") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """``path.write_text(text)``, atomically."""
+    write_atomic(path, lambda file: file.write(text))
+
+
+def savez(path: str | Path, **arrays) -> None:
+    """``np.savez(path, **arrays)``, atomically."""
+    write_atomic(path, lambda file: np.savez(file, **arrays), binary=True)
+
+
+# =============================================================================================
+# Metrics
+# =============================================================================================
+
+
+def read_metrics(metrics_file: str | Path) -> list[dict]:
+    """The records of ``metrics.jsonl``; a last line cut short (a killed run) is left out."""
+    lines = Path(metrics_file).read_text().splitlines()
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number < len(lines):
+                raise ValueError(
+                    f"{metrics_file}:{number} is not a JSON record: {line!r}"
+                ) from None
+    return records
+
+
+def _complete_lines(path: Path) -> None:
+    """Cuts ``path`` after its last newline (drops a line a kill cut short)."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        write_atomic(path, lambda file: file.write(data[: data.rfind(b"\n") + 1]), binary=True)
 
 
 class MetricWriter:
@@ -22,7 +96,9 @@ class MetricWriter:
 
         tf.config.set_visible_devices([], "GPU")
         self._tf = tf
-        self._jsonl = open(Path(workdir) / "metrics.jsonl", "a")  # noqa: SIM115 (closed in close)
+        self._path = Path(workdir) / "metrics.jsonl"
+        _complete_lines(self._path)
+        self._jsonl = open(self._path, "a")  # noqa: SIM115 (closed in close)
         self._summary = tf.summary.create_file_writer(str(Path(workdir) / "tensorboard"))
 
     def write(self, round_name: str, step: int, scalars: dict[str, float]) -> None:
@@ -34,6 +110,18 @@ class MetricWriter:
         with self._summary.as_default(step=step):
             for key, value in scalars.items():
                 self._tf.summary.scalar(f"{round_name}/{key}", float(value))
+
+    def drop_after(self, round_name: str, step: int) -> None:
+        """Removes the records of ``round_name`` past ``step`` (a round resumed at ``step``
+        logs them again). TensorBoard's event files are left as they are."""
+        if not self._active or not self._path.stat().st_size:
+            return
+        records = read_metrics(self._path)
+        kept = [r for r in records if r.get("round") != round_name or r.get("step", 0) <= step]
+        if len(kept) < len(records):
+            self._jsonl.close()
+            write_text(self._path, "".join(json.dumps(r) + "\n" for r in kept))
+            self._jsonl = open(self._path, "a")  # noqa: SIM115 (closed in close)
 
     def close(self) -> None:
         if self._active:
@@ -49,7 +137,7 @@ def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in Path(metrics_file).read_text().splitlines()]
+    records = read_metrics(metrics_file)
     rounds = sorted({r["round"] for r in records})
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name in rounds:
@@ -63,5 +151,5 @@ def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> Non
         axis.legend()
         axis.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    write_atomic(out, lambda file: fig.savefig(file, dpi=100, format="png"), binary=True)
     plt.close(fig)

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mejax import losses, metrics, recognition_report
+from mejax import losses, metrics, recognition_report, reporting
 from mejax.datasets import aus as au_vocab
 from mejax.datasets import labels as label_sets
 
@@ -124,7 +124,7 @@ class Task:
 
     def write_reports(self, workdir: Path, results: dict) -> None:
         """Writes ``results.md`` (and the task's figures) into ``workdir``."""
-        (workdir / "results.md").write_text(self.markdown(results))
+        reporting.write_text(workdir / "results.md", self.markdown(results))
 
 
 def _header(config, rounds: list) -> dict:

@@ -26,6 +26,8 @@ from __future__ import annotations
 import functools
 import json
 import time
+import zipfile
+import zlib
 from pathlib import Path
 
 import jax
@@ -68,13 +70,17 @@ def _flatten(config: dict, prefix: str = "") -> dict:
 def check_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
     """Records the config in ``workdir/config.json``; refuses a workdir of another config.
 
+    An unreadable ``config.json`` (left by a version that wrote it in place and was killed while
+    writing it, at the start of its run) is written again, with a warning.
+
     Raises:
       ValueError: naming every setting that differs from the one the workdir was made with.
     """
     recorded = workdir / "config.json"
     current = json.loads(config.to_json_best_effort())
-    if recorded.exists():
-        previous = _flatten(json.loads(recorded.read_text()))
+    previous = _read_config(recorded)
+    if previous is not None:
+        previous = _flatten(previous)
         now = _flatten(current)
         differing = sorted(k for k in previous.keys() | now.keys() if previous.get(k) != now.get(k))
         if differing:
@@ -84,7 +90,18 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
                 "untouched; use a new --workdir, or the config it was made with to resume."
             )
     elif jax.process_index() == 0:
-        recorded.write_text(json.dumps(current, indent=2, sort_keys=True))
+        reporting.write_text(recorded, json.dumps(current, indent=2, sort_keys=True))
+
+
+def _read_config(recorded: Path) -> dict | None:
+    """The config recorded in ``recorded``, or None if there is none or it is unreadable."""
+    if not recorded.exists():
+        return None
+    try:
+        return json.loads(recorded.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        logging.warning("%s is unreadable (cut short); writing it again", recorded)
+        return None
 
 
 # =============================================================================================
@@ -232,9 +249,10 @@ def train_round(config, round_, index: int, context: dict) -> dict:
     init, train_step, predict = context["steps"]
     round_dir = workdir / round_.name
     record_file = round_dir / "predictions.npz"
-    if record_file.exists():
+    record = _read_record(record_file)
+    if record is not None:
         logging.info("%s already finished: %s", round_.name, record_file)
-        return dict(np.load(record_file))
+        return record
 
     crop = config.input.get("crop_size", 0)
     train_data, train_targets = _side(context, round_, "train", config)
@@ -277,6 +295,7 @@ def train_round(config, round_, index: int, context: dict) -> dict:
 
     learning_rates = optim.make_learning_rates(config.optimizer, num_steps, batches.steps_per_epoch)
     start = int(state["step"])
+    context["writer"].drop_after(round_.name, start)  # steps logged after the last checkpoint
     bar = tqdm(range(start, num_steps), initial=start, total=num_steps, desc=round_.name)
     for step in bar:
         batch = jax.tree.map(functools.partial(sharding.global_batch, mesh), batches(step))
@@ -336,8 +355,23 @@ def train_round(config, round_, index: int, context: dict) -> dict:
     else:
         record.update(names=np.zeros(0, str), labels=np.zeros(0, np.int64))
     if jax.process_index() == 0:
-        np.savez(record_file, **record)
+        reporting.savez(record_file, **record)
     return record
+
+
+def _read_record(record_file: Path) -> dict | None:
+    """The test record of a finished round, or None: not finished, or its file is unreadable
+    (then it is removed, and the round predicts again from its last checkpoint)."""
+    if not record_file.exists():
+        return None
+    try:
+        with np.load(record_file) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        logging.warning("%s is unreadable (%s); predicting again", record_file, error)
+        if jax.process_index() == 0:
+            record_file.unlink()
+        return None
 
 
 def select(selection: dict, state: dict, scores: np.ndarray, step: int) -> dict:
