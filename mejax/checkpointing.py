@@ -1,25 +1,65 @@
-"""Checkpoints with orbax (the only module that imports it).
+"""Checkpoints with orbax (the only module that imports it), and the lock of a workdir.
 
 A checkpoint is the whole training state pytree (parameters, BatchNorm statistics, optimizer
 state, step, RNG keys, and the model-selection record). Orbax writes each step to a temporary
 directory and renames it when complete, so a run killed mid-save leaves the previous checkpoint
-intact and ``latest_step`` never points at a partial one.
+intact. Only a folder with orbax's ``_CHECKPOINT_METADATA`` (written when a step is complete)
+counts as a step: any other folder named by a number (``checkpoints/9/``, made by hand or by a
+copy cut short) is moved aside as ``9.incomplete`` with a warning. A latest step that fails to
+restore (a file damaged after it was written) is moved aside as ``9.unreadable``, with a warning,
+and the previous step is restored instead.
+
+:func:`workdir_lock` holds ``WORKDIR/run.lock`` while a run trains: a second run in the same
+workdir is refused with the first one's process id and host, and the lock of a process that no
+longer runs on this host is taken over.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import socket
+import tempfile
+import time
 from pathlib import Path
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
+
+COMPLETE_MARKER = "_CHECKPOINT_METADATA"  # orbax writes it into a step's folder when complete
+
+
+def _move_aside(folder: Path, suffix: str, why: str) -> None:
+    """Renames ``folder`` to ``folder.suffix`` (or ``folder.suffix-N``), with a warning."""
+    target = folder.with_name(f"{folder.name}.{suffix}")
+    count = 1
+    while target.exists():
+        count += 1
+        target = folder.with_name(f"{folder.name}.{suffix}-{count}")
+    if jax.process_index() == 0:
+        folder.rename(target)
+    logging.warning("checkpoint %s %s; moved to %s", folder, why, target.name)
+
+
+def set_aside_incomplete_steps(directory: Path) -> None:
+    """Moves every numbered folder of ``directory`` that is not a complete step aside."""
+    if not directory.is_dir():
+        return
+    for folder in sorted(directory.iterdir()):
+        if folder.name.isdigit() and folder.is_dir() and not (folder / COMPLETE_MARKER).exists():
+            _move_aside(folder, "incomplete", f"is not a complete step (no {COMPLETE_MARKER})")
 
 
 class Checkpointer:
     """Saves and restores training states in one directory."""
 
     def __init__(self, directory: str | Path, max_to_keep: int = 2):
-        options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
-        self._manager = ocp.CheckpointManager(Path(directory).absolute(), options=options)
+        self._directory = Path(directory).absolute()
+        self._options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+        set_aside_incomplete_steps(self._directory)
+        self._manager = ocp.CheckpointManager(self._directory, options=self._options)
 
     def latest_step(self) -> int | None:
         """Step of the newest complete checkpoint, or None."""
@@ -31,11 +71,32 @@ class Checkpointer:
         self._manager.wait_until_finished()
 
     def restore(self, target, step: int | None = None):
-        """Restores the checkpoint of ``step`` (default: latest) into ``target``'s structure,
-        shapes, dtypes and shardings."""
-        step = self.latest_step() if step is None else step
+        """Restores the checkpoint of ``step`` into ``target``'s structure, shapes, dtypes and
+        shardings; without ``step``, the latest step that restores (see the module docstring).
+
+        Raises:
+          RuntimeError: no step restores (naming the folders to remove).
+        """
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-        return self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+        if step is not None:
+            return self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+        failed = []
+        while (latest := self.latest_step()) is not None:
+            try:
+                return self._manager.restore(latest, args=ocp.args.StandardRestore(abstract))
+            except Exception as error:  # noqa: BLE001  (orbax and TensorStore raise many kinds)
+                failed.append(f"{latest} ({type(error).__name__}: {str(error)[:200]})")
+                self._set_aside(latest, f"does not restore ({type(error).__name__})")
+        raise RuntimeError(
+            f"no checkpoint in {self._directory} restores: {'; '.join(failed) or 'none left'}. "
+            "They were moved aside as STEP.unreadable; remove the round's folder to start it "
+            "again."
+        )
+
+    def _set_aside(self, step: int, why: str) -> None:
+        self._manager.close()
+        _move_aside(self._directory / str(step), "unreadable", why)
+        self._manager = ocp.CheckpointManager(self._directory, options=self._options)
 
     def close(self) -> None:
         self._manager.close()
@@ -52,9 +113,116 @@ def restore_as_saved(directory: str | Path, step: int | None = None):
     options = ocp.CheckpointManagerOptions(read_only=True, create=False)
     manager = ocp.CheckpointManager(directory, options=options)
     try:
-        step = manager.latest_step() if step is None else step
+        if step is None:
+            complete = [
+                s for s in manager.all_steps() if (directory / str(s) / COMPLETE_MARKER).exists()
+            ]
+            step = max(complete, default=None)
         if step is None:
             raise FileNotFoundError(f"{directory} holds no complete checkpoint")
         return manager.restore(step, args=ocp.args.StandardRestore())
     finally:
         manager.close()
+
+
+# =============================================================================================
+# The lock of a workdir
+# =============================================================================================
+
+LOCK_NAME = "run.lock"
+
+
+class WorkdirInUse(RuntimeError):
+    """Another run (alive, or on another host) holds the workdir's lock."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return True
+
+
+def _read_holder(lock: Path) -> dict:
+    try:
+        return json.loads(lock.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _stale(holder: dict) -> bool:
+    """The lock of a process that no longer runs on this host (or an unreadable lock)."""
+    if not holder:
+        return True
+    pid = holder.get("pid")
+    return holder.get("host") == socket.gethostname() and isinstance(pid, int) and not _alive(pid)
+
+
+def _write_lock(lock: Path, replace: bool) -> bool:
+    """Writes this process's lock (all at once); False if another lock is there (not replace)."""
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+    handle, temporary = tempfile.mkstemp(dir=lock.parent, prefix=f".{lock.name}.")
+    with os.fdopen(handle, "w") as file:
+        json.dump(holder, file)
+    try:
+        if replace:
+            os.replace(temporary, lock)
+            return True
+        os.link(temporary, lock)  # fails if the lock exists
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def _refusal(workdir: Path, holder: dict) -> WorkdirInUse:
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("since", 0)))
+    return WorkdirInUse(
+        f"{workdir} is in use by another run (pid {holder.get('pid')} on host "
+        f"{holder.get('host')}, since {since}). Wait for it to end or use another --workdir; if "
+        f"that run no longer exists, remove {workdir / LOCK_NAME}."
+    )
+
+
+def acquire_lock(workdir: str | Path) -> Path:
+    """Takes ``workdir``'s lock, taking over a stale one.
+
+    Raises:
+      WorkdirInUse: another live run holds it (its pid and host are in the message).
+    """
+    lock = Path(workdir) / LOCK_NAME
+    if _write_lock(lock, replace=False):
+        return lock
+    holder = _read_holder(lock)
+    if holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
+        raise _refusal(Path(workdir), holder)  # this process runs in it already
+    if not _stale(holder):
+        raise _refusal(Path(workdir), holder)
+    logging.warning("taking over the stale lock %s of %s", lock, holder or "an unknown run")
+    _write_lock(lock, replace=True)
+    return lock
+
+
+def release_lock(lock: Path) -> None:
+    """Removes ``lock`` if this process holds it."""
+    if _read_holder(lock).get("pid") == os.getpid():
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir: str | Path):
+    """Holds ``workdir``'s lock (process 0 of a job) for the duration of the ``with`` block."""
+    if jax.process_index() != 0:
+        yield
+        return
+    lock = acquire_lock(workdir)
+    try:
+        yield
+    finally:
+        release_lock(lock)

@@ -406,12 +406,21 @@ def default_models_per_step(num_models: int) -> int:
 def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     """Runs the experiment of ``config`` in ``workdir`` (resuming what is there).
 
+    The config is checked first (:func:`mejax.config_checks.check`), and the workdir is locked
+    while the run lasts (:func:`mejax.checkpointing.workdir_lock`: a second run is refused).
+
     Returns:
       The results written to ``workdir/results.json``.
     """
     config_checks.check(config, workdir)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    with checkpointing.workdir_lock(workdir):
+        return _run_in(config, workdir)
+
+
+def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
+    """:func:`run` in a checked, locked ``workdir``."""
     check_workdir(config, workdir)
     sharding.check_batch_size(config.train.batch_size)
     sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")
