@@ -13,7 +13,8 @@ Code grammar (:func:`parse_code`), every rule from a code that occurs in the dat
 
 1. A cell holding a number (``12``, ``12.0``) is the code of that single AU.
 2. The code is split at ``+`` outside parentheses; spaces around terms are ignored
-   (``"12+15 "``, ``"(R6 or R12) + R15"``).
+   (``"12+15 "``, ``"(R6 or R12) + R15"``). Digits are ASCII ``0``-``9`` only, and a number
+   is never joined across a space: ``1 2`` and ``L3 4`` are errors, not AU12 and AU34.
 3. A simple term is ``[side]<AU>[intensity]``:
 
    * side ``L`` / ``R``: unilateral on the subject's left / right (``4+L10``, ``R12``);
@@ -86,10 +87,15 @@ OBJECTIVE_CLASS_COMBINATIONS: dict[str, tuple[frozenset[int], ...]] = {
     "VI": tuple(map(frozenset, [(1, 2, 4), (20,)])),
 }
 
-_SIMPLE_TOKEN = re.compile(r"^(?P<side>[LRBT]?)(?P<au>\d+)(?P<intensity>[A-E]?)$")
+# Digits are ASCII only ([0-9]: Python's \d and str.isdigit also take "①", "²" or Arabic-Indic
+# digits), and a number is never joined across a space ("1 2" is not AU12, "L3 4" not AU34);
+# spaces are allowed only between a side or intensity letter and the number ("L 12", "7 B").
+_SIMPLE_TOKEN = re.compile(r"^(?P<side>[LRBT]?)(?P<au>[0-9]+)(?P<intensity>[A-E]?)$")
 _TERM = re.compile(
-    r"^(?P<side>(?:[LRATB](?:/[LRATB])?)?)(?P<au>\d{1,2})(?P<intensity>(?:[A-E](?:/[A-E])?)?)$"
+    r"^(?P<side>(?:[LRATB](?:/[LRATB])?)?) *(?P<au>[0-9]{1,2}) *"
+    r"(?P<intensity>(?:[A-E](?:/[A-E])?)?)$"
 )
+_NUMBER = re.compile(r"[0-9]+")
 _REF = re.compile(r"^ref\((?P<inner>[^()]*)\)$", re.IGNORECASE)
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 
@@ -177,7 +183,7 @@ def _split_terms(code: str) -> list[str]:
 
 
 def _simple_term(code: str, text: str, status: str) -> AUTerm:
-    match = _TERM.match(text.replace(" ", ""))
+    match = _TERM.match(text.strip())
     if match is None:
         raise AUCodeError(
             f"AU code {code!r}: term {text!r} is not [L|R|A|T|B]<AU>[A-E], ref(...) or 'X or Y'"
@@ -214,7 +220,7 @@ def parse_code(value) -> ParsedCode:
         if term.lower() in DESCRIPTORS:
             descriptors.append(term.lower())
             continue
-        if term.isdigit() and int(term) in POSITION_CODES:
+        if _NUMBER.fullmatch(term) and int(term) in POSITION_CODES:
             descriptors.append(term)
             continue
         ref = _REF.match(term)
@@ -250,7 +256,8 @@ def au_numbers(code: str) -> frozenset[int]:
       ValueError: naming the code and the token that is not of that grammar.
     """
     numbers = set()
-    for token in code.replace(" ", "").split("+"):
+    for token in code.split("+"):
+        token = token.strip()
         match = _SIMPLE_TOKEN.match(token)
         if match is None:
             raise ValueError(f"AU code {code!r}: token {token!r} is not [L|R|B|T]<AU>[A-E]")

@@ -4,8 +4,11 @@ A builder reads its annotations (:mod:`mejax.datasets.readers`), locates every c
 folder in the manual directory, checks that everything is there -- a missing or misplaced
 folder gives one :class:`MissingFilesError` listing every expected path, not the first one --
 and writes one split per subject in the schema of :func:`mejax.datasets.features.clip_features`.
-The build report (samples kept out with file, row and reason; errata applied) is logged and
-stored in the dataset's metadata under ``build_report``.
+The build report (samples kept out with file, row and reason; errata applied; the manual
+directory; ``frame_gaps``, the frame numbers missing inside each clip whose files are not
+consecutive) is logged and stored in the dataset's metadata under ``build_report``. A clip listed
+twice, or a frame folder outside the manual directory (``../`` in an annotation cell), is a
+:class:`~mejax.datasets.readers.AnnotationError` naming the rows.
 
 Frames are read with OpenCV whatever their format (JPEG, BMP, PNG; grey frames become RGB)
 and stored as PNG, so every database decodes alike. ``frames`` holds every frame of the
@@ -36,6 +39,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import os
 import pathlib
 import re
 
@@ -80,7 +84,7 @@ class MissingFilesError(FileNotFoundError):
 
 def frame_number(path: pathlib.Path) -> int:
     """Frame number of a frame file: the last run of digits of its stem."""
-    numbers = re.findall(r"\d+", path.stem)
+    numbers = re.findall(r"[0-9]+", path.stem)
     if not numbers:
         raise ValueError(f"{path}: no frame number in the file name")
     return int(numbers[-1])
@@ -130,6 +134,44 @@ def check_paths(database: str, root: pathlib.Path, expected: list[pathlib.Path])
     missing = sorted({p for p in expected if not p.exists()})
     if missing:
         raise MissingFilesError(database, root, missing)
+
+
+def _inside(root: pathlib.Path, path: pathlib.Path) -> bool:
+    """Whether ``path`` lies under ``root``, by its name (``..`` resolved, links not
+    followed: a manual directory may be a tree of links to the data)."""
+    root = pathlib.Path(os.path.normpath(root.absolute()))
+    return pathlib.Path(os.path.normpath(path.absolute())).is_relative_to(root)
+
+
+def check_clips(database: str, root: pathlib.Path, clips: list[Clip]) -> None:
+    """Raises :class:`readers.AnnotationError` for a clip listed twice (naming both rows) or a
+    frame folder outside the manual directory ``root`` (``../`` in an annotation cell)."""
+    first: dict[str, Clip] = {}
+    for clip in clips:
+        if not _inside(root, clip.folder):
+            raise readers.AnnotationError(
+                f"{clip.sample.source}: the frame folder of {clip.sample.clip}, {clip.folder}, "
+                f"is outside the manual directory {root}"
+            )
+        seen = first.setdefault(clip.key, clip)
+        if seen is not clip:
+            raise readers.AnnotationError(
+                f"{database}: clip {clip.sample.clip} of {clip.split} is listed twice, at "
+                f"{seen.sample.source} and {clip.sample.source}"
+            )
+
+
+def frame_gaps(clips: list[Clip]) -> dict[str, list[int]]:
+    """{clip key: frame numbers missing between its first and last frame file} of the clips
+    whose frame numbers are not consecutive (a missing file shortens the clip silently)."""
+    gaps = {}
+    for clip in clips:
+        if getattr(clip, "files", ()) or not clip.folder.is_dir():
+            continue  # a clip of chosen files (macro.FilesClip), or a folder reported missing
+        numbers = [n for n, _ in frame_files(clip.folder)]
+        if numbers and numbers[-1] - numbers[0] + 1 != len(numbers):
+            gaps[clip.key] = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+    return gaps
 
 
 def _index(numbers: list[int], frame: int | None, clip: Clip, field: str) -> int:
@@ -271,6 +313,11 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         root = pathlib.Path(dl_manager.manual_dir)
         clips, report = self._clips(root)
+        check_clips(self.name, root, clips)
+        gaps = frame_gaps(clips)
+        for key, missing in gaps.items():
+            logging.warning("%s: %s has no frame file numbered %s", self.name, key, missing[:20])
+        report = {**report, "manual_dir": str(root.absolute()), "frame_gaps": gaps}
         if self._variant is not None:
             report = {
                 **report,

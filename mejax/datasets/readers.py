@@ -11,9 +11,10 @@ Rules shared by all readers:
   tables; the header is the first row whose first cell is ``Subject`` (SAMM's sheet has a
   preamble). Header names are matched case- and space-insensitively.
 * Rows whose subject and file name cells are both empty are skipped (trailing blank rows).
-* A malformed cell (a frame number that is not an integer, a missing file name, frames out of
-  order) is an :class:`AnnotationError` naming the file, the row, the cell and what was
-  expected: such a file needs an erratum, not a guess.
+* A malformed cell (a frame number that is not an integer of ASCII digits, a missing file
+  name, frames out of order) is an :class:`AnnotationError` naming the file, the row, the cell
+  and what was expected: such a file needs an erratum, not a guess. So is a (subject, clip)
+  listed on two rows (both rows named).
 * An AU code outside the grammar of :func:`mejax.datasets.aus.parse_code` keeps the sample
   out; it is listed in ``excluded`` with the reason.
 * Frame numbers are the database's own (file names), not 0-based positions; ``None`` where
@@ -164,7 +165,7 @@ class Row:
         value = self.get(*names) if value is None else value
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int):
             raise AnnotationError(
@@ -244,6 +245,7 @@ class _Builder:
 
     def __init__(self, database: str, path: pathlib.Path):
         self.result = Annotations(database, path.name, [])
+        self.rows: dict[tuple[str, str], int] = {}  # (subject, clip) -> row number
 
     def correct(self, row: Row, clip: str, field: str, value, *names: str):
         """Applies the erratum of ``(clip, field)``, if any, to a cell value."""
@@ -283,6 +285,12 @@ class _Builder:
             raise AnnotationError(
                 f"{row.file}, row {row.number}, cells {'/'.join(cells)}: expected onset <= apex "
                 f"<= offset, got {sample.onset} / {sample.apex} / {sample.offset}"
+            )
+        first = self.rows.setdefault((sample.subject, sample.clip), row.number)
+        if first != row.number:
+            raise AnnotationError(
+                f"{row.file}, rows {first} and {row.number}: clip {sample.clip} of subject "
+                f"{sample.subject} is listed twice"
             )
         self.result.samples.append(sample)
 
@@ -403,7 +411,7 @@ def casme(path: str | pathlib.Path) -> Annotations:
 
 def smic_subject(value) -> str:
     """SMIC subject name ``s01`` of ``1``, ``"s1"`` or ``"s01"``."""
-    match = re.fullmatch(r"s?0*(\d+)", str(value).strip().lower())
+    match = re.fullmatch(r"s?0*([0-9]+)", str(value).strip().lower())
     if match is None:
         raise AnnotationError(f"SMIC subject {value!r}: expected s<number>")
     return f"s{int(match[1]):02d}"
@@ -411,7 +419,7 @@ def smic_subject(value) -> str:
 
 def smic_clip(value) -> str:
     """SMIC clip name with the subject zero-padded: ``s1_ne_01`` -> ``s01_ne_01``."""
-    match = re.fullmatch(r"s0*(\d+)_(\w+)", str(value).strip().lower())
+    match = re.fullmatch(r"s0*([0-9]+)_(\w+)", str(value).strip().lower())
     if match is None:
         raise AnnotationError(f"SMIC clip {value!r}: expected s<subject>_<emotion>_<number>")
     return f"s{int(match[1]):02d}_{match[2]}"
@@ -451,10 +459,10 @@ def megc2019_subject(database: str, subject) -> str:
     """Subject / split name of the composite, e.g. ``casme2_sub01``, ``samm_006``, ``smic_s01``."""
     subject = str(subject).strip()
     if database == "casme2":
-        match = re.fullmatch(r"(?:sub)?0*(\d+)", subject)
+        match = re.fullmatch(r"(?:sub)?0*([0-9]+)", subject)
         return f"casme2_sub{int(match[1]):02d}" if match else ""
     if database == "samm":
-        return f"samm_{int(subject):03d}" if subject.isdigit() else ""
+        return f"samm_{int(subject):03d}" if re.fullmatch(r"[0-9]+", subject) else ""
     return f"smic_{smic_subject(subject)}"
 
 
