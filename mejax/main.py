@@ -6,11 +6,20 @@ config field can be overridden, e.g. ``--config.train.num_epochs=5``; an unknown
 invalid counts or workdirs are refused before anything runs (:mod:`mejax.config_checks`). With
 ``--multihost`` every process of a multi-host job calls ``jax.distributed.initialize()`` first
 (the cluster is found from the environment).
+
+The console shows what the run does, one progress bar per round, mejax's own messages, each
+round's validation figures, the headline and where the results are. The INFO lines of the
+libraries (orbax's checkpointing, TFDS, JAX, TensorFlow's and XLA's C++ logs) appear with absl's
+``--verbosity=0`` (its INFO level; 1 and up add debug lines), in absl's format.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging as python_logging
+import os
 import sys
+from pathlib import Path
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -22,6 +31,8 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs
 _MULTIHOST = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first.")
 flags.mark_flags_as_required(["config", "workdir"])
 
+PACKAGE_DIR = str(Path(__file__).resolve().parent)
+
 
 def parse_flags(argv: list[str]) -> list[str]:
     """absl's flag parsing, with a plain message for an unknown ``--config.KEY`` override."""
@@ -31,14 +42,156 @@ def parse_flags(argv: list[str]) -> list[str]:
         sys.exit(f"FATAL Flags parsing error: {config_checks.override_error(argv, error)}")
 
 
+# --- The console ---------------------------------------------------------------------------------
+
+
+class _PlainFormatter(python_logging.Formatter):
+    """mejax's messages as plain lines; a warning or error says so."""
+
+    def format(self, record: python_logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message = f"{message}\n{self.formatException(record.exc_info)}"
+        if record.levelno >= python_logging.WARNING:
+            return f"{record.levelname}: {message}"
+        return message
+
+
+def _own_or_serious(record: python_logging.LogRecord) -> bool:
+    """Keeps mejax's records of any level and the libraries' errors."""
+    own = os.path.realpath(record.pathname).startswith(PACKAGE_DIR + os.sep)
+    return own or record.levelno >= python_logging.ERROR
+
+
+@contextlib.contextmanager
+def _native_stderr_to_null():
+    """Sends what native code writes to file descriptor 2 to the null device meanwhile."""
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def configure_console(verbosity: int | None) -> None:
+    """Sets what the console shows; call before JAX or TensorFlow is imported.
+
+    Args:
+      verbosity: absl's ``--verbosity`` when given on the command line (every library's records
+        at that level, TensorFlow's and XLA's C++ INFO lines from 0 on), or None: the quiet
+        console (mejax's messages as plain lines, the libraries' errors only, no TFDS progress
+        bars while a database is built).
+    """
+    verbose = verbosity is not None and verbosity >= 0
+    # Read by TensorFlow's and XLA's C++ logging when they load: an explicit setting wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "2")
+    if verbosity is not None:  # absl applied it while parsing the flags
+        return
+    # Loading TensorFlow's libraries prints INFO lines (oneDNN) before its C++ logging reads
+    # TF_CPP_MIN_LOG_LEVEL: they go to the null device (every run reads its data through
+    # TensorFlow anyway; an import error is raised after stderr is back).
+    with _native_stderr_to_null():
+        import tensorflow  # noqa: F401
+    import tensorflow_datasets as tfds
+
+    tfds.disable_progress_bar()
+    logging.set_verbosity(logging.INFO)
+    handler = logging.get_absl_handler()
+    handler.setFormatter(_PlainFormatter())
+    handler.addFilter(_own_or_serious)
+
+
+def describe(config, workdir: str) -> str:
+    """One line: what the run trains or computes, on which data, and where it writes."""
+    if "baseline" in config:
+        descriptor = config.baseline.get("descriptor", {})
+        method = f"{descriptor.get('name', 'hand-crafted')} baseline"
+    else:
+        method = config.model.name
+    data = config.dataset.name
+    aux = config.get("aux_dataset", {}).get("name", "")
+    if aux:
+        data += f" (+ {aux})"
+    protocol = config.protocol.name
+    rounds = config.protocol.get("rounds", ())
+    if rounds:
+        protocol += f", rounds {', '.join(map(str, rounds))}"
+    task = config.get("task", {})
+    if task.get("emotions") or task.get("label_set"):
+        target = f"classes {task.get('label_set') or ', '.join(map(str, task.emotions))}"
+    elif task.get("aus"):
+        target = f"AUs {', '.join(map(str, task.aus))}"
+    else:
+        target = ""
+    name = config.get("name", "") or "mejax"
+    line = f"{name}: {method} on {data} ({protocol})" + (f", {target}" if target else "")
+    path = Path(workdir)
+    started = path.is_dir() and any(path.glob("*/checkpoints"))
+    return line + (f"; continuing the run in {workdir}" if started else f"; writing to {workdir}")
+
+
+def _mean(scores) -> float:
+    values = list(scores.values()) if isinstance(scores, dict) else [scores]
+    values = [v for v in values if v is not None and v == v]  # NaN: no validation side
+    return sum(values) / len(values) if values else float("nan")
+
+
+def _chosen(value, label: str) -> str:
+    if value is None:
+        return ""
+    return f" ({label} {value:g})" if isinstance(value, float) else f" ({label} {value})"
+
+
+def _figures(scores, chosen, metric: str, label: str) -> str:
+    """Validation figures of one round: ``scores`` per model (a dict) or one score, with the
+    step (or the baseline's C) each model was selected at."""
+    if not isinstance(scores, dict):
+        return f"{metric} {scores:.3f}" + _chosen(chosen, label)
+    chosen = chosen if isinstance(chosen, dict) else {}
+    if len(scores) == 1:
+        ((key, value),) = scores.items()
+        return f"{metric} {value:.3f}" + _chosen(chosen.get(key), label)
+    mean = f"mean {metric} {_mean(scores):.3f}"
+    if len(scores) > 6:
+        return f"{mean} over {len(scores)} models"
+    parts = [f"{k} {score:.3f}" + _chosen(chosen.get(k), label) for k, score in scores.items()]
+    return f"{mean}: " + ", ".join(parts)
+
+
+def round_lines(results: dict, baseline: bool) -> list[str]:
+    """The validation figures of each round's selected models; one line for over 10 rounds."""
+    lines, means = [], []
+    label, chosen_key = ("C", "selected_c") if baseline else ("step", "selected_step")
+    for summary in results.get("rounds", []):
+        keys = [k for k in summary if k.startswith("validation_")]
+        if not keys:
+            continue
+        metric = keys[0].removeprefix("validation_").upper()
+        scores = summary[keys[0]]
+        figures = _figures(scores, summary.get(chosen_key), metric, label)
+        lines.append(f"{summary['name']}: validation {figures}")
+        means.append(_mean(scores))
+    if len(lines) > 10:
+        return [
+            f"{len(lines)} rounds: validation {metric} mean {sum(means) / len(means):.3f} "
+            f"(lowest {min(means):.3f}, highest {max(means):.3f})"
+        ]
+    return lines
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    verbosity = flags.FLAGS["verbosity"]
+    configure_console(verbosity.value if verbosity.present else None)
     import jax
 
     if _MULTIHOST.value:
         jax.distributed.initialize()
-    logging.set_verbosity(logging.INFO)
     from mejax import tasks
 
     try:
@@ -46,7 +199,11 @@ def main(argv):
     except config_checks.ConfigError as error:
         sys.exit(f"FATAL {error}")
 
-    if "baseline" in _CONFIG.value:  # hand-crafted descriptors + SVMs (mejax/baselines)
+    lead = jax.process_index() == 0
+    if lead:
+        print(describe(_CONFIG.value, _WORKDIR.value), flush=True)
+    baseline = "baseline" in _CONFIG.value
+    if baseline:  # hand-crafted descriptors + SVMs (mejax/baselines)
         from mejax.baselines import run as baseline_run
 
         results = baseline_run.run(_CONFIG.value, _WORKDIR.value)
@@ -54,6 +211,8 @@ def main(argv):
         from mejax import train
 
         results = train.run(_CONFIG.value, _WORKDIR.value)
+    if lead:
+        print("\n".join(round_lines(results, baseline)))
     print(f"{tasks.headline(results)}; see {_WORKDIR.value}/results.md")
 
 
