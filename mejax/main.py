@@ -15,7 +15,6 @@ libraries (orbax's checkpointing, TFDS, JAX, TensorFlow's and XLA's C++ logs) ap
 
 from __future__ import annotations
 
-import contextlib
 import logging as python_logging
 import os
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from mejax import config_checks
+from mejax import config_checks, console
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and results.")
@@ -63,20 +62,6 @@ def _own_or_serious(record: python_logging.LogRecord) -> bool:
     return own or record.levelno >= python_logging.ERROR
 
 
-@contextlib.contextmanager
-def _native_stderr_to_null():
-    """Sends what native code writes to file descriptor 2 to the null device meanwhile."""
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
 def configure_console(verbosity: int | None) -> None:
     """Sets what the console shows; call before JAX or TensorFlow is imported.
 
@@ -91,11 +76,9 @@ def configure_console(verbosity: int | None) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if verbose else "2")
     if verbosity is not None:  # absl applied it while parsing the flags
         return
-    # Loading TensorFlow's libraries prints INFO lines (oneDNN) before its C++ logging reads
-    # TF_CPP_MIN_LOG_LEVEL: they go to the null device (every run reads its data through
-    # TensorFlow anyway; an import error is raised after stderr is back).
-    with _native_stderr_to_null():
-        import tensorflow  # noqa: F401
+    # Every run reads its data through TensorFlow: loaded now, its libraries' INFO lines go to
+    # the null device (see mejax.console).
+    console.import_tensorflow_quietly()
     import tensorflow_datasets as tfds
 
     tfds.disable_progress_bar()

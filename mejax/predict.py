@@ -1,0 +1,494 @@
+"""Applies a finished run to a new clip: ``python -m mejax.predict --workdir=RUN --video=CLIP``.
+
+``CLIP`` is a video file or a folder of frames (read in the natural order of their names). The
+steps:
+
+1. **Face.** MTCNN (Zhang et al., IEEE SPL 2016; the ``mtcnn`` package, MIT, which ships its
+   three networks' weights and runs them on the TensorFlow mejax already has: nothing is
+   downloaded) finds the face and its eyes on a few frames spread over the clip. The clip is
+   rotated about the eyes' midpoint so that they are level, and every frame is cropped with one
+   square box (the median detection grown by ``--margin`` on each side), as a database's cropped
+   faces are: one box per clip, so that the box adds no motion.
+2. **Phases.** ``--onset`` / ``--offset`` default to the first and last frames; without
+   ``--apex`` the apex is the frame that differs most from the onset frame (mean absolute grey
+   difference of the aligned crops), and the output says so.
+3. **Input.** The crops become the model input exactly as the run's clips did
+   (``config.json``'s ``input`` block: :func:`mejax.input_pipeline.example_input` for raw
+   frames, the cached variants' own transforms for TIM, apex and flow inputs, the centre crop of
+   evaluation, the normalisation inside the model call).
+4. **Models.** Each round's selected models (``WORKDIR/<round>/checkpoints``: the parameters
+   that scored best on validation, as the run tested them) are applied; the probabilities are
+   averaged over the rounds, or taken from ``--round=NAME``.
+5. **Output.** ``<name>.json`` (per-AU probabilities of an AU run, class probabilities of a
+   recognition run, per round and averaged, with the face box, angle and phases) and
+   ``<name>.png`` (the face strip at onset, apex and offset with a bar per AU or class) in
+   ``--output_dir``.
+
+Errors name what went wrong: an unreadable video or frame folder, no face on the probed frames
+(listed), a workdir without a finished round's checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from mejax import console, reporting
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class PredictError(Exception):
+    """A problem with the clip or the run, in words for the person who gave them."""
+
+
+# =============================================================================================
+# The clip
+# =============================================================================================
+
+
+def _natural_key(path: Path):
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def read_frames(path: str | Path) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB frames of a video file or a folder of images.
+
+    Raises:
+      PredictError: the path does not exist, or no frame can be read from it.
+    """
+    import cv2
+
+    path = Path(path)
+    if not path.exists():
+        raise PredictError(f"{path}: no such video file or frame folder")
+    if path.is_dir():
+        files = sorted(
+            (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key
+        )
+        if not files:
+            raise PredictError(
+                f"{path}: a folder without image files ({', '.join(IMAGE_SUFFIXES)})"
+            )
+        frames = []
+        for file in files:
+            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
+            if image is None:
+                raise PredictError(f"{file}: unreadable image")
+            frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        shapes = {f.shape for f in frames}
+        if len(shapes) > 1:
+            raise PredictError(f"{path}: frames of different sizes {sorted(shapes)}")
+        return np.stack(frames)
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    try:
+        while capture.isOpened():
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    finally:
+        capture.release()
+    if not frames:
+        raise PredictError(f"{path}: unreadable video (no frame could be decoded)")
+    return np.stack(frames)
+
+
+# =============================================================================================
+# The face
+# =============================================================================================
+
+
+def mtcnn_detector():
+    """frame (H, W, 3) uint8 RGB -> list of (box (x, y, w, h), left eye (x, y), right eye,
+    confidence), from the ``mtcnn`` package's shipped weights on the CPU."""
+    try:
+        from mtcnn import MTCNN
+    except ImportError as error:  # a declared dependency
+        raise PredictError("face detection needs the mtcnn package: pip install mtcnn") from error
+    network = MTCNN(device="CPU:0")
+
+    def detect(frame: np.ndarray):
+        found = []
+        for face in network.detect_faces(np.ascontiguousarray(frame)):
+            points = face["keypoints"]
+            found.append(
+                (
+                    np.asarray(face["box"], np.float64),
+                    np.asarray(points["left_eye"], np.float64),
+                    np.asarray(points["right_eye"], np.float64),
+                    float(face["confidence"]),
+                )
+            )
+        return found
+
+    return detect
+
+
+def face_track(frames: np.ndarray, detector, num_probe_frames: int = 5) -> dict:
+    """The face of the clip from detections on ``num_probe_frames`` frames spread over it.
+
+    Returns:
+      {"box": median (x, y, w, h), "eyes": median (left, right) eye points, "angle": the eye
+      line's angle in degrees, "probed": probed frames, "missed": probed frames without a face}.
+
+    Raises:
+      PredictError: no face on any probed frame (listed).
+    """
+    probes = np.unique(np.linspace(0, len(frames) - 1, num_probe_frames).round().astype(int))
+    boxes, lefts, rights, missed = [], [], [], []
+    for index in probes:
+        found = detector(frames[index])
+        if not found:
+            missed.append(int(index))
+            continue
+        box, left, right, _ = max(found, key=lambda f: f[0][2] * f[0][3])  # the largest face
+        boxes.append(box), lefts.append(left), rights.append(right)
+    if not boxes:
+        raise PredictError(
+            f"no face found on the probed frames {probes.tolist()} of {len(frames)}: is the face "
+            "visible, frontal and large enough (MTCNN finds faces from about 20 px)?"
+        )
+    left, right = np.median(lefts, axis=0), np.median(rights, axis=0)
+    angle = float(np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0])))
+    return {
+        "box": np.median(boxes, axis=0),
+        "eyes": (left, right),
+        "angle": angle,
+        "probed": probes.tolist(),
+        "missed": missed,
+    }
+
+
+def align_and_crop(frames: np.ndarray, track: dict, margin: float = 0.2):
+    """Every frame rotated so the eyes are level and cropped with one square box.
+
+    Returns:
+      ((T, S, S, 3) uint8 crops at the clip's resolution, {"box": [x, y, side] in the rotated
+      frame, "angle": degrees}).
+    """
+    import cv2
+
+    height, width = frames.shape[1:3]
+    left, right = track["eyes"]
+    centre = (float((left[0] + right[0]) / 2), float((left[1] + right[1]) / 2))
+    matrix = cv2.getRotationMatrix2D(centre, track["angle"], 1.0)
+    if abs(track["angle"]) > 0.5:
+        frames = np.stack(
+            [
+                cv2.warpAffine(f, matrix, (width, height), borderMode=cv2.BORDER_REFLECT_101)
+                for f in frames
+            ]
+        )
+    x, y, w, h = track["box"]
+    cx, cy = matrix @ np.array([x + w / 2, y + h / 2, 1.0])
+    side = int(round(min(max(w, h) * (1 + 2 * margin), height, width)))
+    x0 = int(np.clip(round(cx - side / 2), 0, width - side))
+    y0 = int(np.clip(round(cy - side / 2), 0, height - side))
+    crops = frames[:, y0 : y0 + side, x0 : x0 + side]
+    return np.ascontiguousarray(crops), {"box": [x0, y0, side], "angle": track["angle"]}
+
+
+def find_apex(crops: np.ndarray, onset: int, offset: int) -> int:
+    """The frame of onset..offset that differs most from the onset frame (mean absolute
+    difference of the grey crops)."""
+    grey = crops[onset : offset + 1].astype(np.float32).mean(axis=-1)
+    change = np.abs(grey - grey[:1]).mean(axis=(1, 2))
+    return onset + int(np.argmax(change))
+
+
+def phases(num_frames: int, onset=None, apex=None, offset=None, crops=None):
+    """(onset, apex, offset, how the apex was found), checked against the clip's length."""
+    onset = 0 if onset is None else int(onset)
+    offset = num_frames - 1 if offset is None else int(offset)
+    if not 0 <= onset < offset < num_frames:
+        raise PredictError(
+            f"onset {onset} and offset {offset} must satisfy 0 <= onset < offset < {num_frames} "
+            "(the clip's frames)"
+        )
+    if apex is None:
+        apex = find_apex(crops, onset, offset)
+        how = f"frame {apex}: the largest change from the onset frame {onset} (no --apex given)"
+    else:
+        apex = int(apex)
+        if not onset <= apex <= offset:
+            raise PredictError(f"apex {apex} is not between onset {onset} and offset {offset}")
+        how = f"frame {apex}: given"
+    return onset, apex, offset, how
+
+
+# =============================================================================================
+# The run
+# =============================================================================================
+
+
+def read_run(workdir: str | Path, round_name: str = ""):
+    """(config, task, [(round name, checkpoints dir)]) of a finished run.
+
+    Raises:
+      PredictError: no ``config.json``, a baseline run, or no round with a checkpoint.
+    """
+    import ml_collections
+
+    from mejax import tasks
+
+    workdir = Path(workdir)
+    if not (workdir / "config.json").is_file():
+        raise PredictError(f"{workdir}: not a mejax run (no config.json)")
+    config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
+    if "baseline" in config:
+        raise PredictError(f"{workdir}: a hand-crafted baseline run; predict applies deep models")
+    task_config = ml_collections.ConfigDict(config.task.to_dict())
+    results_file = workdir / "results.json"
+    if results_file.is_file() and "classes" in (results := json.loads(results_file.read_text())):
+        task_config.classes = list(results["classes"])
+    task = tasks.build(task_config)
+    rounds = sorted(
+        (d.name, d / "checkpoints")
+        for d in workdir.iterdir()
+        if (d / "checkpoints").is_dir()
+        and any(p.name.isdigit() for p in (d / "checkpoints").iterdir())
+    )
+    if round_name:
+        rounds = [r for r in rounds if r[0] == round_name]
+        if not rounds:
+            raise PredictError(f"{workdir}: no round {round_name!r} with checkpoints")
+    if not rounds:
+        raise PredictError(
+            f"{workdir}: a run without models (no <round>/checkpoints with a saved step); train "
+            "it first with python -m mejax.main"
+        )
+    return config, task, rounds
+
+
+def model_input(crops: np.ndarray, onset: int, apex: int, offset: int, input_config):
+    """(1, ...) model input of the aligned crops, as the run's clips were made."""
+    from mejax import input_pipeline
+    from mejax.preprocess import cached
+
+    input_config = input_config.copy_and_resolve_references()
+    name = input_pipeline.variant_config_name(input_config)
+    example = {
+        "frames": crops,
+        "onset": onset,
+        "apex": apex,
+        "offset": offset,
+        "clip": "clip",
+        "subject": "",
+        "aus": np.zeros(1, np.int64),
+        "au_code": "",
+        "emotion": "",
+        "objective_class": 0,
+        "fps": 0.0,
+        "database": "",
+    }
+    if name:
+        variant = cached.parse(name.removesuffix("_aug70"))
+        ((_, example),) = cached.transform([("clip", example)], variant)
+        if input_config.get("flow_augment", ""):
+            input_config.flow_augment = ""  # evaluation reads the plain onset -> apex flow
+    inputs = input_pipeline.example_input(example, input_config)[None]
+    crop = input_config.get("crop_size", 0)
+    if crop:
+        inputs = input_pipeline.center_crop(inputs, crop)
+    return inputs
+
+
+def round_probabilities(config, task, checkpoints: Path, inputs: np.ndarray) -> dict:
+    """{name: probability} of one round's selected models on ``inputs`` (one clip)."""
+    import jax
+
+    from mejax import checkpointing, input_pipeline, models, tasks
+
+    saved = checkpointing.restore_as_saved(checkpoints)
+    if "selection" not in saved:
+        raise PredictError(f"{checkpoints}: no selected models in the checkpoint")
+    selection = saved["selection"]
+    model = models.build(config.model, task.outputs_per_model)
+
+    @jax.jit
+    def apply(variables, x):
+        x = input_pipeline.normalize(x, config.input)
+        return model.apply(variables, x, train=False)
+
+    num_models = len(np.asarray(selection["score"]))
+    outputs = []
+    for index in range(num_models):  # one model at a time (a vmap is slow on CPU)
+        variables = {
+            "params": jax.tree.map(lambda x, i=index: x[i], selection["params"]),
+            "batch_stats": jax.tree.map(lambda x, i=index: x[i], selection.get("batch_stats", {})),
+        }
+        outputs.append(apply(variables, inputs))
+    stacked = jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *outputs)
+    if isinstance(task, tasks.Recognition):
+        probabilities = dict(
+            zip(task.classes, task.probabilities(stacked)[0].tolist(), strict=True)
+        )
+        if isinstance(stacked, dict) and "au_logits" in stacked:
+            au = np.asarray(jax.nn.sigmoid(stacked["au_logits"][0, 0]))
+            probabilities.update(zip(task.au_names, au.tolist(), strict=True))
+        return probabilities
+    return dict(zip(task.names, task.scores(stacked)[0].tolist(), strict=True))
+
+
+# =============================================================================================
+# Output
+# =============================================================================================
+
+
+def write_figure(path: Path, crops: np.ndarray, onset: int, apex: int, offset: int,
+                 probabilities: dict, title: str) -> None:  # fmt: skip
+    """The face at onset, apex and offset beside one bar per AU or class."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(probabilities)
+    figure = plt.figure(figsize=(10, 3.2 + 0.12 * len(names)))
+    grid = figure.add_gridspec(1, 4, width_ratios=[1, 1, 1, 1.6])
+    for column, (label, index) in enumerate((("onset", onset), ("apex", apex), ("offset", offset))):
+        axis = figure.add_subplot(grid[0, column])
+        axis.imshow(crops[index])
+        axis.set_title(f"{label} (frame {index})", fontsize=9)
+        axis.axis("off")
+    axis = figure.add_subplot(grid[0, 3])
+    values = [probabilities[n] for n in names]
+    axis.barh(range(len(names)), values, color=["C3" if v >= 0.5 else "C0" for v in values])
+    axis.set_yticks(range(len(names)), names, fontsize=8)
+    axis.invert_yaxis()
+    axis.set_xlim(0, 1)
+    axis.axvline(0.5, color="grey", linewidth=0.8, linestyle="--")
+    axis.set_xlabel("probability")
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    reporting.write_atomic(
+        path, lambda file: figure.savefig(file, format="png", dpi=100), binary=True
+    )
+    plt.close(figure)
+
+
+def predict(
+    workdir, video, *, onset=None, apex=None, offset=None, round_name: str = "",
+    output_dir=".", name: str = "", margin: float = 0.2, detector=None,
+) -> dict:  # fmt: skip
+    """Applies the run in ``workdir`` to ``video``; writes ``<name>.json`` and ``<name>.png``
+    in ``output_dir`` (``name``: the video's name) and returns the JSON's content."""
+    config, task, rounds = read_run(workdir, round_name)
+    frames = read_frames(video)
+    if len(frames) < 2:
+        raise PredictError(f"{video}: {len(frames)} frame; a clip needs at least two")
+    track = face_track(frames, detector or mtcnn_detector())
+    crops, face = align_and_crop(frames, track, margin)
+    onset, apex, offset, apex_how = phases(len(frames), onset, apex, offset, crops)
+    inputs = model_input(crops, onset, apex, offset, config.input)
+    per_round = {r: round_probabilities(config, task, c, inputs) for r, c in rounds}
+    keys = list(next(iter(per_round.values())))
+    mean = {k: float(np.mean([p[k] for p in per_round.values()])) for k in keys}
+    from mejax import tasks
+
+    kind = "class" if isinstance(task, tasks.Recognition) else "AU"
+    result = {
+        "workdir": str(Path(workdir).resolve()),
+        "experiment": config.get("name", ""),
+        "video": str(Path(video).resolve()),
+        "num_frames": int(len(frames)),
+        "onset": onset,
+        "apex": apex,
+        "offset": offset,
+        "apex_found_by": apex_how,
+        "face": {
+            "box": face["box"],
+            "angle_degrees": round(face["angle"], 2),
+            "probed_frames": track["probed"],
+            "frames_without_face": track["missed"],
+        },
+        "kind": kind,
+        "rounds": sorted(per_round),
+        "probabilities": mean,
+        "per_round": per_round,
+    }
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    name = name or Path(video).stem
+    reporting.write_text(output_dir / f"{name}.json", json.dumps(result, indent=2))
+    rounds_text = f"round {round_name}" if round_name else f"mean of {len(per_round)} round(s)"
+    title = (
+        f"{config.get('name', 'mejax')} on {Path(video).name}: {kind} probabilities, {rounds_text}"
+    )
+    write_figure(output_dir / f"{name}.png", crops, onset, apex, offset, mean, title)
+    result["files"] = [str(output_dir / f"{name}.json"), str(output_dir / f"{name}.png")]
+    return result
+
+
+# =============================================================================================
+# Command line
+# =============================================================================================
+
+
+def main(argv=None) -> int:
+    import argparse
+    import logging
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m mejax.predict",
+        description="AU (or class) probabilities of a finished mejax run on a new clip.",
+    )
+    parser.add_argument("--workdir", required=True, help="the finished run's directory")
+    parser.add_argument("--video", required=True, help="a video file or a folder of frames")
+    parser.add_argument("--onset", type=int, default=None, help="onset frame (default: first)")
+    parser.add_argument(
+        "--apex",
+        type=int,
+        default=None,
+        help="apex frame (default: the largest change from the onset)",
+    )
+    parser.add_argument("--offset", type=int, default=None, help="offset frame (default: last)")
+    parser.add_argument(
+        "--round", default="", help="one round's models (default: every round's, averaged)"
+    )
+    parser.add_argument("--output_dir", default=".", help="where NAME.json and NAME.png go")
+    parser.add_argument("--name", default="", help="output file name (default: the video's)")
+    parser.add_argument("--verbose", action="store_true", help="the libraries' log lines too")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=0.2,
+        help="growth of the face box on each side, as a fraction of its size",
+    )
+    args = parser.parse_args(argv)
+    if not args.verbose:  # TensorFlow's and orbax's INFO and warning lines
+        console.import_tensorflow_quietly()
+        logging.getLogger("absl").setLevel(logging.ERROR)
+    try:
+        result = predict(
+            args.workdir, args.video, onset=args.onset, apex=args.apex, offset=args.offset,
+            round_name=args.round, output_dir=args.output_dir, name=args.name, margin=args.margin,
+        )  # fmt: skip
+    except PredictError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    face = result["face"]
+    print(
+        f"face: box {face['box']} (x, y, side), rotated {face['angle_degrees']} degrees"
+        + (
+            f"; no face on frames {face['frames_without_face']}"
+            if face["frames_without_face"]
+            else ""
+        )
+    )
+    print(f"onset {result['onset']}, offset {result['offset']}; apex {result['apex_found_by']}")
+    top = sorted(result["probabilities"].items(), key=lambda item: -item[1])
+    print(", ".join(f"{k} {v:.2f}" for k, v in top))
+    print(f"written: {', '.join(result['files'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
