@@ -174,7 +174,13 @@ for trial in range({trials}):
         outcomes["loaded"] += 1
     except pickle.UnpicklingError:
         outcomes["refused"] += 1
-print(outcomes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "MiB")
+# The peak memory of this process (VmHWM; ru_maxrss would include the parent's, kept over exec).
+try:
+    status = open("/proc/self/status").read()
+    peak = int(status.split("VmHWM:")[1].split()[0]) // 1024
+except (OSError, IndexError):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(outcomes, peak, "MiB")
 """
 
 
