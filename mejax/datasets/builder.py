@@ -5,7 +5,8 @@ folder in the manual directory, checks that everything is there -- a missing or 
 folder gives one :class:`MissingFilesError` listing every expected path, not the first one --
 and writes one split per subject in the schema of :func:`mejax.datasets.features.clip_features`.
 The build report (samples kept out with file, row and reason; errata applied; the manual
-directory; ``frame_gaps``, the frame numbers missing inside each clip whose files are not
+directory and the SHA-256 of its annotation files, against which a reused build is checked, with
+a warning; ``frame_gaps``, the frame numbers missing inside each clip whose files are not
 consecutive) is logged and stored in the dataset's metadata under ``build_report``. A clip listed
 twice, or a frame folder outside the manual directory (``../`` in an annotation cell), is a
 :class:`~mejax.datasets.readers.AnnotationError` naming the rows.
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
 import json
 import os
 import pathlib
@@ -159,6 +161,39 @@ def check_clips(database: str, root: pathlib.Path, clips: list[Clip]) -> None:
                 f"{database}: clip {clip.sample.clip} of {clip.split} is listed twice, at "
                 f"{seen.sample.source} and {clip.sample.source}"
             )
+
+
+ANNOTATION_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt")
+
+
+def annotation_hashes(root: pathlib.Path) -> dict[str, str]:
+    """{file name: SHA-256} of the annotation files (sheets, CSV, text) directly in ``root``."""
+    if not root.is_dir():
+        return {}
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.iterdir())
+        if path.is_file() and path.suffix.lower() in ANNOTATION_SUFFIXES
+    }
+
+
+def source_changes(report: dict, root: pathlib.Path) -> list[str]:
+    """How the manual directory ``root`` differs from the one a build report records (another
+    directory, annotation files changed, added or removed); empty if it does not."""
+    changes = []
+    recorded = report.get("manual_dir")
+    if recorded and recorded != str(root.absolute()):
+        changes.append(f"built from {recorded}, now given {root.absolute()}")
+    before, now = report.get("annotation_sha256"), annotation_hashes(root)
+    if before is not None:
+        changes += [
+            f"{name} changed"
+            for name in sorted(before)
+            if name in now and before[name] != now[name]
+        ]
+        changes += [f"{name} is new" for name in sorted(set(now) - set(before))]
+        changes += [f"{name} is gone" for name in sorted(set(before) - set(now))]
+    return changes
 
 
 def frame_gaps(clips: list[Clip]) -> dict[str, list[int]]:
@@ -310,6 +345,20 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder):
         """The clips of this builder config and its build report."""
         raise NotImplementedError
 
+    def download_and_prepare(self, *, download_config=None, **kwargs) -> None:
+        """TFDS's, warning when an existing build is reused although its manual directory or
+        annotation files differ from those it was built from (delete the build to rebuild)."""
+        manual_dir = getattr(download_config, "manual_dir", None)
+        if manual_dir and self.is_prepared():
+            report = self.info.metadata.get("build_report", {})
+            changes = source_changes(report, pathlib.Path(manual_dir))
+            if changes:
+                logging.warning(
+                    "%s: reusing the build in %s although %s; delete that folder to rebuild",
+                    self.name, self.data_dir, "; ".join(changes),
+                )  # fmt: skip
+        super().download_and_prepare(download_config=download_config, **kwargs)
+
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         root = pathlib.Path(dl_manager.manual_dir)
         clips, report = self._clips(root)
@@ -317,7 +366,12 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder):
         gaps = frame_gaps(clips)
         for key, missing in gaps.items():
             logging.warning("%s: %s has no frame file numbered %s", self.name, key, missing[:20])
-        report = {**report, "manual_dir": str(root.absolute()), "frame_gaps": gaps}
+        report = {
+            **report,
+            "manual_dir": str(root.absolute()),
+            "annotation_sha256": annotation_hashes(root),
+            "frame_gaps": gaps,
+        }
         if self._variant is not None:
             report = {
                 **report,

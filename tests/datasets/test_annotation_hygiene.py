@@ -95,3 +95,20 @@ def test_a_gap_in_the_frame_numbers_is_in_the_build_report(tmp_path):
     report = b.info.metadata["build_report"]
     assert report["frame_gaps"] == {"sub01_EP01_01": [11]}
     assert report["manual_dir"] == str(root)
+    assert set(report["annotation_sha256"]) == {p.name for p in DUMMY.glob("*.xlsx")}
+
+
+def test_a_reused_build_of_changed_annotations_is_reported(tmp_path, caplog):
+    root = tmp_path / "manual"
+    shutil.copytree(DUMMY, root)
+    config = tfds.download.DownloadConfig(manual_dir=str(root))
+    tfds.builder("casme2/cropped", data_dir=str(tmp_path / "tfds")).download_and_prepare(
+        download_config=config
+    )
+    _sheet(root, lambda ws: ws.__setitem__("H2", "4+L10+17"))  # overwrites the coding sheet
+    moved = tmp_path / "moved"
+    root.rename(moved)
+    b = tfds.builder("casme2/cropped", data_dir=str(tmp_path / "tfds"))
+    b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(moved)))
+    assert f"built from {root}, now given {moved}" in caplog.text
+    assert f"{SHEET} changed" in caplog.text and "delete that folder to rebuild" in caplog.text
