@@ -15,6 +15,8 @@ from pathlib import Path
 
 import ml_collections
 
+from mejax import presets
+
 # Settings that count something and must be >= 1 (0 means "the default" for none of them).
 COUNTS = (
     "train.num_epochs",
@@ -77,7 +79,7 @@ def workdir_errors(workdir: str | Path) -> list[str]:
 def check(config: ml_collections.ConfigDict, workdir: str | Path) -> None:
     """Raises :class:`ConfigError` listing every invalid count of ``config`` and every reason
     ``workdir`` cannot be used; returns quietly when there is none."""
-    errors = count_errors(config) + workdir_errors(workdir)
+    errors = count_errors(config) + presets.pretraining_errors(config) + workdir_errors(workdir)
     if errors:
         raise ConfigError("invalid config or workdir:\n  " + "\n  ".join(errors))
 

@@ -320,8 +320,8 @@ def center_crop(clips: np.ndarray, size: int) -> np.ndarray:
 def normalize(inputs: jnp.ndarray, input_config) -> jnp.ndarray:
     """Model input of a batch, inside the jitted step: uint8 pixels -> float32 in [-1, 1] (the
     I3D input range; with ``raw_pixels`` 0..255, the range of Caffe models whose input
-    BatchNorm normalises them), optionally minus the onset frame (``subtract_onset``: the network sees
-    the facial change rather than the face); raw flow -> its ``flow_encoding``."""
+    BatchNorm normalises them), optionally minus the onset frame (``subtract_onset``: the
+    network sees the facial change rather than the face); raw flow -> its ``flow_encoding``."""
     if jnp.issubdtype(inputs.dtype, jnp.floating):  # flow (..., H, W, 2)
         inputs = flow_lib.encode(inputs, input_config.get("flow_encoding", "uv"))
         if inputs.dtype != jnp.uint8:

@@ -45,6 +45,8 @@ from mejax import (
     input_pipeline,
     models,
     optim,
+    paper_sets,
+    presets,
     protocols,
     reporting,
     sharding,
@@ -424,7 +426,7 @@ def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     check_workdir(config, workdir)
     sharding.check_batch_size(config.train.batch_size)
     sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")
-    clips = input_pipeline.load(config)
+    clips = paper_sets.select(input_pipeline.load(config), config.task)
     task = tasks.build(config.task, clips)
     data, targets = task.take_part(clips)
     aux = input_pipeline.load_aux(config)
@@ -446,7 +448,13 @@ def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
         "targets": targets,
         "aux": aux,
         "steps": make_steps(
-            model, task, tx, mesh, chunk, config.input, config.get("init_from", "")
+            model,
+            task,
+            tx,
+            mesh,
+            chunk,
+            config.input,
+            presets.init_source(config.get("init_from", "")),
         ),  # fmt: skip
         "writer": reporting.MetricWriter(workdir),
     }

@@ -97,3 +97,14 @@ def test_main_explains_an_unknown_override_key(tmp_path):
     assert result.returncode != 0
     assert "unknown config key 'num_epoch' in --config.train.num_epoch" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sca_paper_setting_without_weights_stops_naming_both_ways_forward(tmp_path):
+    config = presets.sca("casme2")
+    with pytest.raises(config_checks.ConfigError) as error:
+        config_checks.check(config, tmp_path / "run")
+    assert "--config.init_from=/path/to/r3d18_K_200ep.pth" in str(error.value)
+    assert "--config.init_from=none" in str(error.value)
+    config = config.unlock()
+    config.init_from = "none"
+    config_checks.check(config.lock(), tmp_path / "run")  # trains from scratch knowingly

@@ -29,7 +29,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from mejax import evaluate, input_pipeline, protocols, tasks, train
+from mejax import evaluate, input_pipeline, paper_sets, protocols, tasks, train
 from mejax.baselines import descriptors, features, recognition, svm
 
 
@@ -90,6 +90,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     descriptors.make(config.baseline.descriptor, config.baseline.blocks)
     builder = input_pipeline.database_builder(config.dataset)
     data, cache = features.extract(config, builder)
+    data = paper_sets.select(data, config.task)
     task = tasks.build(config.task, data)
     data, targets = task.take_part(data)
     rounds = protocols.build(config.protocol, data, config.seed)
