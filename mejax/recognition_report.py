@@ -30,11 +30,10 @@ it -- the recognition counterpart of the all-positive detector of ``mejax/evalua
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from mejax import metrics
+from mejax import metrics, reporting
 
 # The pooled figures of every row (the per-fold mean is added next to them).
 _POOLED = ("uf1", "uar", "war", "wf1", "confusion", "num_samples")
@@ -241,7 +240,7 @@ def plot_confusion(confusion, classes, path) -> None:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"Confusion matrix ({int(counts.sum())} clips)")
-    fig.savefig(Path(path), dpi=100)
+    reporting.write_atomic(path, lambda file: fig.savefig(file, dpi=100, format="png"), binary=True)
 
 
 def headline(results: dict) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mejax import protocols
+from mejax import protocols, reporting
 from mejax.baselines import svm
 
 
@@ -63,5 +63,5 @@ def run_round(config, round_: protocols.Round, data, labels, task, workdir: Path
         "selected_score": np.asarray([chosen.val_f1]),
     }
     record_file.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(record_file, **record)
+    reporting.savez(record_file, **record)
     return record

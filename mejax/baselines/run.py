@@ -29,7 +29,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from mejax import evaluate, input_pipeline, paper_sets, protocols, tasks, train
+from mejax import evaluate, input_pipeline, paper_sets, protocols, reporting, tasks, train
 from mejax.baselines import descriptors, features, recognition, svm
 
 
@@ -70,7 +70,7 @@ def run_round(config, round_: protocols.Round, data, labels, task, workdir: Path
     )
     if jax.process_index() == 0:
         record_file.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(record_file, **record)
+        reporting.savez(record_file, **record)
     return record
 
 
