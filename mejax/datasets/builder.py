@@ -221,9 +221,15 @@ def _index(numbers: list[int], frame: int | None, clip: Clip, field: str) -> int
         ) from None
 
 
-def read_clip(clip: Clip) -> dict:
-    """The example of one clip with ``frames`` decoded: a (T, H, W, 3) uint8 RGB array."""
-    frames = frame_files(clip.folder)
+def read_clip(clip: Clip, frames: list[tuple[int, pathlib.Path]] | None = None) -> dict:
+    """The example of one clip with ``frames`` decoded: a (T, H, W, 3) uint8 RGB array.
+
+    Args:
+      clip: the clip.
+      frames: (frame number, path) of its frame files in order; None: every frame of its
+        folder (:func:`frame_files`).
+    """
+    frames = frame_files(clip.folder) if frames is None else frames
     if not frames:
         raise ValueError(f"{clip.folder}: no frames ({'/'.join(IMAGE_SUFFIXES)} files)")
     numbers = [n for n, _ in frames]

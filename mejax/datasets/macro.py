@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from mejax.datasets import aus, builder, readers
+from mejax.datasets import builder, readers
 from mejax.preprocess import cached
 
 PEAK_VARIANTS = ("apex_224", "apex_240", "apex_64")
@@ -111,56 +111,11 @@ def peak_clips(
     return clips
 
 
-def _position(numbers: list[int], frame: int | None, clip: FilesClip, field: str) -> int:
-    if frame is None:
-        return builder.NOT_ANNOTATED
-    if frame not in numbers:
-        raise ValueError(
-            f"{clip.sample.source}: {field} frame {frame} of {clip.sample.clip} is not one of its "
-            f"files {[p.name for p in clip.files]}"
-        )
-    return numbers.index(frame)
-
-
-def read_files(clip: FilesClip) -> dict:
-    """The example of a :class:`FilesClip` with ``frames`` decoded: (T, H, W, 3) uint8 RGB."""
-    if not clip.files:
-        raise ValueError(f"{clip.sample.source}: {clip.sample.clip} has no files")
-    images, shape = [], None
-    for path in clip.files:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # grey: the channel repeated
-        if image is None:
-            raise ValueError(f"{path}: not a readable image")
-        if shape is not None and image.shape != shape:
-            raise ValueError(f"{path}: frame size {image.shape[:2]} differs from {shape[:2]}")
-        shape = image.shape
-        images.append(image[..., ::-1])  # OpenCV reads BGR
-    numbers = [builder.frame_number(p) for p in clip.files]
-    sample = clip.sample
-    onset = _position(numbers, sample.onset, clip, "onset")
-    offset = _position(numbers, sample.offset, clip, "offset")
-    objective = sample.objective_class
-    return {
-        "frames": np.stack(images),
-        "onset": 0 if onset == builder.NOT_ANNOTATED else onset,
-        "apex": _position(numbers, sample.apex, clip, "apex"),
-        "offset": len(numbers) - 1 if offset == builder.NOT_ANNOTATED else offset,
-        "subject": clip.split,
-        "clip": sample.clip,
-        "aus": aus.multi_hot(sample.aus),
-        "au_code": sample.au_code,
-        "emotion": clip.label if clip.label is not None else sample.emotion,
-        "objective_class": (
-            aus.OBJECTIVE_CLASSES.index(objective) if objective else aus.NO_OBJECTIVE_CLASS
-        ),
-        "fps": clip.fps,
-        "database": clip.database,
-    }
-
-
 def read(clip: builder.Clip) -> dict:
     """The decoded example of any clip: its files, or every frame of its folder."""
-    return read_files(clip) if isinstance(clip, FilesClip) else builder.read_clip(clip)
+    if isinstance(clip, FilesClip):
+        return builder.read_clip(clip, [(builder.frame_number(p), p) for p in clip.files])
+    return builder.read_clip(clip)
 
 
 class MacroBuilder(builder.ManualBuilder):
