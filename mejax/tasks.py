@@ -440,25 +440,27 @@ class Recognition(Task):
         """Softmax cross-entropy (class-weighted with ``hparams["class_weights"]``), plus the
         auxiliary classifiers' and, with a ``domain`` in the batch, the domain loss."""
         targets = batch["targets"]
-        weights = hparams.get("class_weights")
-
-        def ce(logits):
-            per_clip = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
-            if weights is None:
-                return jnp.mean(per_clip)
-            w = weights[targets]
-            return jnp.sum(w * per_clip) / jnp.sum(w)
-
-        loss = ce(main_output(outputs))
+        loss = self.class_loss(main_output(outputs), targets, hparams)
         if isinstance(outputs, dict):
             for logits in outputs.get("aux_logits", ()):
-                loss = loss + self.aux_loss_weight * ce(logits)
+                loss = loss + self.aux_loss_weight * self.class_loss(logits, targets, hparams)
             if "domain_logits" in outputs and "domain" in batch:
                 domain = optax.sigmoid_binary_cross_entropy(
                     outputs["domain_logits"].reshape(-1), batch["domain"].astype(jnp.float32)
                 )
                 loss = loss + self.domain_loss_weight * jnp.mean(domain)
         return loss
+
+    @staticmethod
+    def class_loss(logits, classes, hparams) -> jnp.ndarray:
+        """Softmax cross-entropy averaged over the clips with a class (>= 0), each weighted by
+        its class's ``hparams["class_weights"]`` when given."""
+        known = jnp.maximum(classes, 0)
+        per_clip = optax.softmax_cross_entropy_with_integer_labels(logits, known)
+        weights = (classes >= 0).astype(per_clip.dtype)
+        if "class_weights" in hparams:
+            weights = weights * hparams["class_weights"][known]
+        return jnp.sum(weights * per_clip) / jnp.maximum(jnp.sum(weights), 1e-12)
 
     def probabilities(self, outputs) -> np.ndarray:
         """(N, C) class probabilities of the one model's (1, N, C) outputs."""
@@ -604,14 +606,7 @@ class RecognitionWithAUs(Recognition):
     def model_loss(self, outputs, batch, hparams):
         targets = batch["targets"]
         classes, au_labels = targets[:, 0], targets[:, 1:]
-        classified = classes >= 0
-        per_clip = optax.softmax_cross_entropy_with_integer_labels(
-            outputs["logits"], jnp.maximum(classes, 0)
-        )
-        weights = classified.astype(jnp.float32)
-        if "class_weights" in hparams:
-            weights = weights * hparams["class_weights"][jnp.maximum(classes, 0)]
-        loss = jnp.sum(weights * per_clip) / jnp.maximum(jnp.sum(weights), 1e-12)
+        loss = self.class_loss(outputs["logits"], classes, hparams)
         if "au_logits" not in outputs:  # the backbone-only ablation: no detectors
             return loss
         if self.detection_loss == "balanced":

@@ -135,3 +135,16 @@ def test_megc2018_configs_read_the_composite_and_run(arg, rounds, megc2018_dir):
     if "au_detection" in arg:
         assert results["au_detection"]["aus"] == [f"AU{au}" for au in (1, 2, 4, 9, 12, 14, 17)]
         assert results["au_detection"]["num_test_clips"] == 5  # every clip, classified or not
+
+
+def test_class_loss_weights_each_clip_by_its_class_and_leaves_unclassified_clips_out():
+    logits = np.array([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.0]])
+    classes = np.array([0, 1, -1, 1])
+    weights = np.array([1.0, 3.0])
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    per_clip = -log_p[[0, 1, 3], [0, 1, 1]]
+    expected = (1.0 * per_clip[0] + 3.0 * per_clip[1] + 3.0 * per_clip[2]) / 7.0
+    got = tasks.Recognition.class_loss(logits, classes, {"class_weights": weights})
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    np.testing.assert_allclose(tasks.Recognition.class_loss(logits, classes, {}),
+                               per_clip.mean(), rtol=1e-6)  # fmt: skip
