@@ -127,6 +127,21 @@ class Task:
         reporting.write_text(workdir / "results.md", self.markdown(results))
 
 
+def per_au_f1(names: list[str], labels: np.ndarray, predictions: np.ndarray) -> dict:
+    """Per-AU F1 of (N, K) pooled test labels and predictions, next to the all-positive
+    detector's, with each AU's positives and both averages over AUs."""
+    f1 = metrics.f1_per_au(labels, predictions)
+    baseline = metrics.all_positive_f1(labels)
+    return {
+        "num_test_clips": int(len(labels)),
+        "positives": dict(zip(names, labels.sum(0).tolist(), strict=True)),
+        "f1": dict(zip(names, f1.tolist(), strict=True)),
+        "f1_all_positive": dict(zip(names, baseline.tolist(), strict=True)),
+        "average_f1": float(f1.mean()),
+        "average_f1_all_positive": float(baseline.mean()),
+    }
+
+
 def _header(config, rounds: list) -> dict:
     return {
         "experiment": config.get("name", ""),
@@ -202,8 +217,6 @@ class AUTask(Task):
         names = self.names
         labels = np.concatenate([r["labels"] for r in records])
         predictions = np.concatenate([r["predictions"] for r in records])
-        f1 = metrics.f1_per_au(labels, predictions)
-        baseline = metrics.all_positive_f1(labels)
         header = _header(config, rounds)
         for summary, record in zip(header["rounds"], records, strict=True):
             summary["selected_step"] = dict(
@@ -212,15 +225,7 @@ class AUTask(Task):
             summary["validation_f1"] = dict(
                 zip(names, self.per_au(record["selected_score"]).tolist(), strict=True)
             )
-        return {
-            **header,
-            "num_test_clips": int(len(labels)),
-            "positives": dict(zip(names, labels.sum(0).tolist(), strict=True)),
-            "f1": dict(zip(names, f1.tolist(), strict=True)),
-            "f1_all_positive": dict(zip(names, baseline.tolist(), strict=True)),
-            "average_f1": float(f1.mean()),
-            "average_f1_all_positive": float(baseline.mean()),
-        }
+        return {**header, **per_au_f1(names, labels, predictions)}
 
     def markdown(self, results: dict) -> str:
         """The results laid out like STAP's Tables III-V (AUs as rows, F1 per method)."""
@@ -651,17 +656,10 @@ class RecognitionWithAUs(Recognition):
             per_round[name] = dict(zip(names, f1.tolist(), strict=True))
         labels = np.concatenate([rec["au_labels"] for _, rec in tested])
         predictions = np.concatenate([rec["au_probabilities"] >= 0.5 for _, rec in tested])
-        f1 = metrics.f1_per_au(labels, predictions.astype(np.int32))
-        baseline = metrics.all_positive_f1(labels)
         round_mean = {n: float(np.mean([per_round[r][n] for r in per_round])) for n in names}
         return {
             "aus": names,
-            "num_test_clips": int(len(labels)),
-            "positives": dict(zip(names, labels.sum(0).tolist(), strict=True)),
-            "f1": dict(zip(names, f1.tolist(), strict=True)),
-            "f1_all_positive": dict(zip(names, baseline.tolist(), strict=True)),
-            "average_f1": float(f1.mean()),
-            "average_f1_all_positive": float(baseline.mean()),
+            **per_au_f1(names, labels, predictions.astype(np.int32)),
             "per_round": per_round,
             "round_mean": round_mean,
             "average_round_mean": float(np.mean(list(round_mean.values()))),
