@@ -25,7 +25,9 @@ class ClipSet:
     Attributes:
       inputs: (N, ...) what a model or classifier reads: uint8 frames (N, T, H, W, 3), an apex
         image (N, H, W, C), float32 flow (N, H, W, C), or (N, D) descriptors.
-      names: clip names (unique).
+      names: clip names as the database gives them; unique per subject, not always across
+        subjects (CASME II numbers its clips per subject: ``EP02_01f`` is a clip of several).
+        :attr:`keys` (``subject/name``) are unique.
       subjects: subject of each clip (a split name of its database; prefixed by the database
         where several databases share a run).
       databases: the ``database`` feature of each clip (the part of a composite).
@@ -53,6 +55,20 @@ class ClipSet:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def keys(self) -> list[str]:
+        """``<subject>/<name>`` of every clip: unique, where names alone may repeat."""
+        return [f"{s}/{n}" for s, n in zip(self.subjects, self.names, strict=True)]
+
+    @property
+    def people(self) -> list[str]:
+        """``<database>:<subject>`` of every clip, the subject without the database prefix a run
+        of several databases gives it: the same person has the same name in every run."""
+        return [
+            f"{d}:{s.removeprefix(f'{d}_')}"
+            for s, d in zip(self.subjects, self.databases, strict=True)
+        ]
 
     def take(self, indices: Sequence[int] | np.ndarray) -> ClipSet:
         """The clips at ``indices`` (in that order)."""
@@ -82,11 +98,14 @@ class ClipSet:
 
     @staticmethod
     def concatenate(parts: Sequence[ClipSet]) -> ClipSet:
-        """The clips of every part, sorted by name; names must not repeat."""
+        """The clips of every part, sorted by name (then subject); no (subject, name) may
+        repeat."""
         names = [n for p in parts for n in p.names]
-        if len(set(names)) != len(names):
-            raise ValueError("clip names repeat across the databases of a run")
-        order = np.argsort(names, kind="stable")
+        keys = [k for p in parts for k in p.keys]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ValueError(f"clips repeat across the databases of a run: {repeated[:10]}")
+        order = sorted(range(len(names)), key=lambda i: (names[i], keys[i]))
         joined = ClipSet(
             inputs=np.concatenate([p.inputs for p in parts]),
             names=names,
@@ -105,7 +124,7 @@ def from_rows(rows: list[dict]) -> ClipSet:
     one row of ``inputs``), sorted by clip name."""
     if not rows:
         raise ValueError("no clips")
-    rows = sorted(rows, key=lambda row: row["name"])
+    rows = sorted(rows, key=lambda row: (row["name"], row["subject"]))
     return ClipSet(
         inputs=np.stack([r["input"] for r in rows]),
         names=[r["name"] for r in rows],

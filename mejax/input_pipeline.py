@@ -282,16 +282,30 @@ def load_database(dataset, input_config, prefix: bool = False) -> clipset.ClipSe
     return clipset.from_rows(rows)
 
 
-def load(config: ml_collections.ConfigDict) -> clipset.ClipSet:
-    """The clips of the run: ``config.dataset`` and every database of ``dataset.extra``."""
-    extra = list(config.dataset.get("extra", ()))
-    blocks = [config.dataset] + [
-        ml_collections.ConfigDict(
-            {"name": name, "data_dir": config.dataset.data_dir, "manual_dir": ""}
+def dataset_blocks(dataset: ml_collections.ConfigDict) -> list[ml_collections.ConfigDict]:
+    """The ``dataset`` block of every database of a run: ``dataset`` itself, then one per name
+    of ``dataset.extra`` (same ``data_dir``; its manual directory from the matching entry of
+    ``dataset.extra_manual_dirs``, which may be left out when those databases are built)."""
+    extra = list(dataset.get("extra", ()))
+    manual_dirs = list(dataset.get("extra_manual_dirs", ())) or [""] * len(extra)
+    if len(manual_dirs) != len(extra):
+        raise ValueError(
+            f"dataset.extra_manual_dirs has {len(manual_dirs)} entries for the {len(extra)} "
+            f"databases of dataset.extra {extra}: give one per database ('' for a built one)"
         )
-        for name in extra
+    return [dataset] + [
+        ml_collections.ConfigDict(
+            {"name": name, "data_dir": dataset.get("data_dir", ""), "manual_dir": manual}
+        )
+        for name, manual in zip(extra, manual_dirs, strict=True)
     ]
-    parts = [load_database(b, config.input, prefix=bool(extra)) for b in blocks]
+
+
+def load(config: ml_collections.ConfigDict) -> clipset.ClipSet:
+    """The clips of the run: ``config.dataset`` and every database of ``dataset.extra``
+    (subjects then prefixed by their database, :func:`clip_row`)."""
+    blocks = dataset_blocks(config.dataset)
+    parts = [load_database(b, config.input, prefix=len(blocks) > 1) for b in blocks]
     return parts[0] if len(parts) == 1 else clipset.ClipSet.concatenate(parts)
 
 

@@ -71,6 +71,20 @@ def f1_per_au(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     return f1
 
 
+def accuracy_per_au(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """(K,) accuracy of each AU's decisions (SCA, Li, Huang, Zhao 2021, Fig. 5): the fraction
+    of samples where the AU's prediction equals its label. ``accuracy_score`` per column."""
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if labels.shape != predictions.shape or labels.ndim != 2:
+        raise ValueError(
+            f"labels {labels.shape} and predictions {predictions.shape} must be (N, K)"
+        )
+    return np.array(
+        [accuracy_score(labels[:, k], predictions[:, k]) for k in range(labels.shape[1])],
+        np.float64,
+    )
+
+
 def all_positive_f1(labels: np.ndarray) -> np.ndarray:
     """F1 of the trivial detector that says every AU is present in every sample."""
     return f1_per_au(labels, np.ones_like(labels))

@@ -32,6 +32,45 @@ ARGS = tuple(DATABASE_AUS)
 DATABASE = config_args.databases(*ARGS)
 
 
+# STAP's cross-database protocol (Sec. IV-E, Tables VI and VII): train on database A, select
+# the model on B, test on C, for all six orders of CASME II, CASME and SAMM. Config token
+# ``cross_<A>_<B>_<C>`` -> (A, B, C).
+CROSS_DATABASES = ("casme2", "casme", "samm")
+CROSS_ORDERS = {
+    f"cross_{a}_{b}_{c}": (a, b, c)
+    for a in CROSS_DATABASES
+    for b in CROSS_DATABASES
+    for c in CROSS_DATABASES
+    if len({a, b, c}) == 3
+}
+CROSS = config_args.choice(
+    tuple(CROSS_ORDERS),
+    default=None,
+    doc="STAP's cross-database protocol: train on the first database, select on the second, "
+    "test on the third",
+)
+
+
+def cross_database(c: ml_collections.ConfigDict, order: str) -> ml_collections.ConfigDict:
+    """Applies to config ``c`` (in place) STAP's cross-database setting ``order`` (a key of
+    :data:`CROSS_ORDERS`): the three databases loaded together (``dataset`` the training one,
+    ``dataset.extra`` the others; their manual directories in ``dataset.manual_dir`` and
+    ``dataset.extra_manual_dirs``), the seven AUs common to them (1, 2, 4, 9, 12, 14, 17) and
+    the clips coded with at least one (:data:`mejax.paper_sets.STAP_CROSS_DATABASE`: 228, 154
+    and 78 in the paper), and the ``cross_database`` protocol (one round; model selection on
+    the validation database)."""
+    train, validation, test = CROSS_ORDERS[order]
+    c.dataset = dataset_block(train)
+    c.dataset.extra = tuple(config_args.builder(d) for d in (validation, test))
+    c.dataset.extra_manual_dirs = ("", "")
+    c.task.update(paper_sets.paper_set("stap_cross_database", train).task_fields())
+    c.protocol = ml_collections.ConfigDict(
+        {"name": "cross_database", "train": train, "validation": validation, "test": test,
+         "rounds": ()}
+    )  # fmt: skip
+    return c
+
+
 KINETICS400 = "kinetics400"
 # ``init_from`` of a paper setting whose weights the user must supply (SCA's Kinetics Res3D).
 REQUIRED = "required"
@@ -179,12 +218,19 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
       loss: ``focal`` or ``softmax_ce``.
       arg: the config file's argument, a database (:data:`ARGS`): ``synth`` (default: the
         embedded database, sized for a laptop CPU), ``synth_tiny`` (tests), or ``casme2``,
-        ``casme``, ``samm`` for the paper setting.
+        ``casme``, ``samm`` for the paper setting; or a cross-database order
+        (:data:`CROSS_ORDERS`, e.g. ``cross_casme2_casme_samm``: the paper setting trained on
+        CASME II, selected on CASME, tested on SAMM).
 
     Returns:
       A locked ConfigDict.
     """
-    database = config_args.parse(arg, {"database": DATABASE})["database"]
+    args = config_args.parse(arg, {"database": DATABASE, "cross": CROSS})
+    database, cross = args["database"], args["cross"]
+    if cross and database != "synth":
+        raise ValueError(f"config argument {arg!r}: {cross} names its databases; drop {database}")
+    if cross:
+        database = CROSS_ORDERS[cross][0]  # the paper setting of the training database
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
@@ -247,6 +293,8 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
     c.protocol = ml_collections.ConfigDict({"name": "stap_two_fold", "rounds": (0, 1, 2, 3)})
     c.optimizer = sgd_optimizer()
     c.train = train_block(batch_size=6, num_epochs=40)
+    if cross:
+        cross_database(c, cross)
 
     synthetic(c, database)
     if database == "synth":

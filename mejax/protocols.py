@@ -273,7 +273,8 @@ def cross_database(train: str, validation: str, test: str) -> list[DatabaseRound
 
 @dataclasses.dataclass(frozen=True)
 class ClipRound:
-    """A round that splits clips rather than subjects (:func:`pretrain`): no test side."""
+    """A round that splits clips rather than subjects (:func:`pretrain`): no test side. The
+    clips are named by their :attr:`~mejax.clipset.ClipSet.keys` (``subject/name``)."""
 
     name: str
     train: tuple[str, ...]
@@ -287,7 +288,7 @@ class ClipRound:
     def indices(self, side: str, clips) -> np.ndarray:
         """Sorted indices of the side's clips."""
         wanted = set(getattr(self, side))
-        return np.asarray([i for i, n in enumerate(clips.names) if n in wanted], np.int64)
+        return np.asarray([i for i, k in enumerate(clips.keys) if k in wanted], np.int64)
 
     def describe(self) -> dict:
         return {"train": len(self.train), "validation": list(self.validation), "test": []}
@@ -300,7 +301,7 @@ def pretrain(clip_names: Sequence[str], seed: int = 0, holdout: float = 0.1) -> 
     """Every clip trains but a random, seeded ``holdout`` fraction that validates; no test.
 
     Args:
-      clip_names: every clip of the run.
+      clip_names: every clip of the run, unique (``ClipSet.keys``).
       seed: the draw of the held-out clips.
       holdout: validation fraction (Micro-Attention's 9:1 split: 0.1).
     """
@@ -349,7 +350,7 @@ def build(protocol, clips, seed: int = 0, selection: str = "validation") -> list
     elif name == "cross_database":
         rounds = cross_database(protocol.train, protocol.validation, protocol.test)
     elif name == "pretrain":
-        rounds = pretrain(clips.names, seed, protocol.get("holdout", 0.1))
+        rounds = pretrain(clips.keys, seed, protocol.get("holdout", 0.1))
     else:
         raise ValueError(f"protocol.name {name!r} not in {PROTOCOLS}")
     return [r.without_validation() for r in rounds] if selection == "last" else rounds

@@ -93,6 +93,11 @@ class Task:
         """Per-round constants handed to every step in ``hparams`` (e.g. class weights)."""
         return {}
 
+    def validation_positives(self, targets: np.ndarray) -> np.ndarray | None:
+        """(K,) positives of each AU among a round's validation targets (stored in the round's
+        record: an AU without one cannot select its model); None for a task without AUs."""
+        return None
+
     def step_hparams(self, progress: float) -> dict:
         """Per-step values for ``hparams`` at ``progress`` (0 to 1) through the round's
         training; a ``"model"`` entry holds keyword arguments of the model's call."""
@@ -132,6 +137,7 @@ def per_au_f1(names: list[str], labels: np.ndarray, predictions: np.ndarray) -> 
     detector's, with each AU's positives and both averages over AUs."""
     f1 = metrics.f1_per_au(labels, predictions)
     baseline = metrics.all_positive_f1(labels)
+    accuracy = metrics.accuracy_per_au(labels, predictions)
     return {
         "num_test_clips": int(len(labels)),
         "positives": dict(zip(names, labels.sum(0).tolist(), strict=True)),
@@ -139,6 +145,9 @@ def per_au_f1(names: list[str], labels: np.ndarray, predictions: np.ndarray) -> 
         "f1_all_positive": dict(zip(names, baseline.tolist(), strict=True)),
         "average_f1": float(f1.mean()),
         "average_f1_all_positive": float(baseline.mean()),
+        # SCA's Fig. 5 reports accuracy per AU; beside F1 it shows the imbalance at work.
+        "accuracy": dict(zip(names, accuracy.tolist(), strict=True)),
+        "average_accuracy": float(accuracy.mean()),
     }
 
 
@@ -196,6 +205,9 @@ class AUTask(Task):
     def predictions(self, outputs) -> np.ndarray:
         raise NotImplementedError
 
+    def validation_positives(self, targets):
+        return np.asarray(targets).sum(0)
+
     def validation_scores(self, outputs, targets):
         f1 = metrics.f1_per_au(targets, self.predictions(outputs))
         scalars = {f"val_f1/{n}": v for n, v in zip(self.names, f1, strict=True)}
@@ -225,7 +237,24 @@ class AUTask(Task):
             summary["validation_f1"] = dict(
                 zip(names, self.per_au(record["selected_score"]).tolist(), strict=True)
             )
-        return {**header, **per_au_f1(names, labels, predictions)}
+        return {
+            **header,
+            **per_au_f1(names, labels, predictions),
+            "no_validation_positives": self._unselectable(records, rounds),
+        }
+
+    def _unselectable(self, records, rounds) -> dict:
+        """{round: AUs} whose validation side had no positive: their F1 is 0 at every
+        evaluation, so the first evaluation's model (the first C of a baseline) was kept."""
+        found = {}
+        for round_, record in zip(rounds, records, strict=True):
+            if "validation_positives" not in record or not round_.describe()["validation"]:
+                continue
+            positives = np.asarray(record["validation_positives"])
+            missing = [n for n, p in zip(self.names, positives, strict=True) if p == 0]
+            if missing:
+                found[round_.name] = missing
+        return found
 
     def markdown(self, results: dict) -> str:
         """The results laid out like STAP's Tables III-V (AUs as rows, F1 per method)."""
@@ -236,18 +265,29 @@ class AUTask(Task):
             f"F1 per AU on {results['num_test_clips']} test clips pooled over "
             f"{len(results['rounds'])} round(s); models selected on validation subjects only.",
             "",
-            f"| AU | test positives | {method} | all-positive |",
-            "|---|---:|---:|---:|",
+            f"| AU | test positives | {method} | all-positive | {method} accuracy |",
+            "|---|---:|---:|---:|---:|",
         ]
+        accuracy = results.get("accuracy", {})
         for name, f1 in results["f1"].items():
             lines.append(
                 f"| {name} | {results['positives'][name]} | {f1:.3f} "
-                f"| {results['f1_all_positive'][name]:.3f} |"
+                f"| {results['f1_all_positive'][name]:.3f} | {_cell(accuracy.get(name))} |"
             )
         lines.append(
             f"| **Avg** | | **{results['average_f1']:.3f}** "
-            f"| {results['average_f1_all_positive']:.3f} |"
+            f"| {results['average_f1_all_positive']:.3f} "
+            f"| {_cell(results.get('average_accuracy'))} |"
         )
+        unselectable = results.get("no_validation_positives", {})
+        if unselectable:
+            lines += [
+                "",
+                "No validation positives (F1 0 at every evaluation, so the first evaluation's "
+                "model was kept: its selection says nothing): "
+                + "; ".join(f"{r}: {', '.join(aus)}" for r, aus in unselectable.items())
+                + ".",
+            ]
         return "\n".join(lines) + "\n"
 
     @staticmethod
@@ -695,6 +735,10 @@ class RecognitionWithAUs(Recognition):
             f"| {detection['average_f1']:.3f} | {detection['average_f1_all_positive']:.3f} |"
         )
         return text + "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    return "" if value is None else f"{value:.3f}"
 
 
 def headline(results: dict) -> str:

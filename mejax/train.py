@@ -259,6 +259,11 @@ def train_round(config, round_, index: int, context: dict) -> dict:
     crop = config.input.get("crop_size", 0)
     train_data, train_targets = _side(context, round_, "train", config)
     val_data, val_targets = _side(context, round_, "validation", config)
+    check_init_subjects(config.get("init_from", ""), round_, context["data"])
+    if jax.process_index() == 0:
+        round_dir.mkdir(parents=True, exist_ok=True)
+        seen = {"train": sorted(set(train_data.people)), "validation": sorted(set(val_data.people))}
+        reporting.write_text(round_dir / init_weights.SUBJECTS_FILE, json.dumps(seen, indent=1))
     task.check_training(train_targets, round_.name)
     inputs, targets = train_data.inputs, train_targets
     if config.input.get("flow_augment", ""):
@@ -338,6 +343,8 @@ def train_round(config, round_, index: int, context: dict) -> dict:
                 )  # fmt: skip
                 scores, scalars = task.validation_scores(outputs, val_targets)
                 selection = select(selection, state, scores, step + 1)
+                bar.write(f"{round_.name} step {step + 1}/{num_steps}: validation "
+                          f"{task.score_name} {float(scalars['val/score']):.3f}")  # fmt: skip
                 context["writer"].write(round_.name, step + 1, scalars)
             else:  # train.selection=last: the model of the last step
                 selection = select(selection, state, np.full(task.num_models, np.inf), step + 1)
@@ -347,6 +354,9 @@ def train_round(config, round_, index: int, context: dict) -> dict:
 
     record = {"selected_step": np.asarray(selection["step"]),
               "selected_score": np.asarray(selection["score"], np.float64)}  # fmt: skip
+    positives = task.validation_positives(val_targets) if len(val_data) else None
+    if positives is not None:
+        record["validation_positives"] = positives
     test_data, test_targets = _side(context, round_, "test", config)
     if len(test_data):
         outputs = predict_outputs(
@@ -359,6 +369,31 @@ def train_round(config, round_, index: int, context: dict) -> dict:
     if jax.process_index() == 0:
         reporting.savez(record_file, **record)
     return record
+
+
+def check_init_subjects(init_from: str, round_, clips) -> None:
+    """Refuses to start a round from a previous run (``init_from=WORKDIR``) that trained or
+    selected its model on a person this round tests: the test would no longer be subject
+    independent. Persons are compared by database and subject (:attr:`ClipSet.people`), as the
+    source round recorded them (``ROUND/subjects.json``); a run without that record is not
+    checked (logged)."""
+    source = init_weights.run_subjects(init_from)
+    if source is None:
+        if init_from and Path(init_from).expanduser().is_dir():
+            logging.warning("init_from=%s: the run records no subjects; not checked against "
+                            "round %s's test subjects", init_from, round_.name)  # fmt: skip
+        return
+    source_dir, seen = source
+    tested = {clips.people[i] for i in round_.indices("test", clips)}
+    shared = sorted(seen & tested)
+    if shared:
+        raise ValueError(
+            f"init_from={init_from}: {source_dir} trained or selected its model on "
+            f"{len(shared)} subject(s) that round {round_.name} tests ({', '.join(shared[:10])}"
+            f"{', ...' if len(shared) > 10 else ''}); the test would not be subject-independent. "
+            "Start from a run that never saw them (e.g. a pre-training on another database, or "
+            "a run of the same protocol round), or drop init_from."
+        )
 
 
 def _read_record(record_file: Path) -> dict | None:

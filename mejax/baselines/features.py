@@ -110,7 +110,7 @@ def _save(path: Path, key: dict, result: clipset.ClipSet) -> None:
 
 
 def extract(
-    config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder
+    config: ml_collections.ConfigDict, builder: tfds.core.DatasetBuilder, prefix: bool = False
 ) -> tuple[clipset.ClipSet, Cache]:
     """The descriptors of every clip of ``builder``'s database, from the cache or computed
     (with a progress bar) and cached.
@@ -118,6 +118,7 @@ def extract(
     Args:
       config: an experiment config with ``input`` and ``baseline`` blocks.
       builder: the prepared database builder (:func:`mejax.input_pipeline.database_builder`).
+      prefix: prefix each subject with its database (a run of several databases).
 
     Returns:
       (the clips, with their (N, D) float32 descriptors as ``inputs``; where they are cached).
@@ -128,7 +129,7 @@ def extract(
         cached = _load(path, key)
         if cached is not None:
             logging.info("features of %d clips read from %s", len(cached), path)
-            return cached, Cache(path, True)
+            return _prefixed(cached) if prefix else cached, Cache(path, True)
     describe = descriptors.make(config.baseline.descriptor, config.baseline.blocks)
     subjects = input_pipeline.subjects(builder)
     split = "+".join(subjects)
@@ -150,4 +151,14 @@ def extract(
     _save(path, key, result)
     logging.info("features of %d clips (%d values each) saved to %s", len(result),
                  result.inputs.shape[1], path)  # fmt: skip
-    return result, Cache(path, False)
+    return _prefixed(result) if prefix else result, Cache(path, False)
+
+
+def _prefixed(clips: clipset.ClipSet) -> clipset.ClipSet:
+    """The clips with every subject prefixed by its database, as
+    :func:`mejax.input_pipeline.clip_row` does for a run of several databases."""
+    subjects = [
+        s if s.startswith(f"{d}_") else f"{d}_{s}"
+        for s, d in zip(clips.subjects, clips.databases, strict=True)
+    ]
+    return dataclasses.replace(clips, subjects=subjects)

@@ -30,6 +30,10 @@ Settings by argument:
   SAMM), one multi-class SVM, holdout-database evaluation (CASME II -> SAMM and back) or
   leave-one-subject-out over the composite, C selected on validation subjects of the training
   side.
+- ``cross_<A>_<B>_<C>`` (e.g. ``cross_casme2_casme_samm``) -- STAP's cross-database protocol
+  (Sec. IV-E, the LBP-TOP rows of Tables VI and VII): the paper setting's input, trained on
+  database A, C selected (or fixed, for STAP's rows) on B, tested on C; the seven common AUs and
+  the clips coded with one (:func:`mejax.presets.cross_database`).
 - ``synth`` (default) -- ``synth_me/small`` (20 subjects x 12 clips, 112^2) at its native
   112^2, 10 TIM frames, AUs 4, 7, 12, all four rounds of the 2-fold protocol, C selected on
   validation (STAP's fixed C has no validation data to answer to on a new database). The
@@ -57,6 +61,7 @@ ARGS = {
         default=None,
         doc="sca: SCA's 4-fold protocol and C selection; mer: recognition; hde, cde: MEGC2018",
     ),
+    "cross": presets.CROSS,
 }
 
 
@@ -74,7 +79,11 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
       A locked ConfigDict.
     """
     args = config_args.parse(arg, ARGS)
-    database, setting = args["database"], args["setting"]
+    database, setting, cross = args["database"], args["setting"], args["cross"]
+    if cross and (database != "synth" or setting):
+        raise ValueError(f"config argument {arg!r}: {cross} takes no database or setting")
+    if cross:
+        database = presets.CROSS_ORDERS[cross][0]
     if database == "megc2019" and setting != "mer":
         raise ValueError(f"config argument {arg!r}: megc2019 is a recognition database; add ',mer'")
     if (database == "megc2018") != (setting in ("hde", "cde")):
@@ -95,6 +104,8 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
         else {"aus": (), "samples": "all", "emotions": ()}
     )
     c.protocol = ml_collections.ConfigDict({"name": "stap_two_fold", "rounds": (0, 1, 2, 3)})
+    if cross:
+        presets.cross_database(c, cross)
     stap_row = descriptor["name"] in STAP_ROWS
     c.baseline = ml_collections.ConfigDict(
         {

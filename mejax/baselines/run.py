@@ -2,7 +2,7 @@
 
 The baseline rows of STAP (Li, Huang, Zhao, arXiv:1907.05023, Tables III-V: LBP-TOP, LPQ-TOP)
 and SCA (LBP-TOP, LPQ-TOP, LBP-SIP, HOG3D), plus 3DHOG and HOOF, evaluated exactly like the
-deep models: the same database builder, clip preprocessing (``config.input``), protocol rounds
+deep models: the same database builders (``dataset`` and ``dataset.extra``), clip preprocessing (``config.input``), protocol rounds
 (``config.protocol``), task (``config.task``: its targets, summary and reports; per-AU F1 next to
 the all-positive detector, or UF1 / UAR / WAR / WF1 next to the majority-class predictor) and
 the same ``results.json`` / ``results.md``.
@@ -29,7 +29,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from mejax import evaluate, input_pipeline, paper_sets, protocols, reporting, tasks, train
+from mejax import clipset, evaluate, input_pipeline, paper_sets, protocols, reporting, tasks, train
 from mejax.baselines import descriptors, features, recognition, svm
 
 
@@ -61,6 +61,7 @@ def run_round(config, round_: protocols.Round, data, labels, task, workdir: Path
         ),
         "selected_c": np.asarray([s.c for s in selected], np.float64),
         "selected_score": np.asarray([s.val_f1 for s in selected], np.float64),
+        "validation_positives": labels[val_idx].sum(0),
     }
     logging.info(
         "%s: C %s, validation F1 %s",
@@ -88,8 +89,12 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     # Fail on a bad setting before any extraction.
     svm.Settings.from_config(config.baseline.classifier)
     descriptors.make(config.baseline.descriptor, config.baseline.blocks)
-    builder = input_pipeline.database_builder(config.dataset)
-    data, cache = features.extract(config, builder)
+    blocks = input_pipeline.dataset_blocks(config.dataset)
+    parts = [
+        features.extract(config, input_pipeline.database_builder(b), prefix=len(blocks) > 1)
+        for b in blocks
+    ]
+    data = parts[0][0] if len(parts) == 1 else clipset.ClipSet.concatenate([d for d, _ in parts])
     data = paper_sets.select(data, config.task)
     task = tasks.build(config.task, data)
     data, targets = task.take_part(data)
@@ -103,7 +108,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
         summary["selected_c"] = c[0] if recognition_task else dict(zip(task.names, c, strict=True))
     results["descriptor"] = json.loads(json.dumps(config.baseline.descriptor.to_dict()))
     results["feature_dim"] = int(data.inputs.shape[1])
-    results["features_cache"] = str(cache.path)
+    results["features_cache"] = ", ".join(str(cache.path) for _, cache in parts)
     if jax.process_index() == 0:
         evaluate.write_reports(workdir, results, task)
     return results

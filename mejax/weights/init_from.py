@@ -144,7 +144,7 @@ def _from_state_dict(state: dict[str, np.ndarray], description: str) -> Source:
     return Source(flat, layout, description, tuple(notes))
 
 
-def _run_checkpoints(path: Path) -> Path:
+def run_checkpoints(path: Path) -> Path:
     """The ``checkpoints`` directory of a workdir, a round directory, or itself."""
     if (path / "checkpoints").is_dir():
         return path / "checkpoints"
@@ -167,6 +167,24 @@ def _run_checkpoints(path: Path) -> Path:
     )
 
 
+SUBJECTS_FILE = "subjects.json"
+
+
+def run_subjects(init_from: str) -> tuple[Path, set[str]] | None:
+    """(the round directory, the subjects it trained or selected on) of a previous run that
+    ``init_from`` names, as its round wrote them (``ROUND/subjects.json``, subjects qualified by
+    database: ``casme2:sub01``); None when ``init_from`` is not a run directory or the run
+    predates that file."""
+    path = Path(init_from).expanduser() if init_from else None
+    if path is None or init_from == KINETICS400 or not path.is_dir():
+        return None
+    round_dir = run_checkpoints(path.resolve()).parent
+    if not (round_dir / SUBJECTS_FILE).is_file():
+        return None
+    seen = json.loads((round_dir / SUBJECTS_FILE).read_text())
+    return round_dir, set(seen["train"]) | set(seen["validation"])
+
+
 def _run_config(checkpoints: Path) -> dict | None:
     for directory in (checkpoints.parent, checkpoints.parent.parent):
         if (directory / "config.json").is_file():
@@ -179,7 +197,7 @@ def _from_run(path: Path, au: int | None, which: str) -> Source:
 
     if which not in SELECTIONS:
         raise ValueError(f"which={which!r} not in {SELECTIONS}")
-    checkpoints = _run_checkpoints(path)
+    checkpoints = run_checkpoints(path)
     saved = checkpointing.restore_as_saved(checkpoints)
     if which not in saved or "params" not in saved[which]:
         raise ValueError(f"{checkpoints}: no {which}/params in the checkpoint")
