@@ -28,6 +28,23 @@ the clips, splits, labels and build report of its frames config; only ``frames``
 the variant's fields. Clips differ in size, so flow is computed on frames resized to
 :data:`FLOW_WORK_SIZE` squared (then resized to the variant's size, vectors scaled).
 
+Face crops. A config with ``face_crop`` (``casme/faces``, ``samm/faces`` and their variants
+``samm/faces_tim10_224``, ...), or a composite that sets :attr:`Clip.face_crop` on the clips of
+a database without a cropped release (MEGC2019 ``cropped``: its SAMM part), stores every such
+clip face-cropped at its native resolution: :func:`locate_faces` runs MTCNN (Zhang et al., IEEE
+SPL 2016; :func:`mejax.preprocess.face.mtcnn_detector`, the ``mtcnn`` package's shipped
+weights) on :data:`FACE_PROBE_FRAMES` frames spread over the clip (shrunk to
+:data:`FACE_DETECT_MAX_SIDE` for the detection), takes the median face and eyes
+(:func:`~mejax.preprocess.face.face_track`), and :func:`read_clip` rotates every frame so that
+the eyes are level and crops it with one square box, the median box grown by
+:data:`FACE_MARGIN` on each side (:func:`~mejax.preprocess.face.crop_geometry`, the framing of
+:mod:`mejax.predict`). One box per clip, not one per frame: a box that moves by a pixel adds
+motion larger than a micro-expression's. The build report records, per clip key, the box
+``[x, y, side]`` (in the rotated frame), the angle, the median detection ``[x, y, w, h]``, the
+frame size and the probed and missed frames, under ``face_crops``. A clip with no face on any
+probed frame is never stored uncropped: the build stops with one :class:`NoFaceClipsError`
+listing every such clip's folder and probed frames.
+
 Missing apex. Where a clip has no annotated apex (``apex == -1``: every SMIC clip, CASME II
 sub04/EP12_01f), the variants use the middle frame ``(onset + offset) // 2`` in its place (the
 apex frame, the onset -> apex flow, the augmented pairs around it). The stored ``apex`` label
@@ -51,7 +68,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from mejax.datasets import aus, features, readers
-from mejax.preprocess import cached
+from mejax.preprocess import cached, face
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 NOT_ANNOTATED = -1
@@ -70,6 +87,38 @@ VARIANTS = (
 )
 FLOW_WORK_SIZE = 112
 FLOW_BATCH_SIZE = 16
+# Face crops (see the module docstring): frames probed per clip, the box's growth on each side
+# (that of mejax.predict, so that a model trained on the crops sees new clips framed alike) and
+# the longer side of the frames MTCNN is run on.
+FACE_PROBE_FRAMES = 5
+FACE_MARGIN = 0.2
+FACE_DETECT_MAX_SIDE = 640
+FACE_METHOD = (
+    "MTCNN (Zhang et al., IEEE SPL 2016; mtcnn package) on {probes} frames spread over the clip "
+    "(detected at most {max_side} px on the longer side); median box and eyes; the clip rotated "
+    "about the eyes' midpoint so that they are level (not below {min_angle} degrees) and every "
+    "frame cropped with one square box, the median box grown by {margin} of its side on each "
+    "side; box [x, y, side] in the rotated frame"
+)
+
+
+class NoFaceClipsError(face.NoFaceError):
+    """Clips of a face-cropped config with no face on any probed frame (never stored uncropped).
+
+    Attributes:
+      errors: one :class:`mejax.preprocess.face.NoFaceError` per clip (``sample``: its folder).
+    """
+
+    def __init__(self, database: str, errors: list[face.NoFaceError]):
+        self.errors = errors
+        first = errors[0]
+        self.sample, self.probed, self.num_frames = first.sample, first.probed, first.num_frames
+        listing = "\n".join(f"  {error}" for error in errors)
+        ValueError.__init__(
+            self,
+            f"{database}: no face found in {len(errors)} clip(s) of a face-cropped config "
+            f"(MTCNN; a clip is never stored uncropped):\n{listing}",
+        )
 
 
 class MissingFilesError(FileNotFoundError):
@@ -117,6 +166,9 @@ class Clip:
       database: the ``database`` feature (the source database in a composite).
       fps: frame rate of the source database.
       label: the ``emotion`` feature if it is not the sample's own (MEGC2019's classes).
+      face_crop: whether the clip is stored face-cropped (see the module docstring).
+      face: its crop geometry (:func:`mejax.preprocess.face.crop_geometry`), set by
+        :func:`locate_faces`; :func:`read_clip` applies it to every frame.
     """
 
     sample: readers.Sample
@@ -125,6 +177,8 @@ class Clip:
     database: str
     fps: float
     label: str | None = None
+    face_crop: bool = False
+    face: dict | None = dataclasses.field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -221,8 +275,102 @@ def _index(numbers: list[int], frame: int | None, clip: Clip, field: str) -> int
         ) from None
 
 
+def read_frame(path: pathlib.Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB pixels of a frame file (grey frames become RGB)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: not a readable image")
+    return image[..., ::-1]  # OpenCV reads BGR
+
+
+class _FolderFrames:
+    """The frames of a clip's files, decoded on indexing (only the probed ones are read)."""
+
+    def __init__(self, files: list[tuple[int, pathlib.Path]]):
+        self.files = files
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return read_frame(self.files[index][1])
+
+
+def clip_files(clip: Clip) -> list[tuple[int, pathlib.Path]]:
+    """(frame number, path) of the frame files a clip reads (its chosen ones, or its folder's)."""
+    files = getattr(clip, "files", ())
+    return [(frame_number(p), p) for p in files] if files else frame_files(clip.folder)
+
+
+def locate_faces(
+    database: str,
+    clips: list[Clip],
+    detector=None,
+    *,
+    num_probe_frames: int = FACE_PROBE_FRAMES,
+    margin: float = FACE_MARGIN,
+    max_side: int = FACE_DETECT_MAX_SIDE,
+) -> tuple[list[Clip], dict]:
+    """The clips with the crop geometry of every ``face_crop`` clip set, and its report.
+
+    Args:
+      database: the builder's name, for the error.
+      clips: the clips; those without ``face_crop`` are returned as they are.
+      detector: :func:`mejax.preprocess.face.mtcnn_detector`'s kind of function; default
+        MTCNN with ``max_side``.
+      num_probe_frames, margin: see :func:`mejax.preprocess.face.face_track` and
+        :func:`~mejax.preprocess.face.crop_geometry`.
+      max_side: see :func:`mejax.preprocess.face.mtcnn_detector`.
+
+    Returns:
+      (clips, {"face_crop_method": how, "face_crops": {clip key: {"folder", "box" [x, y,
+      side], "angle" (degrees), "detection" [x, y, w, h], "frame_size" [height, width],
+      "probed", "missed"}}}).
+
+    Raises:
+      NoFaceClipsError: listing every clip with no face on its probed frames.
+    """
+    wanted = [c for c in clips if c.face_crop]
+    if not wanted:
+        return clips, {}
+    detector = detector or face.mtcnn_detector(max_side=max_side)
+    located, crops, errors = {}, {}, []
+    for clip in wanted:
+        frames = _FolderFrames(clip_files(clip))
+        if not len(frames):
+            raise ValueError(f"{clip.folder}: no frames ({'/'.join(IMAGE_SUFFIXES)} files)")
+        try:
+            track = face.face_track(frames, detector, num_probe_frames, sample=str(clip.folder))
+        except face.NoFaceError as error:
+            errors.append(error)
+            continue
+        shape = frames[track["probed"][0]].shape[:2]
+        geometry = face.crop_geometry(track, shape, margin)
+        located[clip.key] = dataclasses.replace(clip, face=geometry)
+        crops[clip.key] = {
+            "folder": str(clip.folder),
+            "box": geometry["box"],
+            "angle": round(geometry["angle"], 3),
+            "detection": [round(float(v), 1) for v in track["box"]],
+            "frame_size": [int(n) for n in shape],
+            "probed": track["probed"],
+            "missed": track["missed"],
+        }
+    if errors:
+        raise NoFaceClipsError(database, errors)
+    method = FACE_METHOD.format(
+        probes=num_probe_frames,
+        max_side=max_side,
+        min_angle=face.MIN_ROTATION_DEGREES,
+        margin=margin,
+    )
+    report = {"face_crop_method": method, "face_crops": crops}
+    return [located.get(c.key, c) if c.face_crop else c for c in clips], report
+
+
 def read_clip(clip: Clip, frames: list[tuple[int, pathlib.Path]] | None = None) -> dict:
-    """The example of one clip with ``frames`` decoded: a (T, H, W, 3) uint8 RGB array.
+    """The example of one clip with ``frames`` decoded: a (T, H, W, 3) uint8 RGB array,
+    face-cropped with ``clip.face`` where it is set (frame by frame, as they are decoded).
 
     Args:
       clip: the clip.
@@ -240,15 +388,17 @@ def read_clip(clip: Clip, frames: list[tuple[int, pathlib.Path]] | None = None) 
         if sample.offset is None
         else _index(numbers, sample.offset, clip, "offset")
     )
+    if clip.face_crop and clip.face is None:
+        raise ValueError(
+            f"{clip.folder}: a face-cropped clip without its crop (builder.locate_faces sets it)"
+        )
     images, shape = [], None
     for _, path in frames:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"{path}: not a readable image")
+        image = read_frame(path)
         if shape is not None and image.shape != shape:
             raise ValueError(f"{path}: frame size {image.shape[:2]} differs from {shape[:2]}")
         shape = image.shape
-        images.append(image[..., ::-1])  # OpenCV reads BGR
+        images.append(image if clip.face is None else face.apply_crop(image[None], clip.face)[0])
     objective = sample.objective_class
     return {
         "frames": np.stack(images),
@@ -293,9 +443,12 @@ class ManualConfig(tfds.core.BuilderConfig):
     Attributes:
       variant: a preprocessing variant of :mod:`mejax.preprocess.cached` stored in place of
         the frames (``tim10_224``, ``flow_tvl1_28``, ...); empty for the raw clips.
+      face_crop: every clip is stored face-cropped (MTCNN, one box per clip; see the module
+        docstring).
     """
 
     variant: str = ""
+    face_crop: bool = False
 
     def __post_init__(self):
         if self.variant:
@@ -372,11 +525,20 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder):
         gaps = frame_gaps(clips)
         for key, missing in gaps.items():
             logging.warning("%s: %s has no frame file numbered %s", self.name, key, missing[:20])
+        if getattr(self.builder_config, "face_crop", False):
+            clips = [dataclasses.replace(c, face_crop=True) for c in clips]
+        clips, faces = locate_faces(self.name, clips)
+        if faces:
+            logging.info(
+                "%s: one face box per clip for %d clip(s), in the build report's face_crops",
+                self.name, len(faces["face_crops"]),
+            )  # fmt: skip
         report = {
             **report,
             "manual_dir": str(root.absolute()),
             "annotation_sha256": annotation_hashes(root),
             "frame_gaps": gaps,
+            **faces,
         }
         if self._variant is not None:
             report = {

@@ -11,6 +11,17 @@ exactly one section. mejax reads a copy as it is distributed (see
 of Sciences'. Labels: :func:`mejax.datasets.readers.casme`; the AU grammar:
 :mod:`mejax.datasets.aus`.
 
+Configs. ``frames`` (the default, so ``casme`` alone is ``casme/frames``): the frames as
+distributed, full camera frames. ``faces``: every clip face-cropped at its native resolution,
+one box per clip (MTCNN, Zhang et al., IEEE SPL 2016, on a few frames spread over the clip;
+the clip rotated so that the eyes are level; see :mod:`mejax.datasets.builder`, "Face
+crops"): the input of the papers that use the databases' "cropped face images" (STAP,
+arXiv:1907.05023, III; SCA, Neurocomputing 2021, 4), which CASME does not distribute. The
+build report lists each clip's box and angle under ``face_crops``; a clip without a detected
+face stops the build, naming its folder. The cached variants of :mod:`mejax.datasets.builder`
+are offered on the face crops: ``casme/faces_tim10_224``, ``casme/faces_apex_224``,
+``casme/faces_flow_tvl1_28``, ...
+
 What this builder relies on, and how sure it is. No copy of the database was at hand when it
 was written; the layout and the sheet format come from public code that reads CASME:
 
@@ -91,6 +102,19 @@ def clips(root: pathlib.Path, split_prefix: str = ""):
     return result, report
 
 
+FRAMES_CONFIG = builder.ManualConfig(
+    name="frames",
+    description="The frames as distributed (full camera frames: 1280x720 in Section A, "
+    "640x480 in Section B).",
+)
+FACES_CONFIG = builder.ManualConfig(
+    name="faces",
+    description="Every clip face-cropped at its native resolution with one square box per "
+    "clip (MTCNN on a few frames, eyes levelled; boxes in the build report).",
+    face_crop=True,
+)
+
+
 class Casme(builder.ManualBuilder):
     """CASME micro-expression clips with AU and emotion labels, one split per subject."""
 
@@ -101,6 +125,8 @@ class Casme(builder.ManualBuilder):
         "backslash frame cell is not annotated (offset: the clip's last frame; apex: -1).",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+    BUILDER_CONFIGS = [FRAMES_CONFIG, FACES_CONFIG, *builder.variant_configs([FACES_CONFIG])]
+    DEFAULT_CONFIG_NAME = "frames"
 
     def _clips(self, root: pathlib.Path):
         return clips(root)

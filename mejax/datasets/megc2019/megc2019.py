@@ -11,6 +11,14 @@ offset and have no apex (-1).
 :data:`CLASSES`); ``database`` the part (``casme2``, ``samm``, ``smic``) for the per-database
 UF1 / UAR; splits are ``casme2_sub01``, ``samm_006``, ``smic_s01``: the 68-subject LOSO of the
 challenge is one fold per split (:func:`mejax.protocols.megc2019_loso`).
+
+Frames. ``cropped`` (the default) reads the cropped faces CASME II and SMIC distribute
+(``Cropped/``, ``SMIC_all_cropped``) and face-crops SAMM, which distributes none, in the
+builder: MTCNN (Zhang et al., IEEE SPL 2016) on a few frames spread over each clip, the clip
+rotated so that the eyes are level and cropped with one square box at its native resolution
+(one box per clip, so that the crop adds no motion; :mod:`mejax.datasets.builder`, "Face
+crops"; the boxes are in the build report's ``face_crops``). ``raw`` reads the raw frames of all
+three (SAMM: its full camera frames).
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ GROUND_TRUTH = "combined_3class_gt.csv"
 CLASSES = readers.MEGC2019_CLASSES
 
 
-Megc2019Config = builder.FramesConfig  # frames of CASME II and SMIC: cropped or raw
+Megc2019Config = builder.FramesConfig  # cropped faces (SAMM's cropped here) or raw frames
 
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
@@ -48,15 +56,23 @@ their builders) side by side:
 class Megc2019(builder.ManualBuilder):
     """MEGC2019: 442 clips of CASME II, SAMM and SMIC-HS; negative / positive / surprise."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES = {
         "1.0.0": f"Initial release from the official {GROUND_TRUTH}; errata version "
         f"{errata.ERRATA_VERSION}.",
+        "2.0.0": "cropped: SAMM's clips are face-cropped (MTCNN, one box per clip, eyes "
+        "levelled; boxes in the build report's face_crops) instead of its full camera frames.",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     _FRAMES = [
-        Megc2019Config(name="cropped", description="Cropped CASME II and SMIC frames."),
-        Megc2019Config(name="raw", description="Raw CASME II and SMIC frames.", frames="raw"),
+        Megc2019Config(
+            name="cropped",
+            description="Cropped faces: CASME II's and SMIC's as distributed, SAMM's "
+            "face-cropped by the builder (MTCNN, one box per clip).",
+        ),
+        Megc2019Config(
+            name="raw", description="Raw frames (SAMM: full camera frames).", frames="raw"
+        ),
     ]
     BUILDER_CONFIGS = [*_FRAMES, *builder.variant_configs(_FRAMES[:1])]
     DEFAULT_CONFIG_NAME = "cropped"
@@ -73,6 +89,8 @@ class Megc2019(builder.ManualBuilder):
             root / "casme2", frames, casme2.CODING_2019, "casme2_"
         )
         samm_clips, samm_annotations = samm.clips(root / "samm", "samm_")
+        if frames == "cropped":  # SAMM distributes no crops: the builder makes them
+            samm_clips = [dataclasses.replace(c, face_crop=True) for c in samm_clips]
         smic_clips = smic.clips(root / "smic", "HS", frames, "smic_")
         available = {(c.split, c.sample.clip): c for c in casme2_clips + samm_clips + smic_clips}
         result, missing = [], []

@@ -7,9 +7,17 @@ JPEG), coded with FACS AUs (with laterality ``L``/``R``, asymmetry ``A``, intens
 and Yap (J. Imaging 2018). Labels: :func:`mejax.datasets.readers.samm`; errata of the apex
 frames of 028_4_1 and 032_3_1: :mod:`mejax.datasets.errata`.
 
-Configs: ``frames`` (the default, so ``samm`` alone is ``samm/frames``) and the cached
-variants of :mod:`mejax.datasets.builder` named by the variant alone: ``samm/tim10_224``,
-``samm/apex_224``, ``samm/flow_tvl1_28``, ...
+Configs. ``frames`` (the default, so ``samm`` alone is ``samm/frames``): the full camera
+frames as distributed, and the cached variants of :mod:`mejax.datasets.builder` on them, named
+by the variant alone: ``samm/tim10_224``, ``samm/apex_224``, ``samm/flow_tvl1_28``, ...
+``faces``: every clip face-cropped at its native resolution, one box per clip (MTCNN, Zhang et
+al., IEEE SPL 2016, on a few frames spread over the clip, detected on frames shrunk to 640 px;
+the clip rotated so that the eyes are level; see :mod:`mejax.datasets.builder`, "Face crops"),
+and its variants ``samm/faces_tim10_224``, ``samm/faces_apex_224``, ...: the input of the
+papers that use the databases' "cropped face images" (STAP, arXiv:1907.05023, III; SCA,
+Neurocomputing 2021, 4), which SAMM does not distribute. The build report lists each clip's
+box and angle under ``face_crops``; a clip without a detected face stops the build, naming
+its folder.
 """
 
 from __future__ import annotations
@@ -53,6 +61,12 @@ def clips(root: pathlib.Path, split_prefix: str = ""):
 FRAMES_CONFIG = builder.ManualConfig(
     name="frames", description="The frames as distributed (full camera frames)."
 )
+FACES_CONFIG = builder.ManualConfig(
+    name="faces",
+    description="Every clip face-cropped at its native resolution with one square box per "
+    "clip (MTCNN on a few frames, eyes levelled; boxes in the build report).",
+    face_crop=True,
+)
 
 
 class Samm(builder.ManualBuilder):
@@ -64,7 +78,12 @@ class Samm(builder.ManualBuilder):
         f"{errata.ERRATA_VERSION} (apex of 028_4_1 1143 -> 1113, of 032_3_1 1930 -> 4930).",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
-    BUILDER_CONFIGS = [FRAMES_CONFIG, *builder.variant_configs([FRAMES_CONFIG], prefix=False)]
+    BUILDER_CONFIGS = [
+        FRAMES_CONFIG,
+        *builder.variant_configs([FRAMES_CONFIG], prefix=False),
+        FACES_CONFIG,
+        *builder.variant_configs([FACES_CONFIG]),
+    ]
     DEFAULT_CONFIG_NAME = "frames"
 
     def _clips(self, root: pathlib.Path):
