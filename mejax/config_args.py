@@ -53,8 +53,11 @@ DATABASES = {
     # CASME II with the 2014 coding sheet, whose AU labels STAP's Table II counts (AU4 129,
     # AU1 26, AU2 21).
     "casme2": "casme2/cropped_2014",
-    "casme": "casme",
-    "samm": "samm",
+    # CASME and SAMM distribute no face crops; the papers (STAP, arXiv:1907.05023, III; SCA,
+    # Neurocomputing 2021, 4) use "cropped face images": their builders' face-cropped configs
+    # (MTCNN, one box per clip; mejax.datasets.builder, "Face crops"), never the full frames.
+    "casme": "casme/faces",
+    "samm": "samm/faces",
     # Recognition: SMIC's high-speed camera, the MEGC2019 and MEGC2018 composites, cropped faces.
     "smic": "smic/hs_cropped",
     "megc2019": "megc2019/cropped",

@@ -31,7 +31,7 @@ def built(tmp_path_factory):
 def test_labels_frames_and_backslash_cells(built):
     b, examples = built
     ex = examples["EP01_5"]
-    assert ex["frames"].shape == (5, 12, 16, 3)
+    assert ex["frames"].shape == (5, 144, 144, 3)  # full frames (the dummy face frames' size)
     assert (ex["onset"], ex["apex"], ex["offset"]) == (0, 2, 4)
     assert ex["au_code"].decode() == "4+L10" and ex["subject"].decode() == "sub01"
     assert [au for au, on in zip(aus.AU_VOCAB, ex["aus"], strict=True) if on] == [4, 10]

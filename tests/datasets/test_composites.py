@@ -37,6 +37,7 @@ def _build(name, manual_dir, data_dir):
 
 def test_megc2018_labels_and_report(tmp_path):
     b, examples = _build("megc2018", Megc2018.code_path.parent / "dummy_data", tmp_path)
+    assert {k.split("_")[0] for k in b.info.metadata["build_report"]["face_crops"]} == {"samm"}
     classes = {k: aus.OBJECTIVE_CLASSES[ex["objective_class"]] for k, ex in examples.items()}
     assert classes[("casme2_sub02", "EP03_02")] == "II"
     assert classes[("samm_028", "028_2_2")] == "I"
@@ -46,12 +47,22 @@ def test_megc2018_labels_and_report(tmp_path):
 
 
 def test_megc2019_labels(tmp_path):
-    _, examples = _build("megc2019", Megc2019.code_path.parent / "dummy_data", tmp_path)
+    b, examples = _build("megc2019", Megc2019.code_path.parent / "dummy_data", tmp_path)
     labels = {k: ex["emotion"].decode() for k, ex in examples.items()}
     assert labels[("casme2_sub01", "EP02_03f")] == "positive"
     assert labels[("smic_s02", "s02_sur_01")] == "surprise"
     assert examples[("samm_028", "028_4_1")]["apex"] == 2  # SAMM erratum applied
     assert examples[("smic_s01", "s01_ne_01")]["fps"] == 100.0
+    # cropped: SAMM, which distributes no crops, is face-cropped (one box per clip); CASME II
+    # and SMIC are read as they distribute their crops.
+    crops = b.info.metadata["build_report"]["face_crops"]
+    assert sorted(crops) == ["samm_006_006_1_2", "samm_028_028_4_1"]
+    for key in crops:
+        subject, clip = key.split("_", 2)[1], key.split("_", 2)[2]
+        _, _, side = crops[key]["box"]
+        assert examples[(f"samm_{subject}", clip)]["frames"].shape[1:3] == (side, side)
+        assert side < crops[key]["frame_size"][0] / 2
+    assert examples[("casme2_sub01", "EP02_03f")]["frames"].shape[1:3] == (12, 16)
 
 
 def test_megc2019_ground_truth_row_without_clip(tmp_path):

@@ -12,6 +12,13 @@ Splits are the subjects, prefixed by their database (``casme2_sub01``, ``samm_00
 LOSO over all of them, HDE trains on one prefix and tests on the other
 (:mod:`mejax.protocols`). ``database`` tells the parts apart; ``objective_class`` is the label
 (indices 0-4 = I-V).
+
+Frames. ``cropped`` (the default) reads the cropped faces CASME II distributes (``Cropped/``)
+and face-crops SAMM, which distributes none, in the builder: MTCNN (Zhang et al., IEEE SPL
+2016) on a few frames spread over each clip, the clip rotated so that the eyes are level and
+cropped with one square box at its native resolution (one box per clip, so that the crop adds
+no motion; :mod:`mejax.datasets.builder`, "Face crops"; the boxes are in the build report's
+``face_crops``). ``raw`` reads CASME II's raw frames and SAMM's full camera frames.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ CASME2_CLASSES = "CASME2-ObjectiveClasses.xlsx"
 CLASSES = readers.MEGC2018_CLASSES
 
 
-Megc2018Config = builder.FramesConfig  # frames of CASME II: cropped or raw
+Megc2018Config = builder.FramesConfig  # cropped faces (SAMM's cropped here) or raw frames
 
 
 MANUAL_DOWNLOAD_INSTRUCTIONS = f"""
@@ -68,15 +75,23 @@ def _select(clips, classes, report):
 class Megc2018(builder.ManualBuilder):
     """MEGC2018: CASME II + SAMM, objective classes I-V, 253 clips."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("2.0.0")
     RELEASE_NOTES = {
         "1.0.0": f"Initial release: 185 CASME II + 68 SAMM clips; errata version "
         f"{errata.ERRATA_VERSION}.",
+        "2.0.0": "cropped: SAMM's clips are face-cropped (MTCNN, one box per clip, eyes "
+        "levelled; boxes in the build report's face_crops) instead of its full camera frames.",
     }
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
     _FRAMES = [
-        Megc2018Config(name="cropped", description="CASME II cropped faces."),
-        Megc2018Config(name="raw", description="CASME II raw frames.", frames="raw"),
+        Megc2018Config(
+            name="cropped",
+            description="Cropped faces: CASME II's as distributed, SAMM's face-cropped by the "
+            "builder (MTCNN, one box per clip).",
+        ),
+        Megc2018Config(
+            name="raw", description="CASME II raw frames, SAMM full camera frames.", frames="raw"
+        ),
     ]
     BUILDER_CONFIGS = [*_FRAMES, *builder.variant_configs(_FRAMES[:1])]
     DEFAULT_CONFIG_NAME = "cropped"
@@ -89,6 +104,8 @@ class Megc2018(builder.ManualBuilder):
             root / "casme2", self.builder_config.frames, casme2.CODING_2019, "casme2_"
         )
         samm_clips, samm_annotations = samm.clips(root / "samm", "samm_")
+        if self.builder_config.frames == "cropped":  # SAMM distributes no crops
+            samm_clips = [dataclasses.replace(c, face_crop=True) for c in samm_clips]
         excluded = []
         classes = readers.casme2_objective_classes(root / "casme2" / CASME2_CLASSES)
         clips = _select(casme2_clips, classes, excluded) + _select(samm_clips, None, excluded)
