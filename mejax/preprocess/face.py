@@ -197,10 +197,7 @@ def apply_crop(frames: np.ndarray, geometry: dict) -> np.ndarray:
     matrix = cv2.getRotationMatrix2D(tuple(geometry["centre"]), geometry["angle"], 1.0)
     matrix[:, 2] -= (x0, y0)
     return np.stack(
-        [
-            cv2.warpAffine(f, matrix, (side, side), borderMode=cv2.BORDER_REFLECT_101)
-            for f in frames
-        ]
+        [cv2.warpAffine(f, matrix, (side, side), borderMode=cv2.BORDER_REFLECT_101) for f in frames]
     ).reshape(len(frames), side, side, *frames.shape[3:])
 
 

@@ -1,4 +1,4 @@
-"""Tests of the face crop: one stable box per clip, alignment, Haar detection, errors."""
+"""Tests of the face crop: one stable box per clip, alignment, MTCNN and Haar detection, errors."""
 
 from __future__ import annotations
 
@@ -79,3 +79,106 @@ def test_haar_finds_the_astronauts_face():
     clip = np.stack([image, np.roll(image, 2, axis=1)])
     x, y, side = face.clip_face_box(clip, margin=0.0)
     assert abs(x + side / 2 - 225) < 15 and abs(y + side / 2 - 113) < 15
+
+
+# ----------------------------------------------------------------------------------------------
+# MTCNN: face_track, crop_geometry / apply_crop, align_and_crop.
+# ----------------------------------------------------------------------------------------------
+
+
+def _track_detector(found):
+    """A detector returning the given (box, left eye, right eye) per call (None: no face),
+    plus a smaller false positive; it records the frames it was given."""
+    calls, seen = iter(found), []
+
+    def detect(frame):
+        seen.append(int(frame[0, 0, 0]))
+        item = next(calls)
+        if item is None:
+            return []
+        small = (np.array([0.0, 0, 4, 4]), np.zeros(2), np.ones(2), 0.9)
+        return [small, (*(np.asarray(v, float) for v in item), 0.99)]
+
+    return detect, seen
+
+
+class _Lazy:
+    """A sequence of frames that records which were read."""
+
+    def __init__(self, n):
+        self.n, self.read = n, []
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, index):
+        self.read.append(index)
+        return np.full((40, 60, 3), index, np.uint8)
+
+
+def test_face_track_takes_the_median_of_the_probed_frames():
+    found = [
+        ((10, 10, 20, 20), (15, 18), (25, 18)),
+        None,
+        ((12, 10, 20, 22), (17, 18), (27, 20)),
+        ((40, 30, 20, 20), (45, 38), (55, 38)),  # an outlier
+        ((11, 9, 20, 20), (16, 17), (26, 19)),
+    ]
+    detect, seen = _track_detector(found)
+    frames = _Lazy(21)
+    track = face.face_track(frames, detect, 5)
+    assert frames.read == seen == [0, 5, 10, 15, 20]  # only the probed frames are read
+    assert track["probed"] == [0, 5, 10, 15, 20] and track["missed"] == [5]
+    np.testing.assert_allclose(track["box"], [11.5, 10, 20, 20])  # the largest face's median
+    np.testing.assert_allclose(track["eyes"], [[16.5, 18], [26.5, 19.5]])
+    assert track["angle"] == pytest.approx(np.degrees(np.arctan2(1.5, 10)))
+
+
+def test_no_face_error_names_the_clip_and_the_probed_frames():
+    detect, _ = _track_detector([None] * 3)
+    with pytest.raises(face.NoFaceError) as error:
+        face.face_track(np.zeros((7, 32, 32, 3), np.uint8), detect, 3, sample="SAMM/006/006_1_2")
+    assert isinstance(error.value, ValueError)
+    assert str(error.value).startswith(
+        "SAMM/006/006_1_2: no face found on the probed frames [0, 3, 6] of 7"
+    )
+    assert (error.value.sample, error.value.probed) == ("SAMM/006/006_1_2", [0, 3, 6])
+
+
+def test_apply_crop_is_rotating_the_whole_frame_then_slicing():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, 90, 120, 3), dtype=np.uint8)
+    eyes = (np.array([40.0, 40.0]), np.array([60.0, 47.0]))  # about 19 degrees
+    track = {"box": np.array([30.0, 20.0, 40.0, 50.0]), "eyes": eyes}
+    track["angle"] = float(np.degrees(np.arctan2(7, 20)))
+    crops, result = face.align_and_crop(frames, track, margin=0.2)
+    x, y, side = result["box"]
+    assert side == 70 and crops.shape == (3, 70, 70, 3)
+    matrix = cv2.getRotationMatrix2D((50.0, 43.5), track["angle"], 1.0)
+    reflect = cv2.BORDER_REFLECT_101
+    rotated = [cv2.warpAffine(f, matrix, (120, 90), borderMode=reflect) for f in frames]
+    expected = np.stack(rotated)[:, y : y + side, x : x + side]
+    assert np.abs(crops.astype(int) - expected).max() <= 1  # fixed-point rounding of the warp
+    # Below MIN_ROTATION_DEGREES the frames are sliced, not resampled.
+    level = {**track, "angle": 0.3}
+    crops, result = face.align_and_crop(frames, level, margin=0.0)
+    x, y, side = result["box"]
+    np.testing.assert_array_equal(crops, frames[:, y : y + side, x : x + side])
+    assert side == 50 and face.crop_geometry(level, (90, 120), 0.0)["box"] == [x, y, side]
+
+
+def test_mtcnn_finds_the_astronauts_face_and_eyes():
+    data = pytest.importorskip("skimage.data")
+    image = data.astronaut()  # MTCNN's box of the face is about (182, 64, 83, 107)
+    clip = np.stack([image, np.roll(image, 2, axis=1)])
+    track = face.face_track(clip, face.mtcnn_detector(), num_probe_frames=2)
+    x, y, w, h = track["box"]
+    assert abs(x - 183) < 6 and abs(y - 64) < 6 and abs(w - 83) < 8 and abs(h - 107) < 8
+    assert abs(track["angle"]) < 10
+    crops, result = face.align_and_crop(clip, track, margin=0.2)
+    x0, y0, side = result["box"]
+    assert crops.shape == (2, side, side, 3) and side == round(max(w, h) * 1.4)
+    assert x0 <= x and y0 <= y and x0 + side >= x + w and y0 + side >= y + h  # angle < 10 deg
+    # Detected on a copy shrunk to 256 px, the box is scaled back to the frame's pixels.
+    (small,) = [f[0] for f in face.mtcnn_detector(max_side=256)(image)]
+    assert np.abs(small - track["box"]).max() < 10
