@@ -21,12 +21,14 @@ clip's folder, ordered by the frame number in the file name (the last run of dig
 Cached variants. Besides the raw clips, every builder offers preprocessing variants of
 :mod:`mejax.preprocess.cached` as configs named ``<frames config>_<variant>`` -- e.g.
 ``casme2/cropped_tim10_224``, ``casme2/cropped_2014_flow_tvl1_28_aug70``,
-``smic/hs_cropped_apex_224`` -- or ``<variant>`` where the database has one frames source
-(``samm/apex_224``). The variants (:data:`VARIANTS`) are offered on the face-cropped frames
-where the database distributes crops (SAMM: its only frames). A variant config holds exactly
-the clips, splits, labels and build report of its frames config; only ``frames`` is replaced by
-the variant's fields. Clips differ in size, so flow is computed on frames resized to
-:data:`FLOW_WORK_SIZE` squared (then resized to the variant's size, vectors scaled).
+``smic/hs_cropped_apex_224``, ``samm/faces_tim10_224`` -- or ``<variant>`` for SAMM's full
+frames (``samm/apex_224``). The variants (:data:`VARIANTS`) are offered on the face-cropped
+frames: the databases' own crops where they distribute them, the builder's face crops
+otherwise (``casme/faces_*``, ``samm/faces_*``; SAMM also on its full frames). A variant
+config holds exactly the clips, splits, labels and build report of its frames config; only
+``frames`` is replaced by the variant's fields. Clips differ in size, so flow is computed on
+frames resized to :data:`FLOW_WORK_SIZE` squared (then resized to the variant's size, vectors
+scaled).
 
 Face crops. A config with ``face_crop`` (``casme/faces``, ``samm/faces`` and their variants
 ``samm/faces_tim10_224``, ...), or a composite that sets :attr:`Clip.face_crop` on the clips of
