@@ -1,0 +1,121 @@
+"""STAP's cross-database protocol (Sec. IV-E, Tables VI and VII): the configs of all six orders
+of CASME II, CASME and SAMM, and a STAPF and an LBP-TOP run on the dummy data of the three
+builders, gathered into the Tables VI/VII layout."""
+
+import importlib.util
+import itertools
+from pathlib import Path
+
+import ml_collections
+import pytest
+import tensorflow_datasets as tfds
+
+from mejax import cross_database_table, paper_sets, presets, train
+from mejax.baselines import run as baseline_run
+from mejax.datasets.casme import Casme
+from mejax.datasets.casme2 import Casme2
+from mejax.datasets.samm import Samm
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+ORDERS = list(itertools.permutations(("casme2", "casme", "samm")))
+# The dummy data's builds (synthetic pixels, invented rows in the real sheet formats).
+DUMMY = {"casme2/cropped_2014": Casme2, "casme": Casme, "samm": Samm}
+
+
+def load_config(name: str, arg: str) -> ml_collections.ConfigDict:
+    spec = importlib.util.spec_from_file_location(name, CONFIGS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)
+
+
+def test_six_orders_with_the_seven_common_aus():
+    assert len(presets.CROSS_ORDERS) == 6
+    assert sorted(presets.CROSS_ORDERS.values()) == sorted(ORDERS)
+    for name in ("stapf", "lbp_top"):
+        for a, b, c in ORDERS:
+            config = load_config(name, f"cross_{a}_{b}_{c}")
+            assert config.protocol.to_dict() == {
+                "name": "cross_database", "train": a, "validation": b, "test": c, "rounds": ()
+            }  # fmt: skip
+            assert config.dataset.name == presets.PAPER_DATASETS[a]
+            assert list(config.dataset.extra) == [presets.PAPER_DATASETS[d] for d in (b, c)]
+            assert tuple(config.task.aus) == (1, 2, 4, 9, 12, 14, 17)
+            assert config.task.samples == "any_au"
+    assert load_config("stapf", "cross_samm_casme2_casme").init_from == presets.KINETICS400
+    # The paper's clip counts of the three databases under the protocol's sample rule.
+    assert {d: s.num_samples for d, s in paper_sets.STAP_CROSS_DATABASE.items()} == {
+        "casme2": 228, "casme": 154, "samm": 78
+    }  # fmt: skip
+
+
+def test_an_order_and_a_database_together_are_refused():
+    with pytest.raises(ValueError, match="names its databases"):
+        load_config("stapf", "casme2,cross_casme2_casme_samm")
+    with pytest.raises(ValueError, match="takes no database or setting"):
+        load_config("lbp_top", "cross_casme2_casme_samm,sca")
+
+
+@pytest.fixture(scope="module")
+def dummy_data_dir(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("tfds")
+    for name, builder_class in DUMMY.items():
+        manual = builder_class.code_path.parent / "dummy_data"
+        tfds.builder(name, data_dir=str(data_dir)).download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=str(manual))
+        )
+    return data_dir
+
+
+def on_dummy_data(config, data_dir) -> ml_collections.ConfigDict:
+    """``config`` reading the three dummy builds at 32^2, 8 frames."""
+    config = config.unlock()
+    config.dataset.data_dir = str(data_dir)
+    config.dataset.extra = tuple(n for n in DUMMY if n != config.dataset.name)
+    config.input.image_size, config.input.num_frames = 32, 8
+    return config
+
+
+def test_stapf_and_lbp_top_on_three_dummy_builders(dummy_data_dir, tmp_path):
+    stapf = on_dummy_data(load_config("stapf", "cross_casme2_casme_samm"), dummy_data_dir)
+    stapf.init_from = "none"
+    del stapf.model["width"]
+    stapf.model.name = "i3d_classifier_tiny"
+    stapf.train.update(batch_size=2, eval_batch_size=4, num_epochs=1, log_every_steps=1)
+    stapf.task.aus = (4, 12)  # two of the seven one-vs-rest detectors: half a minute on a CPU
+    deep = train.run(stapf, tmp_path / "stapf")
+
+    lbp = on_dummy_data(load_config("lbp_top", "cross_casme2_casme_samm"), dummy_data_dir)
+    lbp.baseline.blocks = (2, 2, 1)
+    lbp.baseline.cache_dir = str(tmp_path / "features")
+    shallow = baseline_run.run(lbp, tmp_path / "lbp_top")
+
+    for results in (deep, shallow):
+        (round_,) = results["rounds"]
+        assert (round_["train"], round_["validation"], round_["test"]) == (
+            ["casme2"], ["casme"], ["samm"]
+        )  # fmt: skip
+        assert results["positives"]["AU12"] == 2
+    # The four SAMM dummy clips all carry one of the seven AUs (AU4, AU12, AU14); with AUs 4
+    # and 12 only, the sample rule keeps three.
+    assert (shallow["num_test_clips"], deep["num_test_clips"]) == (4, 3)
+    assert list(shallow["f1"]) == [f"AU{au}" for au in (1, 2, 4, 9, 12, 14, 17)]
+    assert shallow["positives"]["AU1"] == 0
+
+    with pytest.raises(ValueError, match="different AUs"):
+        cross_database_table.markdown(
+            cross_database_table.read([tmp_path / "stapf", tmp_path / "lbp_top"])
+        )
+    table = cross_database_table.markdown(cross_database_table.read([tmp_path / "lbp_top"]))
+    assert "## LBP-TOP" in table and "## all-positive detector" in table
+    row = next(line for line in table.splitlines() if line.startswith("| CASME II → CASME → SAMM"))
+    assert row.count("|") == 7 + 3  # order, seven AUs, Avg
+    assert f"**{shallow['average_f1']:.3f}**" in row
+
+
+def test_table_refuses_other_protocols(tmp_path):
+    (tmp_path / "results.json").write_text('{"protocol": "stap_two_fold"}')
+    with pytest.raises(ValueError, match="not cross_database"):
+        cross_database_table.read([tmp_path])
+    with pytest.raises(FileNotFoundError, match="is the run finished"):
+        cross_database_table.read([tmp_path / "missing"])
