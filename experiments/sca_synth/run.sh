@@ -10,4 +10,4 @@ for seed in 0 1 2; do
       --workdir="${runs}/${attention}_seed${seed}"
   done
 done
-python experiments/sca_synth/summarize.py "${runs}"
+python experiments/au_summary.py "${runs}"

@@ -1,6 +1,7 @@
-"""Mean +- sample std over seeds of each variant's F1, from ``<variant>_seed<k>/results.json``.
+"""Mean +- sample std over seeds of each variant's per-AU and average F1, from
+``<variant>_seed<k>/results.json`` (AU-detection runs), with the all-positive detector's.
 
-python experiments/sca_synth/summarize.py runs/sca_synth
+python experiments/au_summary.py runs/sca_synth
 """
 
 import collections
