@@ -95,6 +95,8 @@ def test_pretrain_then_init_from_its_workdir(tmp_path, tiny_data_dir):
     assert len(results["rounds"][0]["validation"]) == 1  # 9:1 of the 12 negative / positive
     assert "No test side" in (source / "results.md").read_text()
 
+    seen = json.loads((source / "pretrain" / "subjects.json").read_text())
+    assert all(s.startswith("synth_me_macro:mac") for s in seen["train"] + seen["validation"])
     loaded = init_from.load_source(str(source))
     assert any(key.startswith("params/backbone/conv1") for key in loaded.flat)
     target = mer_config(tiny_data_dir, **two, **{"init_from": str(source), "protocol.rounds": (0,)})
