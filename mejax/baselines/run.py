@@ -2,10 +2,10 @@
 
 The baseline rows of STAP (Li, Huang, Zhao, arXiv:1907.05023, Tables III-V: LBP-TOP, LPQ-TOP)
 and SCA (LBP-TOP, LPQ-TOP, LBP-SIP, HOG3D), plus 3DHOG and HOOF, evaluated exactly like the
-deep models: the same database builders (``dataset`` and ``dataset.extra``), clip preprocessing (``config.input``), protocol rounds
-(``config.protocol``), task (``config.task``: its targets, summary and reports; per-AU F1 next to
-the all-positive detector, or UF1 / UAR / WAR / WF1 next to the majority-class predictor) and
-the same ``results.json`` / ``results.md``.
+deep models: the same database builders (``dataset`` and ``dataset.extra``), clip preprocessing
+(``config.input``), protocol rounds (``config.protocol``), task (``config.task``: its targets,
+summary and reports; per-AU F1 next to the all-positive detector, or UF1 / UAR / WAR / WF1 next
+to the majority-class predictor) and the same ``results.json`` / ``results.md``.
 
 Per round: one linear SVM per AU (``run_round``), or one multi-class SVM
 (``recognition.run_round``), trained on the training subjects' descriptors, C chosen on the
