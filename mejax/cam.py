@@ -20,6 +20,37 @@ AUs side by side (``<clip>.png``), ``<clip>`` being ``<subject>_<clip>`` for a c
 subject; the titles give the predicted probability and the label. The clips, and so the rounds'
 subjects, are those the run trained and tested on: the task's sample rule
 (:func:`mejax.paper_sets.select`) and the clips taking part in the task.
+
+**The maps of other models** (:func:`activation_maps`; ``python -m mejax.predict`` draws them
+for a new clip). A CAM exists where the logits are a linear read-out of the last feature map
+once its pooling is fixed: logit_k = b_k + sum_c W[c, k] sum_{t,h,w} P(t, h, w, c) F(t, h, w, c)
+with pooling weights P summing to 1 over the map. The map of class (or AU) k is then
+
+    CAM_k(h, w) = h' w' sum_t sum_c W[c, k] P(t, h, w, c) F(t, h, w, c)
+
+(h' x w' the map's size), whose mean over the map plus b_k is the logit, exactly: Zhou et al.'s
+definition where P is global average pooling, and each location's share of the logit where the
+pooling chose its weights from the features. The models:
+
+* ``sca_classifier``: P = 1 / (t h w) over the attention-weighted ``layer4``, W = ``fc``.
+* ``i3d_classifier``, ``head="i3d"`` (I3D, I3DF): the (2, h, w) average pool (stride 1, VALID)
+  and the mean over its windows are one weighted average, P(t) = (windows holding step t) /
+  (windows x 2 h w), over the backbone's ``final_endpoint``; W = the 1x1x1 ``Conv3d_0c_1x1``.
+* ``i3d_classifier``, ``head="stap"`` (STAP, STAPF): per time step and channel the max over the
+  two-row bands picks one band, whose rows carry weight 1 / (2 w) (0 elsewhere); the 1x1x1 conv
+  gives per-step logits, and the temporal pooling (eq. 1: softmax over time of the step margin,
+  one set per class for ``softmax_per_class``, or the mean, or the max step) weights the steps.
+  With those selections and weights held, the head is linear in F: the map is each location's
+  share of the clip logit. The max and the softmax depend on F, so unlike a GAP model's map this
+  one is not the gradient of the logit; it is the decomposition the head itself computes.
+* ``resnet_classifier`` (ResNet rows on the apex frame or the flow), ``micro_attention`` (the
+  ReLU of ``last_bn``): global average pooling and ``fc``.
+
+Models without one: ``part_mer`` (a tanh embedding of the pooled parts before the classifier)
+and ``au_gcn`` (Dual-Inception's fully connected layers, the AU attention and the graph
+convolution): no linear read-out of a spatial map, so no CAM (:func:`cam_support` says why).
+For a one-vs-rest AU model (two logits, absent / present) the AU's map is present minus absent,
+the map of its log-odds.
 """
 
 from __future__ import annotations
@@ -50,15 +81,142 @@ from mejax import (
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+# Model names (``config.model.name``) with a CAM, and why the others have none.
+CAM_MODELS = (
+    "sca_classifier", "sca_classifier_tiny", "i3d_classifier", "i3d_classifier_tiny",
+    "resnet_classifier", "resnet_classifier_tiny", "micro_attention", "micro_attention_tiny",
+)  # fmt: skip
+NO_CAM = {
+    "part_mer": "its pooled part features pass a tanh embedding before the classifier",
+    "au_gcn": "its flow features pass fully connected layers, the AU attention and a graph "
+    "convolution before the classifier",
+}
+
+
+def cam_support(model_config) -> str:
+    """``""`` where the model of ``model_config`` has class-activation maps, else the reason
+    (``"not supported by part_mer: ..."``)."""
+    name = model_config["name"]
+    if name in CAM_MODELS:
+        return ""
+    family = name.removesuffix("_tiny")
+    why = NO_CAM.get(family, "no global-pooled last feature map read out by one linear layer")
+    return f"not supported by {name}: {why} (a CAM needs a pooled map read out linearly)"
+
+
+def _captured(state, name: str):
+    return state["intermediates"][name]["__call__"][0]
+
+
+def _temporal_weights(step_logits, method: str):
+    """(B, T, K) weights of the STAP head's temporal pooling (:func:`mejax.models.stap.
+    temporal_pool`) of (B, T, K) per-step logits; they sum to 1 over T."""
+    from mejax.models import stap
+
+    if method == "softmax_per_class":
+        return jax.nn.softmax(jax.nn.softmax(step_logits, axis=-1), axis=1)
+    margin = step_logits[..., 1] - step_logits[..., 0]
+    if method == "softmax":
+        weights = jax.nn.softmax(margin, axis=1)
+    elif method == "avg":
+        weights = jnp.full(margin.shape, 1.0 / margin.shape[1], margin.dtype)
+    elif method == "max":
+        weights = jax.nn.one_hot(jnp.argmax(margin, axis=1), margin.shape[1], dtype=margin.dtype)
+    else:
+        raise ValueError(f"temporal pooling {method!r} not in {stap.TEMPORAL_POOLINGS}")
+    return jnp.broadcast_to(weights[..., None], step_logits.shape)
+
+
+def _stap_maps(features, kernel, bias, method: str, rows: int = 2):
+    """(B, K, h, w) maps of the STAP head (see the module docstring) on (B, T, h, w, C)."""
+    height = features.shape[2]
+    rows = min(rows, height)
+    bands = jnp.stack(
+        [features[:, :, r : r + rows].mean(axis=(2, 3)) for r in range(height - rows + 1)], 2
+    )  # (B, T, R, C), as mejax.models.stap.roi_candidates
+    chosen = jnp.argmax(bands, axis=2)  # (B, T, C): the band each channel's max takes
+    row = jnp.arange(height)[None, None, :, None]
+    in_band = (row >= chosen[:, :, None]) & (row < chosen[:, :, None] + rows)  # (B, T, h, C)
+    step = jnp.einsum("bthwc,bthc,ck->btkhw", features, in_band.astype(features.dtype), kernel)
+    step = step * (height / rows)  # band weight 1 / (rows w), times the map's h w
+    step_logits = jnp.einsum("btc,ck->btk", jnp.max(bands, axis=2), kernel) + bias
+    return jnp.einsum("btk,btkhw->bkhw", _temporal_weights(step_logits, method), step)
+
+
+def activation_maps(model, variables, inputs) -> dict:
+    """Class-activation maps of a model with one (see the module docstring).
+
+    Args:
+      model: a model of :data:`CAM_MODELS` (``mejax.models.build``).
+      variables: its ``params`` and ``batch_stats``.
+      inputs: the normalised model input, (B, T, H, W, 3) clips or (B, H, W, C) images / flow.
+
+    Returns:
+      ``{"maps": (B, K, h, w), "logits": (B, K), "bias": (K,), "outputs": the model's output}``
+      with ``maps.mean((2, 3)) + bias == logits`` (float32 rounding aside); (h, w) is the last
+      feature map's size. Jit-able.
+
+    Raises:
+      ValueError: a model without CAMs.
+    """
+    from mejax.models import I3DClassifier, MicroAttentionNet, ResNetClassifier, SCAClassifier
+
+    params = variables["params"]
+    if isinstance(model, SCAClassifier):
+        outputs, state = model.apply(variables, inputs, train=False, mutable=["intermediates"])
+        features, dense = state["intermediates"]["features"][0], params["fc"]
+    elif isinstance(model, (I3DClassifier, ResNetClassifier, MicroAttentionNet)):
+        name = {I3DClassifier: "I3D", ResNetClassifier: "backbone"}.get(type(model), "last_bn")
+        outputs, state = model.apply(
+            variables, inputs, train=False, mutable=["intermediates"],
+            capture_intermediates=lambda module, method: method == "__call__"
+            and module.name == name,
+        )  # fmt: skip
+        if isinstance(model, I3DClassifier):
+            features = _captured(state, name)[model.final_endpoint]
+            dense = params["Logits"]["Conv3d_0c_1x1"]
+        elif isinstance(model, ResNetClassifier):
+            features, dense = _captured(state, name)["layer4"], params["fc"]
+        else:
+            features, dense = jax.nn.relu(_captured(state, name)), params["fc"]
+    else:
+        raise ValueError(f"{type(model).__name__}: no class-activation maps (see mejax.cam)")
+    features = features.astype(jnp.float32)
+    if features.ndim == 4:  # (B, h, w, C) of a 2D model: one time step
+        features = features[:, None]
+    kernel, bias = dense["kernel"].astype(jnp.float32), dense["bias"].astype(jnp.float32)
+    steps = features.shape[1]
+    if isinstance(model, I3DClassifier) and model.head == "stap":
+        maps = _stap_maps(features, kernel, bias, model.temporal_pooling)
+    else:
+        if isinstance(model, I3DClassifier):  # the (2, h, w) windows, stride 1, then their mean
+            window = min(2, steps)
+            windows = steps - window + 1
+            held = jnp.convolve(jnp.ones(windows), jnp.ones(window))  # windows holding step t
+            weights = held / (windows * window)
+        else:  # global average pooling
+            weights = jnp.full(steps, 1.0 / steps)
+        maps = jnp.einsum("bthwc,t,ck->bkhw", features, weights, kernel)
+    logits = outputs["logits"] if isinstance(outputs, dict) else outputs
+    return {"maps": maps, "logits": logits, "bias": bias, "outputs": outputs}
+
+
+def named_maps(task, maps: list) -> dict:
+    """{AU or class name: (h, w) map} of one clip from each of the task's models' (K, h, w) maps
+    (``maps[m]``: model m's). A one-vs-rest AU model's map is present minus absent."""
+    from mejax import tasks as tasks_lib
+
+    if isinstance(task, tasks_lib.AUOneVsRest):
+        return {name: m[1] - m[0] for name, m in zip(task.names, maps, strict=True)}
+    names = task.classes if isinstance(task, tasks_lib.Recognition) else task.names
+    return dict(zip(names, maps[0], strict=True))
+
 
 def class_activation_maps(model, variables, clips: jnp.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B, K, h, w) CAMs (averaged over the map's time steps) and (B, K) logits of model
-    inputs ``clips`` (B, T, H, W, 3)."""
-    logits, state = model.apply(variables, clips, train=False, mutable=["intermediates"])
-    features = state["intermediates"]["features"][0]  # (B, t, h, w, C)
-    kernel = variables["params"]["fc"]["kernel"]  # (C, K)
-    maps = jnp.einsum("bthwc,ck->bkhw", features, kernel) / features.shape[1]
-    return np.asarray(maps), np.asarray(logits)
+    inputs ``clips`` (B, T, H, W, 3) (:func:`activation_maps` of an SCA model)."""
+    found = activation_maps(model, variables, clips)
+    return np.asarray(found["maps"]), np.asarray(found["logits"])
 
 
 def peak_frame(clip: np.ndarray) -> np.ndarray:
@@ -133,7 +291,7 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
     """Writes the CAM PNGs of ``clip_names`` for the run in ``workdir``; returns their paths."""
     workdir = Path(workdir)
     config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
-    if config.model.name not in ("sca_classifier", "sca_classifier_tiny"):
+    if config.model.name not in ("sca_classifier", "sca_classifier_tiny"):  # its figure's layout
         raise ValueError(
             f"{workdir}: model {config.model.name!r}; class-activation maps need the global "
             "average pooling + fc head of an SCA model (configs/sca.py)"

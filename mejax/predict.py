@@ -22,7 +22,18 @@ steps:
 5. **Output.** ``<name>.json`` (per-AU probabilities of an AU run, class probabilities of a
    recognition run, per round and averaged, with the face box, angle and phases) and
    ``<name>.png`` (the face strip at onset, apex and offset with a bar per AU or class) in
-   ``--output_dir``.
+   ``--output_dir``; for a model with class-activation maps, ``<name>_cam.png`` too.
+6. **Class-activation maps** (Zhou et al., CVPR 2016; SCA's Fig. 6), where the model reads its
+   logits linearly from a pooled last feature map (:mod:`mejax.cam`: SCA, I3D and I3DF, STAP and
+   STAPF, the ResNet rows, Micro-Attention): ``<name>_cam.png`` holds one map per AU (or class)
+   over the apex crop as the model saw it (the central ``crop_size / image_size`` of it where the
+   run crops), each map stretched to its own range, titled with its probability. The JSON's
+   ``cam`` block has the file, that region (``[x, y, side]`` in the aligned crop), the map size
+   and the maps themselves, each plus its bias so that a map's mean is the logit (of the AU's
+   presence: present minus absent for a one-vs-rest model; of the class), averaged over the
+   rounds' models like the probabilities (the map of their mean logit). For the other models
+   (``part_mer``, ``au_gcn``) ``cam`` says why there is none: ``"not supported by part_mer:
+   ..."``.
 
 Errors name what went wrong: an unreadable video or frame folder, no face on the probed frames
 (listed), a workdir without a finished round's checkpoints.
@@ -30,6 +41,7 @@ Errors name what went wrong: an unreadable video or frame folder, no face on the
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -266,8 +278,30 @@ def read_run(workdir: str | Path, round_name: str = ""):
     return config, task, rounds
 
 
-def model_input(crops: np.ndarray, onset: int, apex: int, offset: int, input_config):
-    """(1, ...) model input of the aligned crops, as the run's clips were made."""
+def flow_work_size(config) -> int | None:
+    """The size the run's builder resized frames to before computing their flow (None: at
+    the frames' resolution), so that a new clip's flow is computed alike: a database builder's
+    :data:`mejax.datasets.builder.FLOW_WORK_SIZE`, ``synth_me_cached``'s per config."""
+    from mejax import input_pipeline
+
+    if config.input.get("variant", "frames") != "flow":
+        return None
+    name = input_pipeline.builder_name(config.dataset.name, config.input)
+    database, _, builder_config = name.partition("/")
+    if database == "synth_me_cached":
+        from mejax.datasets.synth_me import cached as synth_cached
+
+        return synth_cached.FLOW_WORK_SIZES.get(builder_config) or None
+    from mejax.datasets import builder
+
+    return builder.FLOW_WORK_SIZE
+
+
+def model_input(crops: np.ndarray, onset: int, apex: int, offset: int, input_config,
+                work_size: int | None = None):  # fmt: skip
+    """(1, ...) model input of the aligned crops, as the run's clips were made (a flow variant's
+    frames resized to ``work_size`` first where the run's builder did so:
+    :func:`flow_work_size`)."""
     from mejax import input_pipeline
     from mejax.preprocess import cached
 
@@ -289,7 +323,9 @@ def model_input(crops: np.ndarray, onset: int, apex: int, offset: int, input_con
     }
     if name:
         variant = cached.parse(name.removesuffix("_aug70"))
-        ((_, example),) = cached.transform([("clip", example)], variant)
+        ((_, example),) = cached.transform(
+            [("clip", example)], variant, work_size=work_size if variant.kind == "flow" else None
+        )
         if input_config.get("flow_augment", ""):
             input_config.flow_augment = ""  # evaluation reads the plain onset -> apex flow
     inputs = input_pipeline.example_input(example, input_config)[None]
@@ -299,32 +335,60 @@ def model_input(crops: np.ndarray, onset: int, apex: int, offset: int, input_con
     return inputs
 
 
-def round_probabilities(config, task, checkpoints: Path, inputs: np.ndarray) -> dict:
-    """{name: probability} of one round's selected models on ``inputs`` (one clip)."""
+@functools.lru_cache(maxsize=8)
+def _jitted_apply(model_json: str, input_json: str, num_outputs: int, with_maps: bool):
+    """The jitted model call of a run's model and input blocks, compiled once for every round
+    and every clip of the process."""
+    import jax
+    import ml_collections
+
+    from mejax import cam, input_pipeline, models
+
+    model = models.build(ml_collections.ConfigDict(json.loads(model_json)), num_outputs)
+    input_config = ml_collections.ConfigDict(json.loads(input_json))
+
+    @jax.jit
+    def apply(variables, x):
+        x = input_pipeline.normalize(x, input_config)
+        if not with_maps:
+            return model.apply(variables, x, train=False), None
+        found = cam.activation_maps(model, variables, x)
+        return found["outputs"], found["maps"][0] + found["bias"][:, None, None]
+
+    return apply
+
+
+def round_predictions(config, task, checkpoints: Path, inputs: np.ndarray, with_maps=False):
+    """({name: probability}, {name: (h, w) map} or None) of one round's selected models on
+    ``inputs`` (one clip).
+
+    With ``with_maps`` (a model of :data:`mejax.cam.CAM_MODELS`), each AU's or class's
+    class-activation map (:func:`mejax.cam.activation_maps`) plus its bias, so that the map's
+    mean is the logit (of an AU's presence or of a class).
+    """
     import jax
 
-    from mejax import checkpointing, input_pipeline, models, tasks
+    from mejax import cam, checkpointing, tasks
 
     saved = checkpointing.restore_as_saved(checkpoints)
     if "selection" not in saved:
         raise PredictError(f"{checkpoints}: no selected models in the checkpoint")
     selection = saved["selection"]
-    model = models.build(config.model, task.outputs_per_model)
-
-    @jax.jit
-    def apply(variables, x):
-        x = input_pipeline.normalize(x, config.input)
-        return model.apply(variables, x, train=False)
-
+    apply = _jitted_apply(
+        config.model.to_json(), config.input.to_json(), task.outputs_per_model, with_maps
+    )
     num_models = len(np.asarray(selection["score"]))
-    outputs = []
+    outputs, maps = [], []
     for index in range(num_models):  # one model at a time (a vmap is slow on CPU)
         variables = {
             "params": jax.tree.map(lambda x, i=index: x[i], selection["params"]),
             "batch_stats": jax.tree.map(lambda x, i=index: x[i], selection.get("batch_stats", {})),
         }
-        outputs.append(apply(variables, inputs))
+        output, model_maps = apply(variables, inputs)
+        outputs.append(output)
+        maps.append(None if model_maps is None else np.asarray(model_maps))
     stacked = jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *outputs)
+    named = cam.named_maps(task, maps) if with_maps else None
     if isinstance(task, tasks.Recognition):
         probabilities = dict(
             zip(task.classes, task.probabilities(stacked)[0].tolist(), strict=True)
@@ -332,8 +396,24 @@ def round_probabilities(config, task, checkpoints: Path, inputs: np.ndarray) -> 
         if isinstance(stacked, dict) and "au_logits" in stacked:
             au = np.asarray(jax.nn.sigmoid(stacked["au_logits"][0, 0]))
             probabilities.update(zip(task.au_names, au.tolist(), strict=True))
-        return probabilities
-    return dict(zip(task.names, task.scores(stacked)[0].tolist(), strict=True))
+        return probabilities, named
+    return dict(zip(task.names, task.scores(stacked)[0].tolist(), strict=True)), named
+
+
+def round_probabilities(config, task, checkpoints: Path, inputs: np.ndarray) -> dict:
+    """{name: probability} of one round's selected models on ``inputs`` (one clip)."""
+    return round_predictions(config, task, checkpoints, inputs)[0]
+
+
+def model_region(side: int, input_config) -> list[int]:
+    """[x, y, side] of the square face crop (``side`` pixels) that the model input shows: all
+    of it, or the central ``crop_size / image_size`` of it with ``input.crop_size``."""
+    crop = input_config.get("crop_size", 0)
+    if not crop:
+        return [0, 0, side]
+    seen = int(round(side * crop / input_config.image_size))
+    offset = (side - seen) // 2
+    return [offset, offset, seen]
 
 
 # =============================================================================================
@@ -373,6 +453,34 @@ def write_figure(path: Path, crops: np.ndarray, onset: int, apex: int, offset: i
     plt.close(figure)
 
 
+def write_cam_figure(path: Path, face: np.ndarray, maps: dict, probabilities: dict,
+                     title: str, per_row: int = 6) -> None:  # fmt: skip
+    """One panel per AU or class: its class-activation map over ``face`` (the apex crop as the
+    model saw it), each map stretched to its own range (:func:`mejax.cam.overlay`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mejax import cam
+
+    names = list(maps)
+    columns = min(per_row, len(names))
+    rows = -(-len(names) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.6 * rows + 0.4))
+    axes = np.atleast_1d(axes).reshape(-1)
+    for axis, name in zip(axes, names, strict=False):
+        cam.overlay(axis, face, maps[name], f"{name}: p={probabilities[name]:.2f}")
+    for axis in axes[len(names) :]:
+        axis.axis("off")
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    reporting.write_atomic(
+        path, lambda file: figure.savefig(file, format="png", dpi=100), binary=True
+    )
+    plt.close(figure)
+
+
 def predict(
     workdir, video, *, onset=None, apex=None, offset=None, round_name: str = "",
     output_dir=".", name: str = "", margin: float = 0.2, detector=None,
@@ -386,11 +494,19 @@ def predict(
     track = face_track(frames, detector or mtcnn_detector())
     crops, face = align_and_crop(frames, track, margin)
     onset, apex, offset, apex_how = phases(len(frames), onset, apex, offset, crops)
-    inputs = model_input(crops, onset, apex, offset, config.input)
-    per_round = {r: round_probabilities(config, task, c, inputs) for r, c in rounds}
+    inputs = model_input(crops, onset, apex, offset, config.input, flow_work_size(config))
+    from mejax import cam, tasks
+
+    no_cam = cam.cam_support(config.model)
+    per_round, round_maps = {}, []
+    for round_dir, checkpoints in rounds:
+        probabilities, maps = round_predictions(
+            config, task, checkpoints, inputs, with_maps=not no_cam
+        )
+        per_round[round_dir] = probabilities
+        round_maps.append(maps)
     keys = list(next(iter(per_round.values())))
     mean = {k: float(np.mean([p[k] for p in per_round.values()])) for k in keys}
-    from mejax import tasks
 
     kind = "class" if isinstance(task, tasks.Recognition) else "AU"
     result = {
@@ -416,13 +532,32 @@ def predict(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     name = name or Path(video).stem
-    reporting.write_text(output_dir / f"{name}.json", json.dumps(result, indent=2))
     rounds_text = f"round {round_name}" if round_name else f"mean of {len(per_round)} round(s)"
     title = (
         f"{config.get('name', 'mejax')} on {Path(video).name}: {kind} probabilities, {rounds_text}"
     )
     write_figure(output_dir / f"{name}.png", crops, onset, apex, offset, mean, title)
-    result["files"] = [str(output_dir / f"{name}.json"), str(output_dir / f"{name}.png")]
+    files = [output_dir / f"{name}.json", output_dir / f"{name}.png"]
+    if no_cam:
+        result["cam"] = no_cam
+    else:
+        maps = {k: np.mean([m[k] for m in round_maps], axis=0) for k in round_maps[0]}
+        x, y, side = model_region(crops.shape[1], config.input)
+        cam_file = output_dir / f"{name}_cam.png"
+        write_cam_figure(
+            cam_file, crops[apex, y : y + side, x : x + side], maps, mean,
+            f"{config.get('name', 'mejax')}: class-activation maps over the apex (frame {apex}), "
+            f"{rounds_text}",
+        )  # fmt: skip
+        files.append(cam_file)
+        result["cam"] = {
+            "file": str(cam_file),
+            "region": [x, y, side],
+            "map_size": list(next(iter(maps.values())).shape),
+            "maps": {k: np.round(m, 5).tolist() for k, m in maps.items()},
+        }
+    reporting.write_text(output_dir / f"{name}.json", json.dumps(result, indent=2))
+    result["files"] = [str(f) for f in files]
     return result
 
 
@@ -486,6 +621,8 @@ def main(argv=None) -> int:
     print(f"onset {result['onset']}, offset {result['offset']}; apex {result['apex_found_by']}")
     top = sorted(result["probabilities"].items(), key=lambda item: -item[1])
     print(", ".join(f"{k} {v:.2f}" for k, v in top))
+    if isinstance(result["cam"], str):
+        print(f"class-activation maps: {result['cam']}")
     print(f"written: {', '.join(result['files'])}")
     return 0
 

@@ -1,8 +1,10 @@
 """SCA end to end on synth_me/tiny: the multi-task AU task through the training loop, then its
-class-activation maps."""
+class-activation maps; the maps of the other models with one (I3D's two heads, the 2D ResNet,
+Micro-Attention) add up to their logits too."""
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -64,6 +66,51 @@ def test_cam_pngs_and_the_maps_average_to_the_logits(sca_run):
     maps, logits = cam.class_activation_maps(model, variables, clips)
     bias = np.asarray(variables["params"]["fc"]["bias"])
     np.testing.assert_allclose(maps.mean(axis=(2, 3)) + bias, logits, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "head, pooling", [("i3d", ""), ("stap", "softmax"), ("stap", "softmax_per_class"),
+                      ("stap", "max")],
+)  # fmt: skip
+def test_i3d_heads_maps_add_up_to_the_logits(head, pooling):
+    """I3D to Mixed_3c (a 4 x 4 map of 32^2 frames, so that STAP's bands and its max over them
+    matter): each map's mean plus the bias is the logit, with the head's own pooling."""
+    config = ml_collections.ConfigDict(
+        {"name": "i3d_classifier_tiny", "final_endpoint": "Mixed_3c", "head": head}
+    )
+    if pooling:
+        config.temporal_pooling = pooling
+    model = models.build(config, 2)
+    clips = jnp.asarray(np.random.default_rng(1).normal(size=(2, 4, 32, 32, 3)), jnp.float32)
+    variables = model.init(jax.random.PRNGKey(0), clips, train=False)
+    found = jax.jit(lambda v, x: cam.activation_maps(model, v, x))(variables, clips)
+    maps, logits = np.asarray(found["maps"]), np.asarray(found["logits"])
+    assert maps.shape == (2, 2, 4, 4) and np.ptp(maps) > 1e-3
+    np.testing.assert_allclose(maps.mean(axis=(2, 3)) + found["bias"], logits, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, shape", [("resnet_classifier_tiny", (2, 28, 28, 2)), ("micro_attention_tiny",
+                                                                  (2, 40, 40, 1))],
+)  # fmt: skip
+def test_2d_models_maps_add_up_to_the_logits(name, shape):
+    config = ml_collections.ConfigDict({"name": name})
+    if name.startswith("resnet"):
+        config.max_pool = False  # a 2 x 2 layer4 of 28^2 flow, as configs/mer_resnet.py's
+    model = models.build(config, 3)
+    images = jnp.asarray(np.random.default_rng(2).normal(size=shape), jnp.float32)
+    variables = model.init(jax.random.PRNGKey(0), images, train=False)
+    found = cam.activation_maps(model, variables, images)
+    maps, logits = np.asarray(found["maps"]), np.asarray(found["logits"])
+    assert maps.shape[:2] == (2, 3) and maps.shape[2] >= 2 and np.ptp(maps) > 1e-3
+    np.testing.assert_allclose(maps.mean(axis=(2, 3)) + found["bias"], logits, rtol=1e-5,
+                               atol=1e-5)  # fmt: skip
+
+
+def test_models_without_maps_are_refused():
+    model = models.build(ml_collections.ConfigDict({"name": "part_mer_tiny"}), 3)
+    with pytest.raises(ValueError, match="PartMER: no class-activation maps"):
+        cam.activation_maps(model, {"params": {}}, jnp.zeros((1, 28, 28, 2)))
 
 
 def test_cam_refuses_a_clip_no_round_tested(sca_run):
