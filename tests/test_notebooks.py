@@ -1,8 +1,11 @@
 """The Colab notebooks of ``experiments/colab`` run top to bottom (on a CPU, in their tiny
-setting) and are committed without outputs."""
+setting) and are committed without outputs; their first cell finds mejax where ``REPOSITORY``
+says (a folder or a git URL) and stops with a clear message where it is not set."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,60 @@ def test_committed_without_outputs(path):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.source[:80]
+
+
+def first_code_cell(path: Path) -> str:
+    notebook = nbformat.read(path, as_version=4)
+    return next(c.source for c in notebook.cells if c.cell_type == "code")
+
+
+def run_cell(source: str) -> dict:
+    namespace = {"__name__": "__notebook__"}
+    exec(compile(source, "<first cell>", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_first_cell_finds_mejax_where_repository_says(tmp_path, monkeypatch):
+    sources = {first_code_cell(path) for path in NOTEBOOKS}
+    assert len(sources) == 1  # both notebooks start alike
+    source = sources.pop()
+    assert "YOUR_ACCOUNT" not in source and 'REPOSITORY = ""' in source
+    monkeypatch.delenv("MEJAX_REPOSITORY", raising=False)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    # Outside a copy of the repository, with REPOSITORY unset: a message saying what to set.
+    monkeypatch.chdir(outside)
+    with pytest.raises(RuntimeError, match="REPOSITORY is not set: set REPOSITORY in this cell"):
+        run_cell(source)
+    # Inside one: REPOSITORY is not needed.
+    monkeypatch.chdir(REPO)
+    assert run_cell(source)["REPO"] == REPO
+    # A folder holding a copy (as on Google Drive): used where it is.
+    monkeypatch.chdir(outside)
+    monkeypatch.setenv("MEJAX_REPOSITORY", str(REPO))
+    assert run_cell(source)["REPO"] == REPO and Path.cwd() == REPO
+    # A git URL: cloned into ./mejax (a small repository with mejax's layout stands in).
+    origin = tmp_path / "origin"
+    (origin / "configs").mkdir(parents=True)
+    (origin / "mejax").mkdir()
+    (origin / "configs" / "stapf.py").write_text("")
+    (origin / "mejax" / "__init__.py").write_text("")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(origin)]
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1"}
+    for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "layout"]):
+        subprocess.run([*git, *command], check=True, env=env)
+    monkeypatch.chdir(outside)
+    monkeypatch.setenv("MEJAX_REPOSITORY", f"file://{origin}")
+    cloned = run_cell(source)["REPO"]
+    assert cloned == (outside / "mejax").resolve() and (cloned / "configs" / "stapf.py").is_file()
+    # What is neither.
+    for value, message in ((str(tmp_path), "no configs/ and mejax/ in it"),
+                           ("nowhere", "neither a folder nor a git URL")):  # fmt: skip
+        monkeypatch.chdir(outside)
+        monkeypatch.setenv("MEJAX_REPOSITORY", value)
+        with pytest.raises(RuntimeError, match=message):
+            run_cell(source)
 
 
 @pytest.mark.slow
