@@ -63,7 +63,7 @@ def test_config_loads_and_builds(path, arg):
 
 def test_sca_arguments():
     config = load_config(REPO / "configs" / "sca.py", "samm,r50,sca_concat")
-    assert (config.dataset.name, config.model.depth) == ("samm", 50)
+    assert (config.dataset.name, config.model.depth) == ("samm/faces", 50)
     assert (config.model.attention, config.model.fusion) == ("sca", "concat")
     paper = load_config(REPO / "configs" / "sca.py", "casme2")
     assert (paper.input.num_frames, paper.input.temporal_model) == (10, "tim50")

@@ -18,7 +18,9 @@ from mejax.datasets.samm import Samm
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 ORDERS = list(itertools.permutations(("casme2", "casme", "samm")))
-# The dummy data's builds (synthetic pixels, invented rows in the real sheet formats).
+# The dummy data's builds (synthetic pixels, invented rows in the real sheet formats); CASME and
+# SAMM as frames, not the paper settings' face crops (tested in tests/datasets/test_face_crops.py),
+# which would add a face detector's seconds per clip.
 DUMMY = {"casme2/cropped_2014": Casme2, "casme": Casme, "samm": Samm}
 
 

@@ -1,8 +1,10 @@
 """Writes the dummy data of the licensed databases' builders: synthetic pixels and invented
 annotation rows, in the folder layout and file formats the databases ship.
 
-Nothing here comes from a database: the frames are seeded noise with a moving square, the
-rows are invented (they exercise the parser's grammar, the errata and the exclusions). The
+Nothing here comes from a database: the frames are seeded noise with a moving square -- or,
+for CASME and SAMM, whose ``faces`` configs detect and crop a face, scikit-image's astronaut
+photograph (public domain, shipped with the package) shifted one pixel per frame -- and the rows
+are invented (they exercise the parser's grammar, the errata and the exclusions). The
 committed ``dummy_data/`` folders are this module's output; regenerate them with::
 
   python -m mejax.datasets.dummy
@@ -35,6 +37,25 @@ def write_frames(folder: pathlib.Path, names: list[str], grey: bool = False) -> 
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         params = [cv2.IMWRITE_JPEG_QUALITY, 90] if name.endswith(".jpg") else []
         cv2.imwrite(str(folder / name), frame, params)
+
+
+FACE_SIZE = 144  # the astronaut photograph's side in the face frames: MTCNN finds it
+
+
+def write_face_frames(folder: pathlib.Path, names: list[str], grey: bool = False) -> None:
+    """Frames holding a real face (scikit-image's astronaut, ``FACE_SIZE`` square) that moves
+    one pixel to the right per frame, so that a face detector finds it on every frame."""
+    from skimage import data  # noqa: PLC0415  (a test dependency; this writer is a dev tool)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    face = cv2.resize(data.astronaut()[..., ::-1], (FACE_SIZE, FACE_SIZE),
+                      interpolation=cv2.INTER_AREA)  # fmt: skip
+    for t, name in enumerate(names):
+        shift = np.float32([[1, 0, t], [0, 1, 0]])
+        frame = cv2.warpAffine(face, shift, (FACE_SIZE, FACE_SIZE), borderMode=cv2.BORDER_REPLICATE)
+        if grey:
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        cv2.imwrite(str(folder / name), frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
 def write_sheet(path: pathlib.Path, rows: list[list], title: str = "Sheet1", extra=None) -> None:
@@ -119,7 +140,8 @@ def write_samm(root: pathlib.Path) -> None:
             continue
         apex = 1113 if clip == "028_4_1" else apex  # the corrected apex has a file
         numbers = sorted({onset, apex, offset, onset + 1})
-        write_frames(root / "SAMM" / subject / clip, [f"{subject}_{n:05d}.jpg" for n in numbers])
+        names = [f"{subject}_{n:05d}.jpg" for n in numbers]
+        write_face_frames(root / "SAMM" / subject / clip, names, grey=True)
 
 
 # ----------------------------------------------------------------------------- SMIC
@@ -252,7 +274,7 @@ def write_casme(root: pathlib.Path) -> None:
                 continue
             last = off if isinstance(off, int) else ap1 + 2
             folder = root / f"CASME_{section}" / f"Section {section}" / f"sub{s:02d}" / clip
-            write_frames(folder, [pattern.format(n) for n in range(on, last + 1)])
+            write_face_frames(folder, [pattern.format(n) for n in range(on, last + 1)])
 
 
 # ----------------------------------------------------------------------------- composites
