@@ -324,7 +324,10 @@ def model_input(crops: np.ndarray, onset: int, apex: int, offset: int, input_con
     if name:
         variant = cached.parse(name.removesuffix("_aug70"))
         ((_, example),) = cached.transform(
-            [("clip", example)], variant, work_size=work_size if variant.kind == "flow" else None
+            [("clip", example)],
+            variant,
+            batch_size=1,  # one clip's one flow pair: no padding to a builder's batch
+            work_size=work_size if variant.kind == "flow" else None,
         )
         if input_config.get("flow_augment", ""):
             input_config.flow_augment = ""  # evaluation reads the plain onset -> apex flow

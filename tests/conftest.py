@@ -27,3 +27,31 @@ def tiny_data_dir(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("tfds")
     tfds.builder("synth_me/tiny", data_dir=str(data_dir)).download_and_prepare()
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def stapf_tiny_cli_run(tmp_path_factory) -> dict:
+    """A run started as a user starts one, ``python -m mejax.main
+    --config=configs/stapf.py:synth_tiny`` (STAPF, rounds 0 and 1, building synth_me/tiny in its
+    own data_dir first), once per test process: the console tests read its output and the
+    predict tests apply its models. Returns {"workdir", "data_dir", "command", "returncode",
+    "stdout", "stderr"}, the outputs decoded from bytes (text mode would turn the progress bars'
+    carriage returns into new lines)."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("stapf_cli")
+    workdir, data_dir = root / "run", root / "tfds"
+    command = [
+        sys.executable, "-m", "mejax.main", "--config=configs/stapf.py:synth_tiny",
+        f"--workdir={workdir}", f"--config.dataset.data_dir={data_dir}",
+    ]  # fmt: skip
+    run = subprocess.run(command, cwd=REPO, capture_output=True, timeout=1200)
+    return {
+        "workdir": workdir,
+        "data_dir": data_dir,
+        "command": command,
+        "returncode": run.returncode,
+        "stdout": run.stdout.decode(),
+        "stderr": run.stderr.decode(),
+    }

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import ml_collections
@@ -77,16 +76,13 @@ def test_round_lines_of_each_kind_of_run():
 
 
 @pytest.mark.slow
-def test_a_run_fits_on_one_screen_and_verbosity_shows_the_libraries(tmp_path):
-    workdir, data_dir = tmp_path / "run", tmp_path / "tfds"  # the database is built here too
-    command = [
-        sys.executable, "-m", "mejax.main", "--config=configs/stapf.py:synth_tiny",
-        f"--workdir={workdir}", f"--config.dataset.data_dir={data_dir}",
-    ]  # fmt: skip
-    # Bytes: text mode would turn the progress bars' carriage returns into new lines.
-    run = subprocess.run(command, cwd=REPO, capture_output=True, timeout=1200)
-    stdout, stderr = run.stdout.decode(), run.stderr.decode()
-    assert run.returncode == 0, stderr[-3000:]
+def test_a_run_fits_on_one_screen_and_verbosity_shows_the_libraries(stapf_tiny_cli_run):
+    # The session's run of configs/stapf.py:synth_tiny (tests/conftest.py), which builds its
+    # database too; tests/test_predict.py applies its models.
+    run = stapf_tiny_cli_run
+    workdir, command = run["workdir"], run["command"]
+    stdout, stderr = run["stdout"], run["stderr"]
+    assert run["returncode"] == 0, stderr[-3000:]
     lines = shown(stdout) + shown(stderr)
     assert len(lines) <= 15, "\n".join(lines)
     console = stdout + stderr

@@ -1,31 +1,35 @@
 """``python -m mejax.predict``: a finished tiny run applied to a synth_me clip written as an .mp4
 and to a real photograph (scikit-image's astronaut) made into a clip with a small motion; the
-face is found, the JSON and the PNG are written; clear errors."""
+face is found, the JSON and the PNGs are written; clear errors. Runs on the other inputs (TIM
+clips, apex frames, optical flow) and recognition runs: predict's input is the run's own (its
+probabilities on a clip of the run's test fold are those the run recorded for it), and the
+class-activation maps of each model add up to its logits."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
 
 import cv2
+import ml_collections
 import numpy as np
 import pytest
 
-from mejax import predict, presets, train
+from mejax import cam, predict, train
 
 pytest.importorskip("mtcnn")
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, tiny_data_dir) -> Path:
-    """STAPF on synth_me/tiny, rounds 0 and 1, one epoch each."""
-    workdir = tmp_path_factory.mktemp("run")
-    config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny").unlock()
-    config.dataset.data_dir = str(tiny_data_dir)
-    config.train.num_epochs = 1
-    train.run(config.lock(), workdir)
-    return workdir
+def finished_run(stapf_tiny_cli_run) -> Path:
+    """STAPF on synth_me/tiny, rounds 0 and 1: the session's ``python -m mejax.main`` run of
+    ``configs/stapf.py:synth_tiny`` (tests/conftest.py), which the console tests read too."""
+    assert stapf_tiny_cli_run["returncode"] == 0, stapf_tiny_cli_run["stderr"][-3000:]
+    return stapf_tiny_cli_run["workdir"]
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +72,10 @@ def astronaut_frames(num_frames: int = 12, peak: int = 7) -> np.ndarray:
     return np.stack(frames)
 
 
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
 def check_outputs(result: dict, output_dir: Path, name: str, keys: list[str]) -> dict:
     json_file, png_file = output_dir / f"{name}.json", output_dir / f"{name}.png"
     assert json_file.is_file() and png_file.is_file()
@@ -105,6 +113,13 @@ def test_synth_me_mp4_through_the_run(finished_run, synth_clip, tmp_path):
     one = json.loads((tmp_path / "round1.json").read_text())
     assert one["rounds"] == ["round1"] and one["apex_found_by"] == f"frame {written['apex']}: given"
     assert one["probabilities"] == pytest.approx(per_round["round1"], abs=1e-5)
+    # STAP's head has class-activation maps: one per AU, each map's mean the AU's log-odds.
+    assert Path(written["cam"]["file"]) == tmp_path / "synth_cam.png"
+    assert cv2.imread(written["cam"]["file"]) is not None
+    assert sorted(one["cam"]["maps"]) == ["AU4", "AU7"]
+    assert written["cam"]["region"] == [0, 0, side]
+    for au, probability in one["probabilities"].items():
+        assert sigmoid(np.mean(one["cam"]["maps"][au])) == pytest.approx(probability, abs=1e-4)
     # The annotated phases are taken as given.
     assert predict.phases(written["num_frames"], onset, apex, offset)[:3] == (onset, apex, offset)
 
@@ -152,3 +167,182 @@ def test_clear_errors(finished_run, tmp_path, synth_clip):
 
     code = predict.main([f"--workdir={empty}", f"--video={path}", f"--output_dir={tmp_path}"])
     assert code == 1
+
+
+# =============================================================================================
+# Runs on the other inputs, and recognition runs
+# =============================================================================================
+
+
+def config_file(name: str, arg: str):
+    """The unlocked config of ``configs/<name>.py:<arg>``."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "configs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg).unlock()
+
+
+def tiny_run(tmp_path_factory, data_dir, name: str, arg: str, **overrides) -> Path:
+    """A finished run of ``configs/<name>.py:<arg>`` on synth_me/tiny: its first round only,
+    one epoch (seconds)."""
+    config = config_file(name, arg)
+    config.dataset.data_dir = str(data_dir)
+    if "aux_dataset" in config:
+        config.aux_dataset.data_dir = str(data_dir)
+    config.protocol.rounds = (0,)
+    config.train.num_epochs = 1
+    config.update_from_flattened_dict(overrides)
+    workdir = tmp_path_factory.mktemp(name)
+    train.run(config.lock(), workdir)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def tim_run(tmp_path_factory, tiny_data_dir) -> Path:
+    """SCA on TIM clips (``synth_me_cached/tiny_tim10_48``): AUs, one multi-task model."""
+    # Evaluated on the central 40^2 (the config's 32 would leave layer4 1 x 1).
+    tim = {"input.variant": "tim", "input.num_frames": 10, "input.image_size": 48,
+           "input.crop_size": 40}  # fmt: skip
+    return tiny_run(tmp_path_factory, tiny_data_dir, "sca", "synth_tiny", **tim)
+
+
+@pytest.fixture(scope="module")
+def apex_run(tmp_path_factory, tiny_data_dir) -> Path:
+    """Micro-Attention on grey apex frames 48^2 cropped to 40^2: classes."""
+    return tiny_run(tmp_path_factory, tiny_data_dir, "micro_attention", "synth_tiny")
+
+
+@pytest.fixture(scope="module")
+def flow_run(tmp_path_factory, tiny_data_dir) -> Path:
+    """A ResNet on the onset -> apex flow 28^2: classes. Farneback's flow (the Neural ME
+    Recognizer's; OpenCV), not the config's TV-L1: the same path through predict without a
+    TV-L1 compilation for one clip's shape (seconds on 2 CPU cores)."""
+    farneback = {"input.flow_method": "farneback"}
+    return tiny_run(tmp_path_factory, tiny_data_dir, "mer_resnet", "synth_tiny", **farneback)
+
+
+def whole_frame_detector(frame: np.ndarray):
+    """A stand-in for MTCNN on synth_me's faces, which fill their frames: the whole frame, the
+    eyes level (so the crop, with margin 0, is the frame itself, as in the database)."""
+    height, width = frame.shape[:2]
+    box = np.array([0.0, 0.0, width, height])
+    eyes = np.array([0.3 * width, 0.4 * height]), np.array([0.7 * width, 0.4 * height])
+    return [(box, *eyes, 1.0)]
+
+
+def first_test_clip(workdir: Path, data_dir: Path, folder: Path):
+    """(round name, clip name, onset, apex, offset, the run's recorded scores of the clip) of
+    the first test clip of the run's first round, its frames written into ``folder`` as PNGs."""
+    import tensorflow_datasets as tfds
+
+    import mejax.datasets.synth_me  # noqa: F401
+
+    round_dir = sorted(d for d in workdir.iterdir() if (d / "predictions.npz").is_file())[0]
+    with np.load(round_dir / "predictions.npz") as record:
+        name, scores = str(record["names"][0]), record["scores"][0]
+    builder = tfds.builder("synth_me/tiny", data_dir=str(data_dir))
+    for split in builder.info.splits:
+        for example in tfds.as_numpy(builder.as_dataset(split=split)):
+            if example["clip"].decode() == name:
+                folder.mkdir(parents=True)
+                for index, frame in enumerate(example["frames"]):
+                    cv2.imwrite(str(folder / f"{index:03d}.png"), frame[..., ::-1])
+                phases = (int(example[k]) for k in ("onset", "apex", "offset"))
+                return (round_dir.name, name, *phases, scores)
+    raise AssertionError(f"{name}: not a clip of synth_me/tiny")
+
+
+def predict_tested_clip(workdir, data_dir, tmp_path, **kwargs):
+    """predict on the run's first test clip, with its annotated phases and the round that
+    tested it; checks the probabilities against the run's record. Returns the JSON."""
+    round_name, name, onset, apex, offset, scores = first_test_clip(
+        workdir, data_dir, tmp_path / "clip"
+    )
+    predict.predict(
+        workdir, tmp_path / "clip", onset=onset, apex=apex, offset=offset,
+        round_name=round_name, output_dir=tmp_path / "out", name=name, margin=0.0,
+        detector=whole_frame_detector, **kwargs,
+    )  # fmt: skip
+    written = json.loads((tmp_path / "out" / f"{name}.json").read_text())
+    assert written["face"]["box"] == [0, 0, 48] and written["face"]["angle_degrees"] == 0
+    # The run's own input: predict's probabilities are those the run recorded for the clip.
+    np.testing.assert_allclose(list(written["probabilities"].values()), scores, atol=2e-4)
+    assert written["rounds"] == [round_name]
+    return written, name
+
+
+def check_cam(written: dict, tmp_path: Path, name: str, region: list[int]) -> dict:
+    """The CAM PNG and maps: one per AU or class, over the model's view of the apex crop."""
+    block = written["cam"]
+    assert Path(block["file"]) == tmp_path / "out" / f"{name}_cam.png"
+    image = cv2.imread(block["file"])
+    assert image is not None and image.shape[0] > 100 and image.shape[1] > 200
+    assert sorted(block["maps"]) == sorted(written["probabilities"])
+    assert block["region"] == region
+    maps = {k: np.asarray(m) for k, m in block["maps"].items()}
+    assert all(m.shape == tuple(block["map_size"]) for m in maps.values())
+    return maps
+
+
+def test_tim_clips_au_run(tim_run, tiny_data_dir, tmp_path):
+    written, name = predict_tested_clip(tim_run, tiny_data_dir, tmp_path)
+    assert written["kind"] == "AU" and sorted(written["probabilities"]) == ["AU4", "AU7"]
+    maps = check_cam(written, tmp_path, name, [4, 4, 40])
+    assert written["cam"]["map_size"] == [2, 2]  # layer4 of 40^2 frames
+    # Global average pooling and fc: each AU's map averages to its logit.
+    for au, probability in written["probabilities"].items():
+        assert sigmoid(maps[au].mean()) == pytest.approx(probability, abs=1e-4)
+
+
+def softmax_of_means(maps: dict, classes: list[str]) -> np.ndarray:
+    logits = np.array([maps[c].mean() for c in classes])
+    return np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+
+
+def test_apex_frames_recognition_run(apex_run, tiny_data_dir, tmp_path):
+    written, name = predict_tested_clip(apex_run, tiny_data_dir, tmp_path)
+    classes = json.loads((apex_run / "results.json").read_text())["classes"]
+    assert written["kind"] == "class" and list(written["probabilities"]) == classes
+    assert sum(written["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+    # The model sees the central 40 of the 48 pixels (input.crop_size); the maps lie over it.
+    maps = check_cam(written, tmp_path, name, [4, 4, 40])
+    assert written["cam"]["map_size"] == [2, 2]
+    probabilities = list(written["probabilities"].values())
+    np.testing.assert_allclose(softmax_of_means(maps, classes), probabilities, atol=1e-4)
+    assert cv2.imread(str(tmp_path / "out" / f"{name}.png")) is not None
+
+
+def test_optical_flow_recognition_run(flow_run, tiny_data_dir, tmp_path, monkeypatch):
+    written, name = predict_tested_clip(flow_run, tiny_data_dir, tmp_path)
+    classes = json.loads((flow_run / "results.json").read_text())["classes"]
+    assert written["kind"] == "class" and list(written["probabilities"]) == classes
+    maps = check_cam(written, tmp_path, name, [0, 0, 48])
+    probabilities = list(written["probabilities"].values())
+    np.testing.assert_allclose(softmax_of_means(maps, classes), probabilities, atol=1e-4)
+
+    # A model without class-activation maps: the JSON says so, and no CAM PNG is written.
+    monkeypatch.setattr(cam, "CAM_MODELS", ())
+    again = predict_tested_clip(flow_run, tiny_data_dir, tmp_path / "again")[0]
+    assert again["cam"].startswith("not supported by resnet_classifier_tiny")
+    assert not (tmp_path / "again" / "out" / f"{name}_cam.png").exists()
+    assert again["probabilities"] == pytest.approx(written["probabilities"], abs=1e-6)
+
+
+def test_which_models_have_class_activation_maps():
+    for name in ("sca_classifier", "i3d_classifier_tiny", "resnet_classifier", "micro_attention"):
+        assert cam.cam_support({"name": name}) == ""
+    assert cam.cam_support({"name": "part_mer"}).startswith(
+        "not supported by part_mer: its pooled part features pass a tanh embedding"
+    )
+    assert "graph convolution" in cam.cam_support({"name": "au_gcn_tiny"})
+
+
+def test_flow_is_computed_at_the_builders_work_size():
+    def config(dataset, **kwargs):
+        block = {"variant": "flow", "image_size": 28, "flow_method": "tvl1", **kwargs}
+        return ml_collections.ConfigDict({"dataset": {"name": dataset}, "input": block})
+
+    assert predict.flow_work_size(config("synth_me/tiny")) is None  # at the frames' size
+    assert predict.flow_work_size(config("synth_me/small", image_size=64)) == 64
+    assert predict.flow_work_size(config("casme2/cropped_2014")) == 112
+    assert predict.flow_work_size(config("casme2/cropped_2014", variant="apex")) is None
