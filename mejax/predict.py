@@ -44,6 +44,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -476,7 +477,7 @@ def write_cam_figure(path: Path, face: np.ndarray, maps: dict, probabilities: di
         cam.overlay(axis, face, maps[name], f"{name}: p={probabilities[name]:.2f}")
     for axis in axes[len(names) :]:
         axis.axis("off")
-    figure.suptitle(title, fontsize=10)
+    figure.suptitle("\n".join(textwrap.wrap(title, 16 * columns + 8)), fontsize=9)
     figure.tight_layout()
     reporting.write_atomic(
         path, lambda file: figure.savefig(file, format="png", dpi=100), binary=True
