@@ -99,9 +99,11 @@ def cam_support(model_config) -> str:
     name = model_config["name"]
     if name in CAM_MODELS:
         return ""
-    family = name.removesuffix("_tiny")
-    why = NO_CAM.get(family, "no global-pooled last feature map read out by one linear layer")
-    return f"not supported by {name}: {why} (a CAM needs a pooled map read out linearly)"
+    why = NO_CAM.get(name.removesuffix("_tiny"), "a model mejax.cam does not know")
+    return (
+        f"not supported by {name}: {why}; a class-activation map needs the last feature map "
+        "pooled and read out by one linear layer"
+    )
 
 
 def _captured(state, name: str):
@@ -291,10 +293,11 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
     """Writes the CAM PNGs of ``clip_names`` for the run in ``workdir``; returns their paths."""
     workdir = Path(workdir)
     config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
-    if config.model.name not in ("sca_classifier", "sca_classifier_tiny"):  # its figure's layout
+    if config.model.name not in ("sca_classifier", "sca_classifier_tiny"):
         raise ValueError(
-            f"{workdir}: model {config.model.name!r}; class-activation maps need the global "
-            "average pooling + fc head of an SCA model (configs/sca.py)"
+            f"{workdir}: model {config.model.name!r}; python -m mejax.cam draws the held-out "
+            "clips of an SCA run (configs/sca.py); python -m mejax.predict draws the maps of "
+            "every model that has them on a clip"
         )
     out = Path(out) if out else workdir / "cam"
     out.mkdir(parents=True, exist_ok=True)

@@ -489,8 +489,9 @@ def predict(
     workdir, video, *, onset=None, apex=None, offset=None, round_name: str = "",
     output_dir=".", name: str = "", margin: float = 0.2, detector=None,
 ) -> dict:  # fmt: skip
-    """Applies the run in ``workdir`` to ``video``; writes ``<name>.json`` and ``<name>.png``
-    in ``output_dir`` (``name``: the video's name) and returns the JSON's content."""
+    """Applies the run in ``workdir`` to ``video``; writes ``<name>.json``, ``<name>.png`` and,
+    for a model with class-activation maps, ``<name>_cam.png`` in ``output_dir`` (``name``: the
+    video's name) and returns the JSON's content."""
     config, task, rounds = read_run(workdir, round_name)
     frames = read_frames(video)
     if len(frames) < 2:
@@ -559,6 +560,11 @@ def predict(
             "region": [x, y, side],
             "map_size": list(next(iter(maps.values())).shape),
             "maps": {k: np.round(m, 5).tolist() for k, m in maps.items()},
+            "about": (
+                "one map per AU or class over the region [x, y, side] of the aligned face crop "
+                "that the model saw; each map's mean is the logit (an AU's log-odds, a class's "
+                "logit), averaged over the rounds' models"
+            ),
         }
     reporting.write_text(output_dir / f"{name}.json", json.dumps(result, indent=2))
     result["files"] = [str(f) for f in files]
