@@ -12,10 +12,12 @@ on the same CPU. The two sides:
   normalisation); JAX on its default CPU backend;
 * PyTorch: the same network written in plain ``torch.nn`` (``benchmarks/torch_models.py``; the
   parameter counts of both sides are printed and must agree), ``torch.optim`` with the same
-  settings, the same loss, eager mode, ``torch.set_num_threads(os.cpu_count())``.
+  settings, the same loss, eager mode, ``torch.set_num_threads(os.cpu_count())`` (or
+  ``--torch-threads``).
 
-Families and shapes (the paper settings' networks; batch sizes chosen so that a step takes
-about a second or less on a laptop CPU, where the paper's batch would only scale both sides):
+Families and shapes: the paper settings' networks, at the papers' batch sizes where a step stays
+within seconds on a CPU, smaller ones for the 3D networks (STAP's batch of 6 and SCA's of 64
+would only scale both sides' times):
 
 1. ``i3d``: I3D + STAP head at full published width (STAPF, ``configs/stapf.py:casme2``), one
    binary AU model (mejax trains the K AU models one after another on CPU), focal loss, SGD 0.01
@@ -34,24 +36,44 @@ about a second or less on a laptop CPU, where the paper's batch would only scale
    (``configs/micro_attention.py:casme2``), 5 classes, cross-entropy, SGD 1e-3 momentum 0.9
    weight decay 5e-4; batch 10 (the LOSO setting's), 224^2 greyscale apex frames.
 
-``--quick`` shrinks every family (1/8 of the channels, small frames and batches) so that the
-whole run, compilation included, takes well under a minute: a smoke test of the script, not a
-measurement.
+``--quick`` shrinks every family (1/8 of the channels, small frames and batches; the
+Dual-Inception network at its full size, batch 16): a smoke test of the script and of the twins,
+not a measurement. It took 3 min 15 s on the machine below, 2 min of it XLA compiling the five
+steps (I3D's alone 73 s); compilation does not shrink with the shapes.
 
 Timing: after a warm-up (mejax: compile, timed and reported separately, then one step; PyTorch:
 two steps), ``--repeats`` rounds, each timing one mejax step and one PyTorch step in alternating
-order (the machine's cores are shared, so both sides see the same load); the medians are
-reported. The ratio is PyTorch time / mejax time (above 1: mejax is faster).
+order, after a 50 ms pause (the machine's cores are shared, so both sides see the same load);
+medians are reported, and the best step of each side next to them. The ratio is PyTorch time /
+mejax time (above 1: mejax is faster). The mejax state starts from NumPy draws in the shapes of
+the model's ``init`` (see :func:`host_init`): jitting ``init`` would compile for longer than the
+benchmark runs; the PyTorch side keeps its own default initialisation.
 
   python benchmarks/train_step.py [--families i3d,res3d,...] [--repeats 5] [--i3d-size 112]
-  python benchmarks/train_step.py --quick
+                                  [--torch-threads N] [--quick]
 
-Measured on 2 shared CPU cores (JAX 0.x CPU, torch 2.13 CPU), ``--repeats 5``:
-see the table at the end of this docstring (filled in from the run recorded with the commit).
+Measured with ``python benchmarks/train_step.py --repeats 7`` on 2 CPU cores shared with other
+jobs (load average 5-9 during the runs), JAX 0.10.2 (XLA CPU), torch 2.13.0 (CPU wheel, 2
+threads); two runs, median step times in ms (mejax / PyTorch) and the ratio:
 
-Last line (the headline):
-``train step pytorch/mejax speed ratio: i3d X, res3d Y, part_resnet18 Z, dual_inception_gcn W,
-resnet10_attention V`` (families not run show ``-``).
+=====================  ===========  ====================  ====================  =================
+family                 parameters   run 1                 run 2                 compile (mejax)
+=====================  ===========  ====================  ====================  =================
+i3d                    12,282,034   3621 / 9581  = 2.65   2114 / 4761  = 2.25   52-137 s
+res3d                  33,431,098   3912 / 5357  = 1.37   3418 / 5121  = 1.50   19-30 s
+part_resnet18          11,253,322   2810 / 5970  = 2.12   2564 / 4921  = 1.92   15-18 s
+dual_inception_gcn     20,174,425    989 / 2572  = 2.60    955 / 2642  = 2.77   12 s
+resnet10_attention      5,944,839   2085 / 3501  = 1.68   2105 / 3258  = 1.55   11 s
+=====================  ===========  ====================  ====================  =================
+
+The load moves single steps by up to a factor of two (the best steps: i3d 1351 / 3335,
+res3d 3178 / 4269, part_resnet18 2211 / 3510, dual_inception_gcn 650 / 1534,
+resnet10_attention 1426 / 2422 ms in run 2), so read the ratios to about +-20 %; every family
+ran faster in mejax in both runs. PyTorch runs eagerly in its default channels-first layout; a
+PyTorch user could gain with ``channels_last`` or ``torch.compile``, which are not timed here.
+
+Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
+part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
 """
 
 from __future__ import annotations
@@ -456,7 +478,7 @@ def torch_step(family: Family):
         for params, max_norm in clips:
             torch.nn.utils.clip_grad_norm_(params, max_norm)
         opt.step()
-        return loss
+        return loss.detach()
 
     return step
 
@@ -550,6 +572,8 @@ def _parse_args():
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per side")
     parser.add_argument("--i3d-size", type=int, default=112, help="I3D frame side (224: paper)")
     parser.add_argument("--quick", action="store_true", help="small shapes (a smoke test)")
+    parser.add_argument("--torch-threads", type=int, default=os.cpu_count() or 1,
+                        help="torch.set_num_threads (default: the CPU count)")  # fmt: skip
     args = parser.parse_args()
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = sorted(set(args.families) - set(FAMILIES))
@@ -561,7 +585,7 @@ def _parse_args():
 def main():
     args = _parse_args()
     threads = os.cpu_count() or 1
-    torch.set_num_threads(threads)
+    torch.set_num_threads(args.torch_threads)
     rng = np.random.default_rng(0)
     print(
         f"jax {jax.__version__} ({jax.default_backend()}), torch {torch.__version__} "
