@@ -117,94 +117,25 @@ def read_frames(path: str | Path) -> np.ndarray:
 # =============================================================================================
 
 
-def mtcnn_detector():
-    """frame (H, W, 3) uint8 RGB -> list of (box (x, y, w, h), left eye (x, y), right eye,
-    confidence), from the ``mtcnn`` package's shipped weights on the CPU."""
-    try:
-        from mtcnn import MTCNN
-    except ImportError as error:  # a declared dependency
-        raise PredictError("face detection needs the mtcnn package: pip install mtcnn") from error
-    network = MTCNN(device="CPU:0")
-
-    def detect(frame: np.ndarray):
-        found = []
-        for face in network.detect_faces(np.ascontiguousarray(frame)):
-            points = face["keypoints"]
-            found.append(
-                (
-                    np.asarray(face["box"], np.float64),
-                    np.asarray(points["left_eye"], np.float64),
-                    np.asarray(points["right_eye"], np.float64),
-                    float(face["confidence"]),
-                )
-            )
-        return found
-
-    return detect
-
-
-def face_track(frames: np.ndarray, detector, num_probe_frames: int = 5) -> dict:
-    """The face of the clip from detections on ``num_probe_frames`` frames spread over it.
+def locate_face(frames: np.ndarray, detector=None, margin: float = 0.2):
+    """The clip's aligned face crops and where they are: MTCNN (or ``detector``) on a few
+    probed frames, one square box per clip (:func:`mejax.preprocess.face.face_track` and
+    :func:`~mejax.preprocess.face.align_and_crop`, which the builders' face crops use too).
 
     Returns:
-      {"box": median (x, y, w, h), "eyes": median (left, right) eye points, "angle": the eye
-      line's angle in degrees, "probed": probed frames, "missed": probed frames without a face}.
+      ((T, S, S, 3) uint8 crops, {"box": [x, y, side], "angle": degrees}, the face track).
 
     Raises:
-      PredictError: no face on any probed frame (listed).
+      PredictError: no face on the probed frames (listed), or no ``mtcnn`` package.
     """
-    probes = np.unique(np.linspace(0, len(frames) - 1, num_probe_frames).round().astype(int))
-    boxes, lefts, rights, missed = [], [], [], []
-    for index in probes:
-        found = detector(frames[index])
-        if not found:
-            missed.append(int(index))
-            continue
-        box, left, right, _ = max(found, key=lambda f: f[0][2] * f[0][3])  # the largest face
-        boxes.append(box), lefts.append(left), rights.append(right)
-    if not boxes:
-        raise PredictError(
-            f"no face found on the probed frames {probes.tolist()} of {len(frames)}: is the face "
-            "visible, frontal and large enough (MTCNN finds faces from about 20 px)?"
-        )
-    left, right = np.median(lefts, axis=0), np.median(rights, axis=0)
-    angle = float(np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0])))
-    return {
-        "box": np.median(boxes, axis=0),
-        "eyes": (left, right),
-        "angle": angle,
-        "probed": probes.tolist(),
-        "missed": missed,
-    }
+    from mejax.preprocess import face
 
-
-def align_and_crop(frames: np.ndarray, track: dict, margin: float = 0.2):
-    """Every frame rotated so the eyes are level and cropped with one square box.
-
-    Returns:
-      ((T, S, S, 3) uint8 crops at the clip's resolution, {"box": [x, y, side] in the rotated
-      frame, "angle": degrees}).
-    """
-    import cv2
-
-    height, width = frames.shape[1:3]
-    left, right = track["eyes"]
-    centre = (float((left[0] + right[0]) / 2), float((left[1] + right[1]) / 2))
-    matrix = cv2.getRotationMatrix2D(centre, track["angle"], 1.0)
-    if abs(track["angle"]) > 0.5:
-        frames = np.stack(
-            [
-                cv2.warpAffine(f, matrix, (width, height), borderMode=cv2.BORDER_REFLECT_101)
-                for f in frames
-            ]
-        )
-    x, y, w, h = track["box"]
-    cx, cy = matrix @ np.array([x + w / 2, y + h / 2, 1.0])
-    side = int(round(min(max(w, h) * (1 + 2 * margin), height, width)))
-    x0 = int(np.clip(round(cx - side / 2), 0, width - side))
-    y0 = int(np.clip(round(cy - side / 2), 0, height - side))
-    crops = frames[:, y0 : y0 + side, x0 : x0 + side]
-    return np.ascontiguousarray(crops), {"box": [x0, y0, side], "angle": track["angle"]}
+    try:
+        track = face.face_track(frames, detector or face.mtcnn_detector())
+    except (face.NoFaceError, ImportError) as error:
+        raise PredictError(str(error)) from error
+    crops, where = face.align_and_crop(frames, track, margin)
+    return crops, where, track
 
 
 def find_apex(crops: np.ndarray, onset: int, offset: int) -> int:
@@ -496,8 +427,7 @@ def predict(
     frames = read_frames(video)
     if len(frames) < 2:
         raise PredictError(f"{video}: {len(frames)} frame; a clip needs at least two")
-    track = face_track(frames, detector or mtcnn_detector())
-    crops, face = align_and_crop(frames, track, margin)
+    crops, face, track = locate_face(frames, detector, margin)
     onset, apex, offset, apex_how = phases(len(frames), onset, apex, offset, crops)
     inputs = model_input(crops, onset, apex, offset, config.input, flow_work_size(config))
     from mejax import cam, tasks

@@ -150,7 +150,7 @@ def test_clear_errors(finished_run, tmp_path, synth_clip):
         predict.read_frames(tmp_path / "missing.mp4")
     grey = np.full((6, 64, 64, 3), 128, np.uint8)
     with pytest.raises(predict.PredictError, match=r"no face found on the probed frames \[0, 1"):
-        predict.face_track(grey, predict.mtcnn_detector())
+        predict.locate_face(grey)
 
     empty = tmp_path / "empty_run"
     empty.mkdir()
