@@ -13,7 +13,7 @@ on the same CPU. The two sides:
 * PyTorch: the same network written in plain ``torch.nn`` (``benchmarks/torch_models.py``; the
   parameter counts of both sides are printed and must agree), ``torch.optim`` with the same
   settings, the same loss, eager mode, ``torch.set_num_threads(os.cpu_count())`` (or
-  ``--torch-threads``).
+  ``--torch-threads``; on shared cores use 1, see the figures below).
 
 Families and shapes: the paper settings' networks, at the papers' batch sizes where a step stays
 within seconds on a CPU, smaller ones for the 3D networks (STAP's batch of 6 and SCA's of 64
@@ -52,25 +52,32 @@ benchmark runs; the PyTorch side keeps its own default initialisation.
   python benchmarks/train_step.py [--families i3d,res3d,...] [--repeats 5] [--i3d-size 112]
                                   [--torch-threads N] [--quick]
 
-Measured with ``python benchmarks/train_step.py --repeats 7`` on 2 CPU cores shared with other
-jobs (load average 5-9 during the runs), JAX 0.10.2 (XLA CPU), torch 2.13.0 (CPU wheel, 2
-threads); two runs, median step times in ms (mejax / PyTorch) and the ratio:
+Measured on 2 CPU cores shared with other jobs (load average 3-9 during the runs), JAX 0.10.2
+(XLA CPU), torch 2.13.0 (CPU wheel), ``--repeats 7``; median step times in ms, mejax / PyTorch
+= ratio. With PyTorch on 2 threads (the default, ``torch.set_num_threads(os.cpu_count())``),
+two runs, and on 1 thread (``--torch-threads 1``), one run:
 
-=====================  ===========  ====================  ====================  =================
-family                 parameters   run 1                 run 2                 compile (mejax)
-=====================  ===========  ====================  ====================  =================
-i3d                    12,282,034   3621 / 9581  = 2.65   2114 / 4761  = 2.25   52-137 s
-res3d                  33,431,098   3912 / 5357  = 1.37   3418 / 5121  = 1.50   19-30 s
-part_resnet18          11,253,322   2810 / 5970  = 2.12   2564 / 4921  = 1.92   15-18 s
-dual_inception_gcn     20,174,425    989 / 2572  = 2.60    955 / 2642  = 2.77   12 s
-resnet10_attention      5,944,839   2085 / 3501  = 1.68   2105 / 3258  = 1.55   11 s
-=====================  ===========  ====================  ====================  =================
+=====================  ===========  ===================  ===================  ==================
+family                 parameters   2 threads, run 1     2 threads, run 2     1 thread
+=====================  ===========  ===================  ===================  ==================
+i3d                    12,282,034   3621 / 9581 = 2.65   2114 / 4761 = 2.25   1533 /  933 = 0.61
+res3d                  33,431,098   3912 / 5357 = 1.37   3418 / 5121 = 1.50   2729 / 1487 = 0.54
+part_resnet18          11,253,322   2810 / 5970 = 2.12   2564 / 4921 = 1.92   1792 / 1252 = 0.70
+dual_inception_gcn     20,174,425    989 / 2572 = 2.60    955 / 2642 = 2.77    641 /  554 = 0.86
+resnet10_attention      5,944,839   2085 / 3501 = 1.68   2105 / 3258 = 1.55   1363 / 1056 = 0.77
+=====================  ===========  ===================  ===================  ==================
 
-The load moves single steps by up to a factor of two (the best steps: i3d 1351 / 3335,
-res3d 3178 / 4269, part_resnet18 2211 / 3510, dual_inception_gcn 650 / 1534,
-resnet10_attention 1426 / 2422 ms in run 2), so read the ratios to about +-20 %; every family
-ran faster in mejax in both runs. PyTorch runs eagerly in its default channels-first layout; a
-PyTorch user could gain with ``channels_last`` or ``torch.compile``, which are not timed here.
+Read the 1-thread column: on cores that other jobs keep busy, PyTorch's two OpenMP threads wait
+for each other at every operation and its steps took 3-10 times as long as on one thread (their
+spinning also slowed the mejax steps timed next to them: res3d 3.4-3.9 s against 2.7 s). Pinned to one core (``taskset -c 1``, PyTorch on 1
+thread) both sides give the same picture (res3d 2518 / 1384 = 0.55, resnet10_attention 1249 /
+1081 = 0.87): PyTorch's eager step is 1.2-1.9 times as fast as mejax's on this CPU, Res3D-18
+the widest gap. I3D at the paper's 224^2 (``--i3d-size 224 --repeats 5``, PyTorch 2 threads):
+6007 / 9517 = 1.58. Compilation (mejax only, not in the step times): i3d 42-137 s, res3d
+13-30 s, part_resnet18 12-18 s, dual_inception_gcn 7-12 s, resnet10_attention 6-11 s. The load
+moves single steps by up to a factor of two, so read the ratios to about +-20 %. PyTorch runs
+eagerly in its default channels-first layout (``channels_last`` and ``torch.compile`` are not
+timed here).
 
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
