@@ -69,15 +69,15 @@ resnet10_attention      5,944,839   2085 / 3501 = 1.68   2105 / 3258 = 1.55   13
 
 Read the 1-thread column: on cores that other jobs keep busy, PyTorch's two OpenMP threads wait
 for each other at every operation and its steps took 3-10 times as long as on one thread (their
-spinning also slowed the mejax steps timed next to them: res3d 3.4-3.9 s against 2.7 s). Pinned to one core (``taskset -c 1``, PyTorch on 1
-thread) both sides give the same picture (res3d 2518 / 1384 = 0.55, resnet10_attention 1249 /
-1081 = 0.87): PyTorch's eager step is 1.2-1.9 times as fast as mejax's on this CPU, Res3D-18
-the widest gap. I3D at the paper's 224^2 (``--i3d-size 224 --repeats 5``, PyTorch 2 threads):
-6007 / 9517 = 1.58. Compilation (mejax only, not in the step times): i3d 42-137 s, res3d
-13-30 s, part_resnet18 12-18 s, dual_inception_gcn 7-12 s, resnet10_attention 6-11 s. The load
-moves single steps by up to a factor of two, so read the ratios to about +-20 %. PyTorch runs
-eagerly in its default channels-first layout (``channels_last`` and ``torch.compile`` are not
-timed here).
+spinning also slowed the mejax steps timed next to them: res3d 3.4-3.9 s against 2.7 s).
+Pinned to one core (``taskset -c 1``, PyTorch on 1 thread) both sides give the same picture
+(res3d 2518 / 1384 = 0.55, resnet10_attention 1249 / 1081 = 0.87): PyTorch's eager step is
+1.2-1.9 times as fast as mejax's on this CPU, Res3D-18 the widest gap. I3D at the paper's 224^2
+(``--i3d-size 224 --repeats 5``, PyTorch 2 threads): 6007 / 9517 = 1.58. Compilation (mejax
+only, not in the step times): i3d 42-137 s, res3d 13-30 s, part_resnet18 12-18 s,
+dual_inception_gcn 7-12 s, resnet10_attention 6-11 s. The load moves single steps by up to a
+factor of two, so read the ratios to about +-20 %. PyTorch runs eagerly in its default
+channels-first layout (``channels_last`` and ``torch.compile`` are not timed here).
 
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
