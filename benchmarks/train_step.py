@@ -79,6 +79,25 @@ dual_inception_gcn 7-12 s, resnet10_attention 6-11 s. The load moves single step
 factor of two, so read the ratios to about +-20 %. PyTorch runs eagerly in its default
 channels-first layout (``channels_last`` and ``torch.compile`` are not timed here).
 
+Where Res3D-18's step goes (an XLA CPU trace, ``XLA_FLAGS=--xla_cpu_enable_xprof_traceme=true``
+and ``jax.profiler.trace`` over 3 steps; 4.69 s of CPU time per step on 2 threads, 3.65 s wall):
+convolutions 63 % (the 7x7x7 3 -> 64 stem alone about 1.2 s, 680 ms forward and 520 ms for its
+kernel gradient), copies 18 % (transposes 12 %, e.g. each layer4 kernel slice recopied per time
+step; slicing the input into time steps 5 %), the stem's max-pool 14 % (XLA's reduce-window
+gradient builds five index arrays of 41 MB each), the rest (BatchNorm, ReLU, the attention,
+SGD) about 5 %. Convolution by convolution on one core, forward and backward, mejax 2.39 s
+against PyTorch 1.35 s (stem 769 ms against 282 ms; the 3x3x3 convolutions about 1.5 times).
+Two changes measured in a patched copy (both programs compiled in one process, timed
+alternately), not applied: (a) max-pools as one strided maximum per axis over the -inf padded
+input, the same forward values: res3d 4037 -> 3365 ms, i3d 2129 -> 1337 ms, part_resnet18
+1746 -> 1462 ms, resnet10_attention 1241 -> 1154 ms -- but ``jnp.maximum`` splits the gradient
+between tied maxima where the reduce-window gradient gives it to one, and ties are common after
+ReLU on the flat regions of onset-subtracted clips, so trained results would change; applying it
+needs the same tie rule; (b) ``mejax.models.layers.conv_3d`` skipping the kernel's time steps
+that read only padding (layer4 runs on one frame: 2 of 3 steps are zeros), exact: res3d 4037 ->
+3501 ms; both together 4037 -> 3210 ms. No gain from XLA's oneDNN / XNNPACK flags, from folding
+the stem's 7 time steps into channels, or from the stem's kernel gradient as patches x matrix.
+
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
 """
