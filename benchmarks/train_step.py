@@ -88,14 +88,15 @@ gradient builds five index arrays of 41 MB each), the rest (BatchNorm, ReLU, the
 SGD) about 5 %. Convolution by convolution on one core, forward and backward, mejax 2.39 s
 against PyTorch 1.35 s (stem 769 ms against 282 ms; the 3x3x3 convolutions about 1.5 times).
 Two changes measured in a patched copy (both programs compiled in one process, timed
-alternately), not applied: (a) max-pools as one strided maximum per axis over the -inf padded
+alternately): (a), not applied, max-pools as one strided maximum per axis over the -inf padded
 input, the same forward values: res3d 4037 -> 3365 ms, i3d 2129 -> 1337 ms, part_resnet18
 1746 -> 1462 ms, resnet10_attention 1241 -> 1154 ms -- but ``jnp.maximum`` splits the gradient
 between tied maxima where the reduce-window gradient gives it to one, and ties are common after
 ReLU on the flat regions of onset-subtracted clips, so trained results would change; applying it
-needs the same tie rule; (b) ``mejax.models.layers.conv_3d`` skipping the kernel's time steps
-that read only padding (layer4 runs on one frame: 2 of 3 steps are zeros), exact: res3d 4037 ->
-3501 ms; both together 4037 -> 3210 ms. No gain from XLA's oneDNN / XNNPACK flags, from folding
+needs the same tie rule; (b), applied, ``mejax.models.layers.conv_3d`` skipping the kernel's
+time steps that read only padding (layer4 runs on one frame: 2 of 3 steps are zeros), exact:
+res3d 4037 -> 3501 ms; both together 4037 -> 3210 ms. With (b) in mejax, ``--families res3d
+--repeats 7 --torch-threads 1`` gave 1982 / 1307 = 0.66 (load average 3.5; before: 0.54 above). No gain from XLA's oneDNN / XNNPACK flags, from folding
 the stem's 7 time steps into channels, or from the stem's kernel gradient as patches x matrix.
 
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
