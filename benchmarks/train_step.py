@@ -96,8 +96,9 @@ ReLU on the flat regions of onset-subtracted clips, so trained results would cha
 needs the same tie rule; (b), applied, ``mejax.models.layers.conv_3d`` skipping the kernel's
 time steps that read only padding (layer4 runs on one frame: 2 of 3 steps are zeros), exact:
 res3d 4037 -> 3501 ms; both together 4037 -> 3210 ms. With (b) in mejax, ``--families res3d
---repeats 7 --torch-threads 1`` gave 1982 / 1307 = 0.66 (load average 3.5; before: 0.54 above). No gain from XLA's oneDNN / XNNPACK flags, from folding
-the stem's 7 time steps into channels, or from the stem's kernel gradient as patches x matrix.
+--repeats 7 --torch-threads 1`` gave 1982 / 1307 = 0.66 (load average 3.5; before: 0.54
+above). No gain from XLA's oneDNN / XNNPACK flags, from folding the stem's 7 time steps into
+channels, or from the stem's kernel gradient as patches x matrix.
 
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
