@@ -245,7 +245,8 @@ class AUTask(Task):
 
     def _unselectable(self, records, rounds) -> dict:
         """{round: AUs} whose validation side had no positive: their F1 is 0 at every
-        evaluation, so the first evaluation's model (the first C of a baseline) was kept."""
+        evaluation, so it cannot guide the selection (a one-vs-rest model of such an AU is the
+        first evaluation's, a baseline's SVM the first C)."""
         found = {}
         for round_, record in zip(rounds, records, strict=True):
             if "validation_positives" not in record or not round_.describe()["validation"]:
@@ -283,8 +284,9 @@ class AUTask(Task):
         if unselectable:
             lines += [
                 "",
-                "No validation positives (F1 0 at every evaluation, so the first evaluation's "
-                "model was kept: its selection says nothing): "
+                "No validation positives (validation F1 0 at every evaluation, so it cannot "
+                "guide the model selection; a one-vs-rest model of such an AU is the first "
+                "evaluation's, a baseline's SVM the first C): "
                 + "; ".join(f"{r}: {', '.join(aus)}" for r, aus in unselectable.items())
                 + ".",
             ]
