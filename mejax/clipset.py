@@ -10,6 +10,7 @@ their targets from it (:mod:`mejax.tasks`), protocols select clips from it
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from collections.abc import Sequence
 
@@ -102,7 +103,7 @@ class ClipSet:
         repeat."""
         names = [n for p in parts for n in p.names]
         keys = [k for p in parts for k in p.keys]
-        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        repeated = sorted(k for k, count in collections.Counter(keys).items() if count > 1)
         if repeated:
             raise ValueError(f"clips repeat across the databases of a run: {repeated[:10]}")
         order = sorted(range(len(names)), key=lambda i: (names[i], keys[i]))

@@ -13,6 +13,8 @@ selects its clips (:mod:`mejax.paper_sets`, :func:`task_sets`): ``task.samples``
 
 from __future__ import annotations
 
+import itertools
+
 import ml_collections
 
 from mejax import config_args, paper_sets
@@ -37,11 +39,7 @@ DATABASE = config_args.databases(*ARGS)
 # ``cross_<A>_<B>_<C>`` -> (A, B, C).
 CROSS_DATABASES = ("casme2", "casme", "samm")
 CROSS_ORDERS = {
-    f"cross_{a}_{b}_{c}": (a, b, c)
-    for a in CROSS_DATABASES
-    for b in CROSS_DATABASES
-    for c in CROSS_DATABASES
-    if len({a, b, c}) == 3
+    f"cross_{a}_{b}_{c}": (a, b, c) for a, b, c in itertools.permutations(CROSS_DATABASES)
 }
 CROSS = config_args.choice(
     tuple(CROSS_ORDERS),

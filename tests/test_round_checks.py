@@ -78,3 +78,16 @@ def test_init_from_a_run_that_trained_on_a_tested_subject_is_refused(tmp_path):
     train.check_init_subjects(_source_run(tmp_path / "other", ["samm:006"]), round_, clips)
     train.check_init_subjects("", round_, clips)
     train.check_init_subjects("kinetics400", round_, clips)
+
+
+def test_a_clip_name_of_several_subjects_is_told_apart_by_its_key():
+    # CASME II numbers its clips per subject: EP02_01f is a clip of sub01 and of sub02.
+    casme2 = _clips(["casme2_sub02", "casme2_sub01"], ["casme2", "casme2"])
+    casme2.names = ["EP02_01f", "EP02_01f"]
+    samm = _clips(["samm_006"], ["samm"])
+    joined = clipset.ClipSet.concatenate([casme2, samm])
+    assert joined.keys == ["casme2_sub01/EP02_01f", "casme2_sub02/EP02_01f", "samm_006/c0"]
+    with pytest.raises(ValueError, match=r"repeat.*casme2_sub01/EP02_01f"):
+        clipset.ClipSet.concatenate([casme2, casme2.take([1])])
+    (pretrain,) = protocols.pretrain(joined.keys, holdout=0.34)
+    assert len(pretrain.indices("train", joined)) + len(pretrain.indices("validation", joined)) == 3
