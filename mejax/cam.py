@@ -110,39 +110,24 @@ def _captured(state, name: str):
     return state["intermediates"][name]["__call__"][0]
 
 
-def _temporal_weights(step_logits, method: str):
-    """(B, T, K) weights of the STAP head's temporal pooling (:func:`mejax.models.stap.
-    temporal_pool`) of (B, T, K) per-step logits; they sum to 1 over T."""
-    from mejax.models import stap
-
-    if method == "softmax_per_class":
-        return jax.nn.softmax(jax.nn.softmax(step_logits, axis=-1), axis=1)
-    margin = step_logits[..., 1] - step_logits[..., 0]
-    if method == "softmax":
-        weights = jax.nn.softmax(margin, axis=1)
-    elif method == "avg":
-        weights = jnp.full(margin.shape, 1.0 / margin.shape[1], margin.dtype)
-    elif method == "max":
-        weights = jax.nn.one_hot(jnp.argmax(margin, axis=1), margin.shape[1], dtype=margin.dtype)
-    else:
-        raise ValueError(f"temporal pooling {method!r} not in {stap.TEMPORAL_POOLINGS}")
-    return jnp.broadcast_to(weights[..., None], step_logits.shape)
-
-
 def _stap_maps(features, kernel, bias, method: str, rows: int = 2):
     """(B, K, h, w) maps of the STAP head (see the module docstring) on (B, T, h, w, C)."""
+    from mejax.models import stap
+
     height = features.shape[2]
     rows = min(rows, height)
-    bands = jnp.stack(
-        [features[:, :, r : r + rows].mean(axis=(2, 3)) for r in range(height - rows + 1)], 2
-    )  # (B, T, R, C), as mejax.models.stap.roi_candidates
+    bands = stap.roi_candidates(features, rows)  # (B, T, R, C), the head's own band averages
     chosen = jnp.argmax(bands, axis=2)  # (B, T, C): the band each channel's max takes
     row = jnp.arange(height)[None, None, :, None]
     in_band = (row >= chosen[:, :, None]) & (row < chosen[:, :, None] + rows)  # (B, T, h, C)
     step = jnp.einsum("bthwc,bthc,ck->btkhw", features, in_band.astype(features.dtype), kernel)
     step = step * (height / rows)  # band weight 1 / (rows w), times the map's h w
     step_logits = jnp.einsum("btc,ck->btk", jnp.max(bands, axis=2), kernel) + bias
-    return jnp.einsum("btk,btkhw->bkhw", _temporal_weights(step_logits, method), step)
+    weights = stap.temporal_weights(step_logits, method)  # (B, T, K), or (B, T) for both
+    weights = jnp.broadcast_to(
+        weights[..., None] if weights.ndim == 2 else weights, step_logits.shape
+    )
+    return jnp.einsum("btk,btkhw->bkhw", weights, step)
 
 
 def activation_maps(model, variables, inputs) -> dict:

@@ -67,6 +67,30 @@ def roi_candidates(features: jnp.ndarray, rows: int = 2) -> jnp.ndarray:
     return pooled[:, :, :, 0, :]
 
 
+def temporal_weights(logits: jnp.ndarray, method: str = "softmax") -> jnp.ndarray:
+    """The weights over time of :func:`temporal_pool`, summing to 1 over T.
+
+    Args:
+      logits: (B, T, 2) per-step logits (absent, present).
+      method: as :func:`temporal_pool`.
+
+    Returns:
+      (B, T, 2) weights, one set per class, for ``softmax_per_class``; (B, T) weights shared by
+      both classes otherwise.
+    """
+    if method == "softmax_per_class":
+        probabilities = jax.nn.softmax(logits, axis=-1)  # p̂(t), (B, T, 2)
+        return jax.nn.softmax(probabilities, axis=1)  # over time, one set per class
+    margin = logits[..., 1] - logits[..., 0]
+    if method == "softmax":
+        return jax.nn.softmax(margin, axis=1)
+    if method == "avg":
+        return jnp.full(margin.shape, 1.0 / margin.shape[1], margin.dtype)
+    if method == "max":
+        return jax.nn.one_hot(jnp.argmax(margin, axis=1), margin.shape[1], dtype=margin.dtype)
+    raise ValueError(f"temporal pooling {method!r} not in {TEMPORAL_POOLINGS}")
+
+
 def temporal_pool(logits: jnp.ndarray, method: str = "softmax") -> jnp.ndarray:
     """Pools per-time-step logits (B, T, 2) into clip logits (B, 2).
 
@@ -79,19 +103,9 @@ def temporal_pool(logits: jnp.ndarray, method: str = "softmax") -> jnp.ndarray:
     Returns:
       (B, 2) clip logits.
     """
-    if method == "softmax_per_class":
-        probabilities = jax.nn.softmax(logits, axis=-1)  # p̂(t), (B, T, 2)
-        weights = jax.nn.softmax(probabilities, axis=1)  # over time, one set per class
+    weights = temporal_weights(logits, method)
+    if weights.ndim == 3:  # one set of weights per class
         return jnp.sum(weights * logits, axis=1)
-    margin = logits[..., 1] - logits[..., 0]
-    if method == "softmax":
-        weights = jax.nn.softmax(margin, axis=1)
-    elif method == "avg":
-        weights = jnp.full(margin.shape, 1.0 / margin.shape[1], margin.dtype)
-    elif method == "max":
-        weights = jax.nn.one_hot(jnp.argmax(margin, axis=1), margin.shape[1], dtype=margin.dtype)
-    else:
-        raise ValueError(f"temporal pooling {method!r} not in {TEMPORAL_POOLINGS}")
     return jnp.einsum("bt,btk->bk", weights, logits)
 
 
