@@ -103,9 +103,9 @@ class Megc2018(builder.ManualBuilder):
         casme2_clips, casme2_annotations = casme2.clips(
             root / "casme2", self.builder_config.frames, casme2.CODING_2019, "casme2_"
         )
-        samm_clips, samm_annotations = samm.clips(root / "samm", "samm_")
-        if self.builder_config.frames == "cropped":  # SAMM distributes no crops
-            samm_clips = [dataclasses.replace(c, face_crop=True) for c in samm_clips]
+        samm_clips, samm_annotations = samm.clips(
+            root / "samm", "samm_", face_crop=self.builder_config.frames == "cropped"
+        )
         excluded = []
         classes = readers.casme2_objective_classes(root / "casme2" / CASME2_CLASSES)
         clips = _select(casme2_clips, classes, excluded) + _select(samm_clips, None, excluded)

@@ -88,9 +88,9 @@ class Megc2019(builder.ManualBuilder):
         casme2_clips, casme2_annotations = casme2.clips(
             root / "casme2", frames, casme2.CODING_2019, "casme2_"
         )
-        samm_clips, samm_annotations = samm.clips(root / "samm", "samm_")
-        if frames == "cropped":  # SAMM distributes no crops: the builder makes them
-            samm_clips = [dataclasses.replace(c, face_crop=True) for c in samm_clips]
+        samm_clips, samm_annotations = samm.clips(
+            root / "samm", "samm_", face_crop=frames == "cropped"
+        )
         smic_clips = smic.clips(root / "smic", "HS", frames, "smic_")
         available = {(c.split, c.sample.clip): c for c in casme2_clips + samm_clips + smic_clips}
         result, missing = [], []

@@ -42,8 +42,10 @@ as distributed:
 """
 
 
-def clips(root: pathlib.Path, split_prefix: str = ""):
-    """Clips and annotations of SAMM under ``root`` (also used by the composites).
+def clips(root: pathlib.Path, split_prefix: str = "", face_crop: bool = False):
+    """Clips and annotations of SAMM under ``root`` (also used by the composites); with
+    ``face_crop`` the clips are to be stored face-cropped (:attr:`builder.Clip.face_crop`: SAMM
+    distributes no crops, the builder makes them).
 
     Raises:
       builder.MissingFilesError: listing the code sheet or every missing clip folder.
@@ -51,7 +53,14 @@ def clips(root: pathlib.Path, split_prefix: str = ""):
     builder.check_paths("samm", root, [root / CODING, root / FRAMES])
     annotations = readers.samm(root / CODING)
     result = [
-        builder.Clip(s, root / FRAMES / s.subject / s.clip, split_prefix + s.subject, "samm", FPS)
+        builder.Clip(
+            s,
+            root / FRAMES / s.subject / s.clip,
+            split_prefix + s.subject,
+            "samm",
+            FPS,
+            face_crop=face_crop,
+        )  # fmt: skip
         for s in annotations.samples
     ]
     builder.check_paths("samm", root, [c.folder for c in result])
