@@ -234,6 +234,12 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def prefixed_subject(subject: str, database: str) -> str:
+    """``subject`` prefixed by its database (``casme2_sub01``) unless it already is: the
+    subjects of a run of several databases."""
+    return subject if subject.startswith(f"{database}_") else f"{database}_{subject}"
+
+
 def clip_row(example: dict, inputs: np.ndarray, prefix: bool = False) -> dict:
     """One decoded example's row of a :class:`~mejax.clipset.ClipSet`: ``inputs`` (what the
     model or classifier reads) with the example's metadata.
@@ -245,12 +251,10 @@ def clip_row(example: dict, inputs: np.ndarray, prefix: bool = False) -> dict:
       prefix: prefix the subject with its database (``casme2_sub01``) unless it already is.
     """
     database, subject = _text(example["database"]), _text(example["subject"])
-    if prefix and not subject.startswith(f"{database}_"):
-        subject = f"{database}_{subject}"
     return {
         "input": inputs,
         "name": _text(example["clip"]),
-        "subject": subject,
+        "subject": prefixed_subject(subject, database) if prefix else subject,
         "database": database,
         "aus": example["aus"],
         "emotion": _text(example["emotion"]),

@@ -158,7 +158,7 @@ def _prefixed(clips: clipset.ClipSet) -> clipset.ClipSet:
     """The clips with every subject prefixed by its database, as
     :func:`mejax.input_pipeline.clip_row` does for a run of several databases."""
     subjects = [
-        s if s.startswith(f"{d}_") else f"{d}_{s}"
+        input_pipeline.prefixed_subject(s, d)
         for s, d in zip(clips.subjects, clips.databases, strict=True)
     ]
     return dataclasses.replace(clips, subjects=subjects)
