@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mejax.models.i3d import I3D_SPEC  # the Inception table both twins are built from
+
 # --- shared pieces ---------------------------------------------------------------------------
 
 
@@ -87,26 +89,6 @@ class ReverseGradient(torch.autograd.Function):
 
 
 # --- I3D + STAP ------------------------------------------------------------------------------
-
-# mejax.models.i3d.I3D_SPEC, repeated so that this module needs no JAX.
-I3D_SPEC: tuple = (
-    ("Conv3d_1a_7x7", 64, (7, 7, 7), (2, 2, 2)),
-    ("MaxPool3d_2a_3x3", (1, 3, 3), (1, 2, 2)),
-    ("Conv3d_2b_1x1", 64, (1, 1, 1), (1, 1, 1)),
-    ("Conv3d_2c_3x3", 192, (3, 3, 3), (1, 1, 1)),
-    ("MaxPool3d_3a_3x3", (1, 3, 3), (1, 2, 2)),
-    ("Mixed_3b", 64, (96, 128), (16, 32), 32),
-    ("Mixed_3c", 128, (128, 192), (32, 96), 64),
-    ("MaxPool3d_4a_3x3", (3, 3, 3), (2, 2, 2)),
-    ("Mixed_4b", 192, (96, 208), (16, 48), 64),
-    ("Mixed_4c", 160, (112, 224), (24, 64), 64),
-    ("Mixed_4d", 128, (128, 256), (24, 64), 64),
-    ("Mixed_4e", 112, (144, 288), (32, 64), 64),
-    ("Mixed_4f", 256, (160, 320), (32, 128), 128),
-    ("MaxPool3d_5a_2x2", (2, 2, 2), (2, 2, 2)),
-    ("Mixed_5b", 256, (160, 320), (32, 128), 128),
-    ("Mixed_5c", 384, (192, 384), (48, 128), 128),
-)
 
 
 class Unit3D(nn.Module):
