@@ -4,27 +4,20 @@
 python experiments/au_summary.py runs/sca_synth
 """
 
-import collections
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
+from seed_runs import by_row, mean_std
 
 
 def main(runs: Path) -> None:
-    results = collections.defaultdict(list)
-    for path in sorted(runs.glob("*_seed*/results.json")):
-        results[path.parent.name.rsplit("_seed", 1)[0]].append(json.loads(path.read_text()))
-    if not results:
-        raise SystemExit(f"no */results.json under {runs}")
+    results = by_row(runs)
     aus = list(next(iter(results.values()))[0]["f1"])
     print(f"| variant | seeds | {' | '.join(aus)} | average F1 |")
     print("|---|---:|" + "---:|" * (len(aus) + 1))
     for runs_ in results.values():
-        cells = [np.array([r["f1"][au] for r in runs_]) for au in aus]
-        average = np.array([r["average_f1"] for r in runs_])
-        row = [f"{c.mean():.3f} ± {c.std(ddof=1):.3f}" for c in (*cells, average)]
+        row = [mean_std([r["f1"][au] for r in runs_]) for au in aus]
+        row.append(mean_std([r["average_f1"] for r in runs_]))
         print(f"| {runs_[0]['experiment']} | {len(runs_)} | {' | '.join(row)} |")
     first = next(iter(results.values()))[0]
     print(f"all-positive average F1: {first['average_f1_all_positive']:.3f}")
