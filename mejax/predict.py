@@ -335,11 +335,6 @@ def round_predictions(config, task, checkpoints: Path, inputs: np.ndarray, with_
     return dict(zip(task.names, task.scores(stacked)[0].tolist(), strict=True)), named
 
 
-def round_probabilities(config, task, checkpoints: Path, inputs: np.ndarray) -> dict:
-    """{name: probability} of one round's selected models on ``inputs`` (one clip)."""
-    return round_predictions(config, task, checkpoints, inputs)[0]
-
-
 def model_region(side: int, input_config) -> list[int]:
     """[x, y, side] of the square face crop (``side`` pixels) that the model input shows: all
     of it, or the central ``crop_size / image_size`` of it with ``input.crop_size``."""
