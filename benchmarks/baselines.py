@@ -22,13 +22,13 @@ lbp_sip Y clips/s, ...``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from mejax import config_args
 from mejax.baselines import descriptors
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,10 +45,7 @@ def _parse_args():
 
 
 def _config(stem: str):
-    spec = importlib.util.spec_from_file_location(f"config_{stem}", REPO / "configs" / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config("casme2")
+    return config_args.load_file(REPO / "configs" / f"{stem}.py", "casme2")
 
 
 def synthetic_clips(count: int, frames: int, size: int, seed: int = 0) -> np.ndarray:

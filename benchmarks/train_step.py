@@ -108,7 +108,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import os
 import statistics
 import time
@@ -122,7 +121,7 @@ import optax
 import torch
 import torch.nn.functional as F
 
-from mejax import au_graph, losses, models, optim, tasks
+from mejax import au_graph, config_args, losses, models, optim, tasks
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.train_step
     import torch_models
@@ -135,13 +134,7 @@ FAMILIES = ("i3d", "res3d", "part_resnet18", "dual_inception_gcn", "resnet10_att
 
 def load_config(name: str, arg: str):
     """``configs/<name>.py``'s ``get_config(arg)``."""
-    path = REPO / "configs" / f"{name}.py"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: the benchmark reads the paper configs from there")
-    spec = importlib.util.spec_from_file_location(f"_config_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+    return config_args.load_file(REPO / "configs" / f"{name}.py", arg)
 
 
 @dataclasses.dataclass

@@ -259,9 +259,9 @@ def _restore_selection(config, model, task, round_dir: Path, example_clips):
     if checkpointer.latest_step() is None:
         raise FileNotFoundError(f"{round_dir / 'checkpoints'}: no checkpoint to read the model")
     tx = optim.make_optimizer(config.optimizer)
-    init, _, _ = train.make_steps(
+    init = train.make_steps(
         model, task, tx, sharding.data_mesh(), task.num_models, config.input
-    )
+    ).init
     state = init(jax.random.split(jax.random.PRNGKey(0), task.num_models), example_clips)
     selection = {
         "params": state["params"],

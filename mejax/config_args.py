@@ -41,7 +41,9 @@ The overrides every config family applies on the synthetic databases (``synth``,
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 # Database token -> TFDS builder (``name/config``) of the ``dataset`` block.
@@ -186,3 +188,15 @@ def _tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:
     if len(set(tokens)) != len(tokens):
         raise ValueError(f"repeated tokens in {tokens}")
     return tokens
+
+
+def load_file(path: str | Path, arg: str | None = None):
+    """``get_config(arg)`` of the config file ``path``: what ``--config=PATH:ARG`` gives
+    ``python -m mejax.main``, for scripts (benchmarks, tests) that build a run themselves."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such config file")
+    spec = importlib.util.spec_from_file_location(f"mejax_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config(arg)

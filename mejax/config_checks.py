@@ -24,6 +24,7 @@ COUNTS = (
     "train.batch_size",
     "train.eval_batch_size",
     "train.log_every_steps",
+    "train.folds_per_step",
 )
 # Settings where 0 means "the default" and a negative value is an error.
 DEFAULTABLE_COUNTS = ("train.models_per_step",)

@@ -227,7 +227,37 @@ def augmented_side(inputs: np.ndarray, targets: np.ndarray, train: bool):
     if not train:
         return inputs[:, 0], targets
     per_clip = inputs.shape[1]
-    return inputs.reshape(-1, *inputs.shape[2:]), np.repeat(targets, per_clip, axis=0)
+    flat = inputs.each_item() if isinstance(inputs, Rows) else inputs.reshape(-1, *inputs.shape[2:])
+    return flat, np.repeat(targets, per_clip, axis=0)
+
+
+class Rows:
+    """Rows ``index`` of ``base`` (N, ...), read only when indexed: a round's training clips
+    without a copy of them. Rounds trained together (``train.folds_per_step``) all read the one
+    array of the run's clips instead of holding a copy each."""
+
+    def __init__(self, base: np.ndarray, index: np.ndarray):
+        self.base, self.index = base, np.asarray(index, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, item) -> np.ndarray:
+        return self.base[self.index[item]]
+
+    @property
+    def dtype(self):
+        return self.base.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.index), *self.base.shape[1:])
+
+    def each_item(self) -> Rows:
+        """Rows of clips holding P items each (N, P, ...) as N x P rows of single items."""
+        per_clip = self.base.shape[1]
+        flat = self.base.reshape(-1, *self.base.shape[2:])
+        return Rows(flat, (self.index[:, None] * per_clip + np.arange(per_clip)).ravel())
 
 
 def _text(value) -> str:

@@ -203,6 +203,8 @@ def train_block(batch_size: int, num_epochs: int) -> ml_collections.ConfigDict:
             "log_every_steps": 10,
             # Models per vmap; 0 = all on GPU/TPU, one at a time on CPU.
             "models_per_step": 0,
+            # Rounds (folds) of the protocol trained together by one program; 1: one by one.
+            "folds_per_step": 1,
         }
     )
 

@@ -28,7 +28,9 @@ import json
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -69,8 +71,14 @@ def _flatten(config: dict, prefix: str = "") -> dict:
     return flat
 
 
+# How the steps are run, not what they compute (up to float rounding): a run may resume with
+# other values (e.g. started fold-parallel on a GPU, finished one fold at a time on a laptop).
+EXECUTION_SETTINGS = ("train.models_per_step", "train.folds_per_step")
+
+
 def check_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
-    """Records the config in ``workdir/config.json``; refuses a workdir of another config.
+    """Records the config in ``workdir/config.json``; refuses a workdir of another config
+    (:data:`EXECUTION_SETTINGS` aside).
 
     An unreadable ``config.json`` (left by a version that wrote it in place and was killed while
     writing it, at the start of its run) is written again, with a warning.
@@ -84,7 +92,8 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
     if previous is not None:
         previous = _flatten(previous)
         now = _flatten(current)
-        differing = sorted(k for k in previous.keys() | now.keys() if previous.get(k) != now.get(k))
+        keys = (previous.keys() | now.keys()) - set(EXECUTION_SETTINGS)
+        differing = sorted(k for k in keys if previous.get(k) != now.get(k))
         if differing:
             details = "; ".join(f"{k}: {previous.get(k)!r} -> {now.get(k)!r}" for k in differing)
             raise ValueError(
@@ -111,14 +120,24 @@ def _read_config(recorded: Path) -> dict | None:
 # =============================================================================================
 
 
+class Steps(NamedTuple):
+    """The jitted programs of a run (:func:`make_steps`)."""
+
+    init: Callable
+    train_step: Callable
+    predict: Callable
+    folds_step: Callable
+
+
 def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, chunk: int,
                input_config, init_from: str = ""):  # fmt: skip
-    """``init``, ``train_step`` and ``predict`` of the stacked models of ``task``.
+    """``init``, ``train_step``, ``predict`` and ``folds_step`` of the stacked models of ``task``.
 
-    ``train_step`` and ``predict`` run jitted, vmapped programs on chunks of ``chunk`` models;
-    inputs are normalised inside them (:func:`mejax.input_pipeline.normalize` with
-    ``input_config``); ``init_from`` (``config.init_from``: pretrained weights or a previous
-    run, see :mod:`mejax.weights.init_from`) replaces the random initial variables of every
+    ``train_step``, ``folds_step`` (one step of several rounds at once) and ``predict`` run
+    jitted, vmapped programs on chunks of ``chunk`` models; inputs are normalised inside them
+    (:func:`mejax.input_pipeline.normalize` with ``input_config``); ``init_from``
+    (``config.init_from``: pretrained weights or a previous run, see
+    :mod:`mejax.weights.init_from`) replaces the random initial variables of every
     model, each model taking its own AU's from a previous one-vs-rest run.
     """
     replicated = sharding.replicated(mesh)
@@ -170,31 +189,74 @@ def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, 
         new = {"params": params, "batch_stats": batch_stats, "opt_state": opt_state}
         return {**new, "rng": model_state["rng"]}, loss, finite
 
-    def train_chunk(models, batch, index, step, hparams):
+    def chunk_step(models, batch, index, step, hparams):
         batch = {**batch, "inputs": _normalize(batch["inputs"])}
         targets = task.stack_targets(batch["targets"])[index]
         return jax.vmap(
             lambda m, t: train_one(m, {**batch, "targets": t}, step, hparams)
         )(models, targets)  # fmt: skip
 
-    train_chunk = jax.jit(train_chunk, donate_argnums=0, out_shardings=replicated)
+    train_chunk = jax.jit(chunk_step, donate_argnums=0, out_shardings=replicated)
 
-    def train_step(state, batch, hparams):
-        """One step of every model; returns (new state, (M,) losses, (M,) finite flags)."""
-        models = {k: state[k] for k in ("params", "batch_stats", "opt_state", "rng")}
-        num_models = len(state["rng"])
-        outputs = []
+    @functools.partial(jax.jit, donate_argnums=0, out_shardings=replicated)
+    def folds_chunk(models, batches, index, steps, hparams, running):
+        stack = functools.partial(jax.tree.map, lambda *xs: jnp.stack(xs))
+        stacked = stack(*models)
+        new, loss, finite = jax.vmap(chunk_step, in_axes=(0, 0, None, 0, 0))(
+            stacked, stack(*batches), index, steps, stack(*hparams)
+        )
+
+        def keep_waiting(new, old):  # a round past its schedule keeps its state
+            return jnp.where(running.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+
+        new = jax.tree.map(keep_waiting, new, stacked)
+        return [jax.tree.map(lambda x, k=k: x[k], new) for k in range(len(models))], loss, finite
+
+    def model_chunks(models, num_models):
+        """(index, slice of ``models``) per chunk of ``chunk`` models."""
         for start in range(0, num_models, chunk):
             part = models
             if chunk < num_models:
                 part = jax.tree.map(lambda x, s=start: x[s : s + chunk], models)
-            index = np.arange(start, min(start + chunk, num_models), dtype=np.int32)
-            outputs.append(train_chunk(part, batch, index, state["step"], hparams))
+            yield np.arange(start, min(start + chunk, num_models), dtype=np.int32), part
+
+    def train_step(state, batch, hparams):
+        """One step of every model; returns (new state, (M,) losses, (M,) finite flags)."""
+        models = {k: state[k] for k in ("params", "batch_stats", "opt_state", "rng")}
+        outputs = [
+            train_chunk(part, batch, index, state["step"], hparams)
+            for index, part in model_chunks(models, len(state["rng"]))
+        ]
         new, loss, finite = (
             outputs[0] if len(outputs) == 1
             else jax.tree.map(lambda *xs: jnp.concatenate(xs), *outputs)
         )  # fmt: skip
         return {**state, **new, "step": state["step"] + 1}, loss, finite
+
+    def folds_step(states, batches, hparams, running):
+        """One step of every model of F rounds (F states, batches and hparams dicts); a round
+        whose ``running`` flag is False keeps its state. Returns (F new states, (F, M) losses,
+        (F, M) finite flags)."""
+        keys = ("params", "batch_stats", "opt_state", "rng")
+        models = [{k: state[k] for k in keys} for state in states]
+        steps = jnp.stack([state["step"] for state in states])
+        per_round = [list(model_chunks(m, len(m["rng"]))) for m in models]
+        outputs = []
+        for c, (index, _) in enumerate(per_round[0]):
+            parts = [chunks[c][1] for chunks in per_round]
+            outputs.append(folds_chunk(parts, batches, index, steps, hparams, running))
+        news = [
+            jax.tree.map(lambda *xs: jnp.concatenate(xs), *[out[0][k] for out in outputs])
+            if len(outputs) > 1 else outputs[0][0][k]
+            for k in range(len(states))
+        ]  # fmt: skip
+        loss = jnp.concatenate([out[1] for out in outputs], axis=1)
+        finite = jnp.concatenate([out[2] for out in outputs], axis=1)
+        new_states = [
+            {**state, **new, "step": state["step"] + (1 if run else 0)}
+            for state, new, run in zip(states, news, running, strict=True)
+        ]
+        return new_states, loss, finite
 
     @functools.partial(jax.jit, out_shardings=replicated)
     def predict_chunk(variables, inputs):
@@ -210,7 +272,7 @@ def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, 
         ]
         return jax.tree.map(lambda *xs: jnp.concatenate(xs), *parts)
 
-    return init, train_step, predict
+    return Steps(init, train_step, predict, folds_step)
 
 
 # =============================================================================================
@@ -240,92 +302,107 @@ def _side(context: dict, round_: protocols.Round, side: str, config):
     return clips, targets
 
 
-def train_round(config, round_, index: int, context: dict) -> dict:
-    """Trains, selects and predicts the test clips of one round.
+class RoundRun:
+    """One round of the protocol in training: its batches, schedule, state, selection and
+    checkpoints, advanced a step at a time by :func:`train_rounds` (alone, or stacked with the
+    other rounds of its group)."""
 
-    Returns the round's test record (the task's, plus the selected step and validation score of
-    every model) and saves it as ``ROUND/predictions.npz``; a round whose record exists is not
-    run again.
-    """
-    workdir, task, mesh = context["workdir"], context["task"], context["mesh"]
-    init, train_step, predict = context["steps"]
-    round_dir = workdir / round_.name
-    record_file = round_dir / "predictions.npz"
-    record = _read_record(record_file)
-    if record is not None:
-        logging.info("%s already finished: %s", round_.name, record_file)
-        return record
+    def __init__(self, config, round_, index: int, context: dict):
+        self.config, self.round, self.index, self.context = config, round_, index, context
+        self.name, self.dir = round_.name, context["workdir"] / round_.name
+        task, data = context["task"], context["data"]
+        rows = round_.indices("train", data)
+        inputs = input_pipeline.Rows(data.inputs, rows)  # no copy of the training clips
+        self.train_targets = context["targets"][rows]
+        self.val_data, self.val_targets = _side(context, round_, "validation", config)
+        check_init_subjects(config.get("init_from", ""), round_, data)
+        if jax.process_index() == 0:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            seen = {"train": sorted({data.people[i] for i in rows}),
+                    "validation": sorted(set(self.val_data.people))}  # fmt: skip
+            reporting.write_text(self.dir / init_weights.SUBJECTS_FILE, json.dumps(seen, indent=1))
+        task.check_training(self.train_targets, round_.name)
+        targets = self.train_targets
+        if config.input.get("flow_augment", ""):
+            inputs, targets = input_pipeline.augmented_side(inputs, targets, train=True)
+        balance = config.train.get("balance_classes", False)
+        self.batches = input_pipeline.TrainBatches(
+            inputs,
+            targets,
+            config.train.batch_size,
+            seed=config.seed + index,
+            flip=config.input.flip,
+            crop=config.input.get("crop_size", 0),
+            balance_classes=task.class_column(targets) if balance else None,
+            aux=context["aux"],
+            aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
+            crop_mode=config.input.get("crop_mode", "random"),
+            photometric=config.input.get("photometric", {}),
+        )
+        steps_per_epoch = self.batches.steps_per_epoch
+        self.num_steps = config.train.num_epochs * steps_per_epoch
+        self.eval_every = config.train.eval_every_epochs * steps_per_epoch
+        self.learning_rates = optim.make_learning_rates(
+            config.optimizer, self.num_steps, steps_per_epoch
+        )
+        self.round_hparams = task.round_hparams(self.train_targets)
 
-    crop = config.input.get("crop_size", 0)
-    train_data, train_targets = _side(context, round_, "train", config)
-    val_data, val_targets = _side(context, round_, "validation", config)
-    check_init_subjects(config.get("init_from", ""), round_, context["data"])
-    if jax.process_index() == 0:
-        round_dir.mkdir(parents=True, exist_ok=True)
-        seen = {"train": sorted(set(train_data.people)), "validation": sorted(set(val_data.people))}
-        reporting.write_text(round_dir / init_weights.SUBJECTS_FILE, json.dumps(seen, indent=1))
-    task.check_training(train_targets, round_.name)
-    inputs, targets = train_data.inputs, train_targets
-    if config.input.get("flow_augment", ""):
-        inputs, targets = input_pipeline.augmented_side(inputs, targets, train=True)
-    balance = config.train.get("balance_classes", False)
-    batches = input_pipeline.TrainBatches(
-        inputs,
-        targets,
-        config.train.batch_size,
-        seed=config.seed + index,
-        flip=config.input.flip,
-        crop=crop,
-        balance_classes=task.class_column(targets) if balance else None,
-        aux=context["aux"],
-        aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
-        crop_mode=config.input.get("crop_mode", "random"),
-        photometric=config.input.get("photometric", {}),
-    )
-    num_steps = config.train.num_epochs * batches.steps_per_epoch
-    eval_every = config.train.eval_every_epochs * batches.steps_per_epoch
-    round_hparams = task.round_hparams(train_targets)
-
-    keys = jax.random.split(jax.random.PRNGKey(config.seed + 1000 * index), task.num_models)
-    state = init(keys, batches(0)["inputs"][:1])
-    selection = {  # copies: the train step donates (deletes) the state's buffers
-        "params": jax.tree.map(jnp.copy, state["params"]),
-        "batch_stats": jax.tree.map(jnp.copy, state["batch_stats"]),
-        "score": np.full(task.num_models, -1.0),
-        "step": np.zeros(task.num_models, np.int32),
-    }
-    checkpointer = checkpointing.Checkpointer(round_dir / "checkpoints")
-    if checkpointer.latest_step() is not None:
-        restored = checkpointer.restore({"state": state, "selection": selection})
-        state, selection = restored["state"], restored["selection"]
-        logging.info("%s: resumed from step %d", round_.name, int(state["step"]))
-
-    learning_rates = optim.make_learning_rates(config.optimizer, num_steps, batches.steps_per_epoch)
-    start = int(state["step"])
-    context["writer"].drop_after(round_.name, start)  # steps logged after the last checkpoint
-    bar = tqdm(range(start, num_steps), initial=start, total=num_steps, desc=round_.name)
-    for step in bar:
-        batch = jax.tree.map(functools.partial(sharding.global_batch, mesh), batches(step))
-        hparams = {
-            "learning_rate": learning_rates(step),  # a dict group -> rate with groups
-            **round_hparams,
-            **task.step_hparams(step / num_steps),
+        init = context["steps"].init
+        keys = jax.random.split(jax.random.PRNGKey(config.seed + 1000 * index), task.num_models)
+        self.state = init(keys, self.batches(0)["inputs"][:1])
+        self.selection = {  # copies: the train step donates (deletes) the state's buffers
+            "params": jax.tree.map(jnp.copy, self.state["params"]),
+            "batch_stats": jax.tree.map(jnp.copy, self.state["batch_stats"]),
+            "score": np.full(task.num_models, -1.0),
+            "step": np.zeros(task.num_models, np.int32),
         }
-        tick = time.perf_counter()
-        state, loss, finite = train_step(state, batch, hparams)
+        self.checkpointer = checkpointing.Checkpointer(self.dir / "checkpoints")
+        if self.checkpointer.latest_step() is not None:
+            restored = self.checkpointer.restore({"state": self.state, "selection": self.selection})
+            self.state, self.selection = restored["state"], restored["selection"]
+            logging.info("%s: resumed from step %d", self.name, int(self.state["step"]))
+        self.step = int(self.state["step"])
+        context["writer"].drop_after(self.name, self.step)  # logged after the last checkpoint
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.num_steps
+
+    def batch(self) -> dict:
+        """The batch of the next step (of the last one once done: a finished round stacked with
+        running ones computes a step whose result is dropped)."""
+        step = min(self.step, self.num_steps - 1)
+        mesh = self.context["mesh"]
+        return jax.tree.map(functools.partial(sharding.global_batch, mesh), self.batches(step))
+
+    def hparams(self) -> dict:
+        step = min(self.step, self.num_steps - 1)
+        return {
+            "learning_rate": self.learning_rates(step),  # a dict group -> rate with groups
+            **self.round_hparams,
+            **self.context["task"].step_hparams(step / self.num_steps),
+        }
+
+    def after_step(self, state, loss, finite, hparams: dict, step_time: float, bar) -> None:
+        """Takes the new state; logs, validates, selects and checkpoints as the step asks.
+
+        Raises:
+          FloatingPointError: a loss or a parameter is not finite (nothing is saved).
+        """
+        task, writer, step = self.context["task"], self.context["writer"], self.step
         loss, finite = np.asarray(loss), np.asarray(finite)
-        step_time = time.perf_counter() - tick
         if not (np.all(np.isfinite(loss)) and np.all(finite)):
             ok = np.isfinite(loss) & finite
             bad = [n for n, good in zip(task.model_names, ok, strict=True) if not good]
             raise FloatingPointError(
-                f"{round_.name}: non-finite loss or parameters at step {step} for {bad} "
+                f"{self.name}: non-finite loss or parameters at step {step} for {bad} "
                 f"(losses {loss.tolist()}). Stopped without saving; the last checkpoint "
-                f"(step {checkpointer.latest_step()}) in {round_dir / 'checkpoints'} is intact. "
-                "Lower optimizer.learning_rate or check the input."
+                f"(step {self.checkpointer.latest_step()}) in {self.dir / 'checkpoints'} is "
+                "intact. Lower optimizer.learning_rate or check the input."
             )
+        self.state, self.step = state, step + 1
         bar.set_postfix(loss=f"{loss.mean():.4f}", step_s=f"{step_time:.2f}")
-        if (step + 1) % config.train.log_every_steps == 0:
+        if self.step % self.config.train.log_every_steps == 0:
             scalars = {"loss": loss.mean()}
             rates = hparams["learning_rate"]
             if isinstance(rates, dict):  # parameter groups: one rate each
@@ -334,41 +411,103 @@ def train_round(config, round_, index: int, context: dict) -> dict:
                 scalars["learning_rate"] = rates
             scalars["step_time"] = step_time
             scalars.update({f"loss/{n}": v for n, v in zip(task.model_names, loss, strict=True)})
-            context["writer"].write(round_.name, step + 1, scalars)
-        if (step + 1) % eval_every == 0 or step + 1 == num_steps:
-            if len(val_data):
-                outputs = predict_outputs(
-                    predict, state["params"], state["batch_stats"], val_data.inputs, mesh,
-                    config.train.eval_batch_size,
-                )  # fmt: skip
-                scores, scalars = task.validation_scores(outputs, val_targets)
-                selection = select(selection, state, scores, step + 1)
-                bar.write(f"{round_.name} step {step + 1}/{num_steps}: validation "
-                          f"{task.score_name} {float(scalars['val/score']):.3f}")  # fmt: skip
-                context["writer"].write(round_.name, step + 1, scalars)
-            else:  # train.selection=last: the model of the last step
-                selection = select(selection, state, np.full(task.num_models, np.inf), step + 1)
-            checkpointer.save(step + 1, {"state": state, "selection": selection})
-    bar.close()
-    checkpointer.close()
+            writer.write(self.name, self.step, scalars)
+        if self.step % self.eval_every == 0 or self.done:
+            self._validate(bar)
+            self.checkpointer.save(self.step, {"state": self.state, "selection": self.selection})
 
-    record = {"selected_step": np.asarray(selection["step"]),
-              "selected_score": np.asarray(selection["score"], np.float64)}  # fmt: skip
-    positives = task.validation_positives(val_targets) if len(val_data) else None
-    if positives is not None:
-        record["validation_positives"] = positives
-    test_data, test_targets = _side(context, round_, "test", config)
-    if len(test_data):
+    def _validate(self, bar) -> None:
+        task, step = self.context["task"], self.step
+        if not len(self.val_data):  # train.selection=last: the model of the last step
+            scores = np.full(task.num_models, np.inf)
+            self.selection = select(self.selection, self.state, scores, step)
+            return
         outputs = predict_outputs(
-            predict, selection["params"], selection["batch_stats"], test_data.inputs, mesh,
-            config.train.eval_batch_size,
+            self.context["steps"].predict, self.state["params"], self.state["batch_stats"],
+            self.val_data.inputs, self.context["mesh"], self.config.train.eval_batch_size,
         )  # fmt: skip
-        record.update(task.record(outputs, test_targets, test_data, train_targets))
-    else:
-        record.update(names=np.zeros(0, str), labels=np.zeros(0, np.int64))
-    if jax.process_index() == 0:
-        reporting.savez(record_file, **record)
-    return record
+        scores, scalars = task.validation_scores(outputs, self.val_targets)
+        self.selection = select(self.selection, self.state, scores, step)
+        bar.write(f"{self.name} step {step}/{self.num_steps}: validation "
+                  f"{task.score_name} {float(scalars['val/score']):.3f}")  # fmt: skip
+        self.context["writer"].write(self.name, step, scalars)
+
+    def finish(self) -> dict:
+        """The round's test record, predicted by the selected models; saved as
+        ``ROUND/predictions.npz``."""
+        self.checkpointer.close()
+        task, config, selection = self.context["task"], self.config, self.selection
+        record = {"selected_step": np.asarray(selection["step"]),
+                  "selected_score": np.asarray(selection["score"], np.float64)}  # fmt: skip
+        positives = task.validation_positives(self.val_targets) if len(self.val_data) else None
+        if positives is not None:
+            record["validation_positives"] = positives
+        test_data, test_targets = _side(self.context, self.round, "test", config)
+        if len(test_data):
+            outputs = predict_outputs(
+                self.context["steps"].predict, selection["params"], selection["batch_stats"],
+                test_data.inputs, self.context["mesh"], config.train.eval_batch_size,
+            )  # fmt: skip
+            record.update(task.record(outputs, test_targets, test_data, self.train_targets))
+        else:
+            record.update(names=np.zeros(0, str), labels=np.zeros(0, np.int64))
+        if jax.process_index() == 0:
+            reporting.savez(self.dir / "predictions.npz", **record)
+        return record
+
+
+def train_rounds(config, group: list[tuple[int, protocols.Round]], context: dict) -> list[dict]:
+    """Trains, selects and predicts the test clips of a group of rounds ((index, round) pairs).
+
+    A group of one round runs the steps of :func:`make_steps`; a larger group
+    (``train.folds_per_step``) runs every step of all its rounds as one program (their states
+    stacked and ``vmap``ped, each round with its own batches, schedule and hyper-parameters;
+    a round that has finished its schedule waits, its result of the step dropped). Each round
+    keeps its own validation, selection, checkpoints and record, as if it ran alone.
+
+    Returns each round's test record (the task's, plus the selected step and validation score
+    of every model), in the group's order; a round whose record exists is not run again.
+    """
+    records, runs = {}, []
+    for index, round_ in group:
+        record = _read_record(context["workdir"] / round_.name / "predictions.npz")
+        if record is not None:
+            logging.info("%s already finished", round_.name)
+            records[index] = record
+        else:
+            runs.append(RoundRun(config, round_, index, context))
+    if runs:
+        _step_until_done(runs, context)
+    for run in runs:
+        records[run.index] = run.finish()
+    return [records[index] for index, _ in group]
+
+
+def _step_until_done(runs: list[RoundRun], context: dict) -> None:
+    train_step, folds_step = context["steps"].train_step, context["steps"].folds_step
+    name = runs[0].name if len(runs) == 1 else f"{runs[0].name}..{runs[-1].name}"
+    bar = tqdm(total=sum(r.num_steps for r in runs), initial=sum(r.step for r in runs), desc=name)
+    while not all(run.done for run in runs):
+        running = [not run.done for run in runs]
+        batches = [run.batch() for run in runs]
+        hparams = [run.hparams() for run in runs]
+        tick = time.perf_counter()
+        if len(runs) == 1:
+            states, losses, finite = train_step(runs[0].state, batches[0], hparams[0])
+            states, losses, finite = [states], [losses], [finite]
+        else:
+            states, losses, finite = folds_step(
+                [run.state for run in runs], batches, hparams, np.array(running)
+            )
+        losses, finite = np.asarray(losses), np.asarray(finite)  # waits for the step
+        step_time = time.perf_counter() - tick
+        for k, run in enumerate(runs):
+            if running[k]:
+                run.after_step(states[k], losses[k], finite[k], hparams[k], step_time, bar)
+            else:
+                run.state = states[k]  # unchanged (its buffers were donated)
+        bar.update(sum(running))
+    bar.close()
 
 
 def check_init_subjects(init_from: str, round_, clips) -> None:
@@ -495,7 +634,10 @@ def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     }
     logging.info("%d devices, %d models, %d per step", jax.device_count(), task.num_models, chunk)
     try:
-        records = [train_round(config, r, i, context) for i, r in enumerate(rounds)]
+        indexed = list(enumerate(rounds))
+        per_step = config.train.get("folds_per_step", 1)
+        groups = [indexed[start : start + per_step] for start in range(0, len(indexed), per_step)]
+        records = [record for group in groups for record in train_rounds(config, group, context)]
     finally:
         context["writer"].close()
     results = task.summarize(records, rounds, config)

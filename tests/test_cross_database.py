@@ -2,7 +2,6 @@
 of CASME II, CASME and SAMM, and a STAPF and an LBP-TOP run on the dummy data of the three
 builders, gathered into the Tables VI/VII layout."""
 
-import importlib.util
 import itertools
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import ml_collections
 import pytest
 import tensorflow_datasets as tfds
 
-from mejax import cross_database_table, paper_sets, presets, train
+from mejax import config_args, cross_database_table, paper_sets, presets, train
 from mejax.baselines import run as baseline_run
 from mejax.datasets.casme import Casme
 from mejax.datasets.casme2 import Casme2
@@ -25,10 +24,7 @@ DUMMY = {"casme2/cropped_2014": Casme2, "casme": Casme, "samm": Samm}
 
 
 def load_config(name: str, arg: str) -> ml_collections.ConfigDict:
-    spec = importlib.util.spec_from_file_location(name, CONFIGS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+    return config_args.load_file(CONFIGS / f"{name}.py", arg)
 
 
 def test_six_orders_with_the_seven_common_aus():

@@ -5,7 +5,6 @@ Tests named ``..._reproduces_...`` assert a paper's number; tests named ``..._di
 assert what the sheet gives where it is not the paper's number, and say both.
 """
 
-import importlib.util
 from pathlib import Path
 
 import ml_collections
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import SHARED
 
-from mejax import clipset, input_pipeline, paper_sets
+from mejax import clipset, config_args, input_pipeline, paper_sets
 from mejax.datasets import aus as au_vocab
 from mejax.datasets import readers
 
@@ -28,11 +27,7 @@ SAMM_SHEET = ANNOTATIONS / "SAMM" / "SAMM_Micro_FACS_Codes_v2.xlsx"
 
 
 def load_config(stem, arg):
-    path = REPO / "configs" / f"{stem}.py"
-    spec = importlib.util.spec_from_file_location(f"paper_sets_{stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+    return config_args.load_file(REPO / "configs" / f"{stem}.py", arg)
 
 
 # ----------------------------------------------------------------------------------------------

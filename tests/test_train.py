@@ -55,7 +55,7 @@ def test_normalize_scales_and_subtracts_the_onset():
 
 
 def run_steps(steps, keys, clips, labels, num_steps=2, learning_rate=0.01):
-    init, train_step, predict = steps
+    init, train_step, predict, _ = steps
     state = init(keys, clips[:1])
     losses = []
     batch = {"inputs": clips, "targets": labels}
@@ -116,7 +116,7 @@ def test_init_from_sets_every_models_initial_variables(tmp_path):
     pretrained = jax.tree.map(lambda x: x + 0.5, pretrained)  # not what any key would draw
     path = npz.save(tmp_path / "pretrained.npz", dict(pretrained))
     tx = optim.make_optimizer(config.optimizer)
-    init, _, _ = train.make_steps(
+    init, *_ = train.make_steps(
         model, tasks.AUOneVsRest((4, 7)), tx, sharding.data_mesh(), 1, config.input, str(path)
     )
     state = init(jax.random.split(jax.random.PRNGKey(0), 2), clips[:1])
@@ -184,7 +184,7 @@ def _as(dtype, state):
 
 def _train(steps, num_models, clips, labels, dtype, num_steps=2):
     """Flat parameters and (models, steps) losses of ``num_steps`` steps of ConvBN models."""
-    init, train_step, _ = steps
+    init, train_step, *_ = steps
     mesh = sharding.data_mesh()
     state = _as(dtype, init(jax.random.split(jax.random.PRNGKey(3), num_models), clips[:1]))
     batch = {"inputs": sharding.global_batch(mesh, clips),
@@ -199,9 +199,44 @@ def _train(steps, num_models, clips, labels, dtype, num_steps=2):
     return {"params": params.tolist(), "losses": np.stack(losses, 1).tolist()}
 
 
+def _train_rounds(steps, clips, labels, dtype, together: bool) -> dict:
+    """Three rounds of two ConvBN models, each round with its own clips, labels, learning rate
+    and keys, the last one stopping after one of the two steps: trained together
+    (``folds_step``) or one after another (``train_step``)."""
+    init, train_step, _, folds_step = steps
+    mesh = sharding.data_mesh()
+    orders = [np.arange(8), np.arange(8)[::-1], np.roll(np.arange(8), 3)]
+    batches = [
+        {key: sharding.global_batch(mesh, value[order])
+         for key, value in (("inputs", clips), ("targets", labels))}
+        for order in orders
+    ]  # fmt: skip
+    hparams = [{"learning_rate": np.float32(rate)} for rate in (0.05, 0.02, 0.1)]
+    num_steps = (2, 2, 1)
+    keys = [jax.random.split(jax.random.PRNGKey(3 + r), 2) for r in range(3)]
+    states = [_as(dtype, init(k, clips[:1])) for k in keys]
+    losses = np.zeros((3, 2, 2))
+    if together:
+        for step in range(2):
+            running = np.array([step < n for n in num_steps])
+            states, loss, _ = folds_step(states, batches, hparams, running)
+            losses[running, :, step] = np.asarray(loss, np.float64)[running]
+    else:
+        for r in range(3):
+            for step in range(num_steps[r]):
+                states[r], loss, _ = train_step(states[r], batches[r], hparams[r])
+                losses[r, :, step] = np.asarray(loss, np.float64)
+    leaves = jax.tree.leaves([state["params"] for state in states])
+    assert all(x.dtype == dtype for x in leaves)
+    params = np.concatenate([np.asarray(x, np.float64).ravel() for x in leaves])
+    return {"params": params.tolist(), "losses": losses.tolist(),
+            "steps": [int(state["step"]) for state in states]}  # fmt: skip
+
+
 def precision_runs(mode: str) -> dict:
     """``mode`` "one_vs_rest": three models vmapped and one at a time; "devices": two models on
-    this process's devices. Each in float32 and float64."""
+    this process's devices; "folds": three rounds of two models trained together and one after
+    another. Each in float32 and float64."""
     rng = np.random.default_rng(0)
     clips = rng.integers(0, 256, (8, 4, 16, 16, 3), dtype=np.uint8)
     labels = (rng.random((8, 3)) < 0.5).astype(np.int32)
@@ -214,6 +249,13 @@ def precision_runs(mode: str) -> dict:
         return train.make_steps(ConvBN(), task, tx, mesh, chunk, config.input)
 
     runs = {"devices": jax.device_count()}
+    if mode == "folds":
+        for bits, dtype in (("32", jnp.float32), ("64", jnp.float64)):
+            for name in ("together", "separate"):
+                runs[name + bits] = _train_rounds(
+                    steps(1, 2), clips, labels[:, :2], dtype, name == "together"
+                )
+        return runs
     programs = (
         {"vmapped": (steps(3, 3), 3), "looped": (steps(1, 3), 3)}
         if mode == "one_vs_rest"
@@ -268,6 +310,20 @@ def test_vmapped_one_vs_rest_is_the_same_computation_in_float64():
     )
 
 
+def test_rounds_trained_together_are_the_same_computation_in_float64():
+    # train.folds_per_step: rounds of a protocol stacked in one program, each with its own
+    # batches and schedule, a round past its schedule waiting; against each round alone.
+    runs = run_precision("folds")
+    for name in ("together32", "separate32", "together64", "separate64"):
+        assert runs[name]["steps"].tolist() == [2, 2, 1], name
+    assert_same_computation(
+        runs["together32"], runs["separate32"], runs["together64"], runs["separate64"], "folds"
+    )
+    # The rounds differ (other batches, rates and keys): the agreement is not trivial.
+    params = runs["separate32"]["params"].reshape(3, -1)
+    assert np.abs(params[0] - params[1]).max() > 1e-3
+
+
 def test_eight_devices_are_the_same_computation_in_float64():
     one, eight = run_precision("devices", 1), run_precision("devices", 8)
     assert (one["devices"], eight["devices"]) == (1, 8)
@@ -291,13 +347,16 @@ def checkpoint_steps(workdir):
 
 @pytest.mark.slow
 def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(tmp_path, tiny_data_dir):
+    # The reference trains its two rounds one after the other; the killed run trains them
+    # together (train.folds_per_step=2) and resumes one after the other: each round's
+    # checkpoints, selection and record are its own whichever way the rounds ran.
     reference = tmp_path / "reference"
     done = subprocess.run(main_command(reference, tiny_data_dir), cwd=REPO, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
 
     killed = tmp_path / "killed"
     process = subprocess.Popen(
-        main_command(killed, tiny_data_dir),
+        main_command(killed, tiny_data_dir, "--config.train.folds_per_step=2"),
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -316,10 +375,14 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(tmp_path, tiny_da
     expected = json.loads((reference / "results.json").read_text())
     got = json.loads((killed / "results.json").read_text())
     assert got == expected
-    for round_dir in reference.glob("loso_*"):
+    rounds = sorted(reference.glob("loso_*"))
+    assert len(rounds) == 2
+    for round_dir in rounds:
         a = np.load(round_dir / "predictions.npz")
         b = np.load(killed / round_dir.name / "predictions.npz")
-        np.testing.assert_array_equal(a["scores"], b["scores"])
+        np.testing.assert_array_equal(a["selected_step"], b["selected_step"])
+        # Equal up to float32 rounding (test_rounds_trained_together_are_the_same_computation).
+        np.testing.assert_allclose(a["scores"], b["scores"], atol=1e-5)
     for name in ("results.md", "confusion.png", "curves.png", "metrics.jsonl", "config.json"):
         assert (killed / name).exists()
     assert list((killed / "tensorboard").iterdir())
