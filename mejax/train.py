@@ -19,6 +19,13 @@ them all. On CPU, XLA turns a vmapped convolution into a grouped one that runs s
 slower than K plain ones (and a ``lax.map`` loop slower still), so the default there is chunks of
 one model: the same compiled program is called once per model. Either way each model sees the
 arithmetic of its own separate run (``tests/test_train.py`` checks all three against each other).
+
+The rounds of the protocol run one after another, or ``train.folds_per_step`` of them together
+(:func:`train_rounds`): one program steps the stacked states of all the rounds of a group, each
+round with its own batches (from its own training subjects), learning-rate schedule and task
+hyper-parameters, a round past the end of its schedule keeping its state; each round validates,
+selects, checkpoints and records itself as if it ran alone. The training clips are read from the
+run's one array (:class:`mejax.input_pipeline.Rows`), not copied per round.
 """
 
 from __future__ import annotations

@@ -34,7 +34,9 @@ def stapf_tiny_cli_run(tmp_path_factory) -> dict:
     """A run started as a user starts one, ``python -m mejax.main
     --config=configs/stapf.py:synth_tiny`` (STAPF, rounds 0 and 1, building synth_me/tiny in its
     own data_dir first), once per test process: the console tests read its output and the
-    predict tests apply its models. Returns {"workdir", "data_dir", "command", "returncode",
+    predict tests apply its models; those tests are marked
+    ``xdist_group("stapf_tiny_cli_run")`` so that ``pytest -n`` runs them in one process, which
+    then runs it once. Returns {"workdir", "data_dir", "command", "returncode",
     "stdout", "stderr"}, the outputs decoded from bytes (text mode would turn the progress bars'
     carriage returns into new lines)."""
     import subprocess

@@ -97,6 +97,7 @@ def megc2018_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("megc2018")
 
 
+@pytest.mark.xdist_group("megc2018_dir")  # one process builds the composite once
 @pytest.mark.parametrize(
     "arg, rounds",
     [

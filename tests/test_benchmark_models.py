@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# The tests share a module fixture: one process under pytest -n runs them (and it) once.
+pytestmark = pytest.mark.xdist_group("benchmark_train_step")
+
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 

