@@ -25,8 +25,9 @@ def test_merge_exchange_sorts_every_zero_one_input(n):
 @pytest.mark.parametrize("n", [3, 9, 25, 49])
 def test_median_network_picks_the_middle_value_ties_included(n):
     rng = np.random.default_rng(n)
-    # Few distinct values: most sets have ties; negatives and an infinity as well.
-    values = rng.integers(-3, 4, (n, 2000)).astype(np.float32)
+    # Few distinct values (most sets have ties), an infinity, and continuous values.
+    values = np.concatenate([rng.integers(-3, 4, (n, 2000)), rng.normal(size=(n, 5000))], 1)
+    values = values.astype(np.float32)
     values[0, :10] = np.inf
     wires = list(values)
     network = flow.median_network(n)
