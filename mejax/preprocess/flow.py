@@ -27,8 +27,8 @@ the building blocks (resize, bicubic remap, median) match OpenCV's to float prec
 the tests check. The illumination term (``gamma``) and an initial flow are not supported.
 
 Batching: :func:`tvl1` takes any leading batch shape and runs one jit-compiled program per
-image size and parameter set, in one of two ways (same flows, each pair stopping where it
-would alone):
+image size and parameter set, in one of two ways (the same flows up to float rounding, each
+pair stopping where it would alone):
 
 - vectorised (the default on a GPU / TPU): the flattened batch is ``vmap``ped, so a whole
   database of onset/apex pairs is a single XLA program; the data-dependent stopping rule
@@ -37,6 +37,10 @@ would alone):
   per usable core) take the pairs in turn. On a CPU this is faster: no pair waits for the
   slowest one, and one pair's working set (a dozen 112x112 float images) stays in the core's
   cache, where a vmapped batch streams from memory at every iteration.
+
+The 5x5 median is a selection network of elementwise min / max (:func:`median_network`),
+not a sort of the 25 shifted windows, which XLA runs two orders of magnitude slower on a CPU.
+``benchmarks/flow.py`` times the whole against OpenCV on a database's worth of 112x112 pairs.
 
 Encodings the papers feed (:func:`encode`): the u and v components (MER-auGCN: two 28x28
 channels), magnitude, optical strain (Liong et al., "Shallow Triple Stream Three-dimensional
@@ -370,10 +374,11 @@ def _tvl1_pairwise(i0: jax.Array, i1: jax.Array, params: TVL1Params, threads: in
 
     if len(i0) == 0:
         return jnp.zeros((*i0.shape, 2), jnp.float32)
-    if threads <= 1 or len(i0) == 1:
-        return jnp.stack([one(k) for k in range(len(i0))])
-    with concurrent.futures.ThreadPoolExecutor(min(threads, len(i0))) as pool:
-        return jnp.stack(list(pool.map(one, range(len(i0)))))
+    first = one(0)  # compiles (once per size and parameters) before the threads start
+    if threads <= 1 or len(i0) <= 2:
+        return jnp.stack([first] + [one(k) for k in range(1, len(i0))])
+    with concurrent.futures.ThreadPoolExecutor(min(threads, len(i0) - 1)) as pool:
+        return jnp.stack([first, *pool.map(one, range(1, len(i0)))])
 
 
 def to_gray(images) -> jax.Array:
