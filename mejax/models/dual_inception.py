@@ -35,7 +35,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from mejax.models import resnet
+from mejax.models import layers, resnet
 
 BACKBONES = ("dual_inception", "resnet18")
 STREAMS = ("u", "v")
@@ -73,7 +73,7 @@ class Inception(nn.Module):
         b3 = nn.relu(self._conv(3, "branch3x3")(b3))
         b5 = nn.relu(self._conv(1, "branch5x5_reduce")(x))
         b5 = nn.relu(self._conv(5, "branch5x5")(b5))
-        bp = nn.max_pool(x, (3, 3), (1, 1), padding="SAME")
+        bp = layers.max_pool(x, (3, 3), (1, 1), padding="SAME")
         bp = nn.relu(self._conv(1, "branch_pool")(bp))
         return jnp.concatenate([b1, b3, b5, bp], axis=-1)
 
@@ -88,7 +88,7 @@ class InceptionStream(nn.Module):
     def __call__(self, x):
         for i, filters in enumerate(self.filters, 1):
             x = Inception(filters, self.dtype, name=f"inception{i}")(x)
-            x = nn.max_pool(x, (2, 2), (2, 2), padding="VALID")
+            x = layers.max_pool(x, (2, 2), (2, 2), padding="VALID")
         return x
 
 

@@ -75,6 +75,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from mejax.models import layers
+
 # The stage widths of the published network; they also label the stages' Caffe names.
 STAGES = (64, 128, 256, 512)
 BN_EPSILON = 1e-5  # Caffe's BatchNormParameter default; the prototxts set none
@@ -98,7 +100,7 @@ def caffe_max_pool(x: jnp.ndarray) -> jnp.ndarray:
     The last window, which Caffe clips at the border, is padded with -inf on the high side:
     output ceil((H - 3) / 2) + 1 = floor((H + 1 - 3) / 2) + 1 for every H.
     """
-    return nn.max_pool(x, (3, 3), (2, 2), padding=((0, 1), (0, 1)))
+    return layers.max_pool(x, (3, 3), (2, 2), padding=((0, 1), (0, 1)))
 
 
 class MicroAttentionUnit(nn.Module):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from mejax.models import residual
+from mejax.models import layers, residual
 from mejax.models.residual import DEPTHS, SHORTCUTS
 
 ENDPOINTS = ("stem", "layer1", "layer2", "layer3", "layer4")
@@ -80,7 +80,7 @@ class Res3D(nn.Module):
         )
         x = nn.relu(ops.bn(train, "bn1")(stem(x)))
         if self.max_pool:
-            x = nn.max_pool(x, (3, 3, 3), (2, 2, 2), padding=((1, 1),) * 3)
+            x = layers.max_pool(x, (3, 3, 3), (2, 2, 2), padding=((1, 1),) * 3)
         endpoints["stem"] = x
         x = residual.layers(
             x,

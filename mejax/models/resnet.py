@@ -31,7 +31,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from mejax.models import residual
+from mejax.models import layers, residual
 
 # The depths of torchvision (He et al. Table 1) and ResNet-10.
 DEPTHS = {d: spec for d, spec in residual.DEPTHS.items() if d <= 152}
@@ -79,7 +79,7 @@ class ResNet(nn.Module):
         x = ops.conv(residual.planes(self.width)[0], 7, 2, "conv1")(x)
         x = nn.relu(ops.bn(train, "bn1")(x))
         if self.max_pool:
-            x = nn.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
+            x = layers.max_pool(x, (3, 3), (2, 2), padding=((1, 1), (1, 1)))
         endpoints["stem"] = x
         x = residual.layers(
             x,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from jax import lax
 
+from mejax.models import layers
 from mejax.models.layers import conv_3d
 
 DN = ("NDHWC", "DHWIO", "NDHWC")
@@ -178,3 +179,34 @@ def test_conv_3d_rejects_unknown_padding_string():
     x, kernel = _random((1, 4, 5, 5, 2), 11), _random((3, 3, 3, 2, 3), 12)
     with pytest.raises(ValueError, match="padding"):
         conv_3d(x, kernel, (1, 1, 1), "FULL", dimension_numbers=DN)
+
+
+# (input shape, window, strides, padding) of the models' pools: ResNet's and Micro-Attention's
+# (Caffe's ceil mode) 3x3/2, I3D's 1x3x3 stem pools, Dual-Inception's 3x3/1 and 2x2/2, and
+# windows too large for the sliced path (3x3x3), which must defer to flax.
+POOLS = [
+    ((2, 9, 9, 4), (3, 3), (2, 2), ((1, 1), (1, 1))),
+    ((2, 9, 9, 4), (3, 3), (2, 2), ((0, 1), (0, 1))),
+    ((2, 3, 9, 10, 3), (1, 3, 3), (1, 2, 2), "SAME"),
+    ((2, 9, 9, 4), (3, 3), (1, 1), "SAME"),
+    ((2, 8, 8, 4), (2, 2), (2, 2), "VALID"),
+    ((2, 5, 7, 7, 3), (3, 3, 3), (2, 2, 2), ((1, 1),) * 3),
+]
+
+
+@pytest.mark.parametrize("shape, window, strides, padding", POOLS)
+def test_max_pool_is_flax_max_pool_bit_for_bit_ties_included(shape, window, strides, padding):
+    rng = np.random.default_rng(0)
+    # Half the inputs are zeros (a ReLU's output): windows with tied maxima everywhere.
+    x = jnp.asarray(np.maximum(rng.standard_normal(shape), 0).astype(np.float32))
+    expected, expected_back = jax.vjp(lambda x: nn.max_pool(x, window, strides, padding), x)
+    got, back = jax.vjp(lambda x: layers.max_pool(x, window, strides, padding), x)
+    cotangent = jnp.asarray(rng.standard_normal(expected.shape).astype(np.float32))
+    np.testing.assert_array_equal(got, expected)
+    grad = jax.jit(back)(cotangent)[0]
+    np.testing.assert_array_equal(grad, jax.jit(expected_back)(cotangent)[0])
+    assert int((grad != 0).sum()) <= got.size  # one element per window takes its gradient
+    sliced = np.prod(window) <= layers.MAX_SLICED_WINDOW
+    jaxpr = str(jax.make_jaxpr(jax.grad(lambda x: layers.max_pool(x, window, strides,
+                                                                  padding).sum()))(x))  # fmt: skip
+    assert ("select_and_scatter" in jaxpr or "reduce_window" in jaxpr) != sliced
