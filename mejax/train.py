@@ -325,7 +325,8 @@ class RoundRun:
         check_init_subjects(config.get("init_from", ""), round_, data)
         if jax.process_index() == 0:
             self.dir.mkdir(parents=True, exist_ok=True)
-            seen = {"train": sorted({data.people[i] for i in rows}),
+            people = data.people
+            seen = {"train": sorted({people[i] for i in rows}),
                     "validation": sorted(set(self.val_data.people))}  # fmt: skip
             reporting.write_text(self.dir / init_weights.SUBJECTS_FILE, json.dumps(seen, indent=1))
         task.check_training(self.train_targets, round_.name)
