@@ -26,14 +26,28 @@ Last line (the headline):
 ``flow: jax/opencv speed ratio X, EPE jax Y px, EPE opencv Z px`` (EPE on the synthetic pairs).
 Needs the test extra (opencv-contrib-python-headless, scikit-image).
 
-Measured on a 2-core AMD EPYC VM shared with another job (so +-15% between runs), JAX and
-OpenCV timed in the same process:
+Measured on a 2-core AMD EPYC VM shared with another job (OpenCV's own speed moved between
+6 and 21 pairs/s from run to run with that job's load), JAX and OpenCV timed in the same
+process; pairs per second JAX / OpenCV, ratio, EPE against the synthetic truth JAX / OpenCV,
+mutual EPE (px):
 
-- before (the batch vmapped, the 5x5 median a sort of 25 stacked windows): at
-  ``--size 64 --pairs 32 --repeats 3`` JAX 4.2 pairs/s, OpenCV 20.9 pairs/s, ratio 0.20, EPE
-  0.1189 / 0.1181 px, mutual EPE 0.0215 px; at ``--size 112 --pairs 128 --repeats 1`` JAX 1.4
-  pairs/s, OpenCV 6.3 pairs/s, ratio 0.23, EPE 0.0704 / 0.0703 px, mutual 0.0109 px.
-- after: see the figures in the project README's "Speed" section (same commands).
+- before, ``--repeats 1`` (256 x 112^2): 1.3 / 6.4, ratio 0.21, EPE 0.0687 / 0.0687, mutual
+  0.0114;
+- before, ``--size 64 --pairs 32 --repeats 3``: 4.2 / 20.9, ratio 0.20, EPE 0.1189 / 0.1181,
+  mutual 0.0215;
+- after, defaults (256 x 112^2), two runs: 38.0 / 9.4, ratio 4.06 and 35.0 / 6.2, ratio 5.68;
+  EPE 0.0687 / 0.0687, mutual 0.0115 both times;
+- after, defaults with ``--vectorized``: ratio 1.58 (OpenCV 6.5, so JAX ~10.3), EPE 0.0687 /
+  0.0687, mutual 0.0115;
+- after, ``--size 64 --pairs 32 --repeats 3``: 75.0 / 17.2, ratio 4.37, EPE 0.1196 / 0.1181,
+  mutual 0.0216.
+
+"Before" is the vmapped batch with the median as a sort; ``--vectorized`` is today's GPU
+default run on the CPU. The flows changed only by float rounding (the remap's sums fuse
+differently), which the rounding-sensitive stopping rule turns into a mutual EPE of ~0.02 px
+between the old and new JAX flows, the size of the JAX-OpenCV difference: on 128 pairs of
+64^2 the EPE against the truth is 0.1240 px before and 0.1239 px after the remap change; the
+32-pair 0.1189 -> 0.1196 is that noise.
 
 Where the time went and what changed: the median over 25 stacked windows was an XLA sort,
 ~1.8 us per pixel on this CPU (95% of the run); it is now a pruned Batcher selection network
