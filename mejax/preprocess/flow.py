@@ -410,8 +410,8 @@ def tvl1(
       frames1: the same shape; e.g. apex frames.
       params: TV-L1 parameters (OpenCV's defaults).
       vectorize: True: the batch as one vmapped program; False: one call per pair on worker
-        threads; None: False on a CPU backend, True otherwise (see the module docstring).
-        Both give the same flows.
+        threads; None: False on a CPU backend, True otherwise or when traced (inside ``jit``)
+        (see the module docstring). Both give the same flows up to float rounding.
       threads: worker threads when not vectorised (default: the usable CPU cores).
 
     Returns:
@@ -426,8 +426,11 @@ def tvl1(
         )
     batch = i0.shape[:-2]
     flat = (-1, *i0.shape[-2:])
+    traced = isinstance(i0, jax.core.Tracer)  # called inside jit / vmap: one program only
     if vectorize is None:
-        vectorize = jax.default_backend() != "cpu"
+        vectorize = traced or jax.default_backend() != "cpu"
+    if traced and not vectorize:
+        raise ValueError("tvl1: vectorize=False needs concrete frames, not traced ones (jit)")
     if vectorize:
         flow = _tvl1_batch(i0.reshape(flat), i1.reshape(flat), params)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import cv2
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ def test_pairwise_and_vectorised_flows_agree():
     """The CPU path (one call per pair, threads) and the vmapped batch give the same flows."""
     pairs = [flow_data.synthetic_pair(24, seed) for seed in range(3)]
     i0, i1, _ = (np.stack(parts) for parts in zip(*pairs, strict=True))
-    params = flow.TVL1Params(num_scales=2, num_warps=2, outer_iterations=3)
+    params = flow.TVL1Params(num_scales=1, num_warps=2, outer_iterations=3)
     vectorised = np.asarray(flow.tvl1(i0, i1, params, vectorize=True))
     pairwise = np.asarray(flow.tvl1(i0, i1, params, vectorize=False, threads=2))
     alone = np.asarray(flow.tvl1(i0[1], i1[1], params, vectorize=False))
@@ -61,5 +62,10 @@ def test_pairwise_and_vectorised_flows_agree():
     assert np.abs(vectorised).max() > 0.1  # the pairs move
     np.testing.assert_allclose(pairwise, vectorised, atol=1e-5)
     np.testing.assert_allclose(alone, vectorised[1], atol=1e-5)
+    # Inside jit the frames are traced: tvl1 falls back on the vmapped program.
+    jitted = jax.jit(lambda a, b: flow.tvl1(a, b, params))(i0, i1)
+    np.testing.assert_allclose(jitted, vectorised, atol=1e-5)
+    with pytest.raises(ValueError, match="vectorize=False needs concrete frames"):
+        jax.jit(lambda a, b: flow.tvl1(a, b, params, vectorize=False))(i0, i1)
     empty = np.zeros((0, 24, 24), np.uint8)
     assert flow.tvl1(empty, empty).shape == (0, 24, 24, 2)
