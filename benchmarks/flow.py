@@ -20,7 +20,7 @@ second = pairs / seconds; the ratio is JAX pairs/s / OpenCV pairs/s (above 1: JA
 The script runs unchanged on a GPU (JAX picks the default backend; OpenCV stays on the CPU).
 
   python benchmarks/flow.py [--size 112] [--pairs 256] [--repeats 2] [--real-scale 0.25]
-                            [--vectorized] [--threads N]
+                            [--vectorized] [--threads N] [--opencv-threads N]
 
 Last line (the headline):
 ``flow: jax/opencv speed ratio X, EPE jax Y px, EPE opencv Z px`` (EPE on the synthetic pairs).
@@ -35,8 +35,10 @@ mutual EPE (px):
   0.0114;
 - before, ``--size 64 --pairs 32 --repeats 3``: 4.2 / 20.9, ratio 0.20, EPE 0.1189 / 0.1181,
   mutual 0.0215;
-- after, defaults (256 x 112^2), two runs: 38.0 / 9.4, ratio 4.06 and 35.0 / 6.2, ratio 5.68;
-  EPE 0.0687 / 0.0687, mutual 0.0115 both times;
+- after, defaults (256 x 112^2), three runs: 38.0 / 9.4, ratio 4.06; 35.0 / 6.2, ratio 5.68;
+  38.8 / 5.9, ratio 6.58; EPE 0.0687 / 0.0687, mutual 0.0115 each time;
+- after, one core each, ``--pairs 64 --threads 1 --opencv-threads 1``: 28.2 / 6.0, ratio
+  4.71, EPE 0.0711 / 0.0710, mutual 0.0108 (the per-core figure, least sensitive to the load);
 - after, defaults with ``--vectorized``: ratio 1.58 (OpenCV 6.5, so JAX ~10.3), EPE 0.0687 /
   0.0687, mutual 0.0115;
 - after, ``--size 64 --pairs 32 --repeats 3``: 75.0 / 17.2, ratio 4.37, EPE 0.1196 / 0.1181,
@@ -66,6 +68,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import cv2
 import jax
 import numpy as np
 
@@ -84,6 +87,9 @@ def _parse_args():
         "--vectorized", action="store_true", help="JAX: the batch as one vmapped program"
     )
     parser.add_argument("--threads", type=int, default=None, help="JAX worker threads (CPU)")
+    parser.add_argument(
+        "--opencv-threads", type=int, default=None, help="cv2.setNumThreads (default: OpenCV's)"
+    )
     return parser.parse_args()
 
 
@@ -117,10 +123,15 @@ def main():
     backend = jax.default_backend()
     pairs = [flow_data.synthetic_pair(args.size, seed) for seed in range(args.pairs)]
     i0, i1, truth = (np.stack(parts) for parts in zip(*pairs, strict=True))
+    if args.opencv_threads is not None:
+        cv2.setNumThreads(args.opencv_threads)
     options = {"threads": args.threads}
     if args.vectorized:
         options["vectorize"] = True
-    print(f"backend {backend}; {args.pairs} pairs of {args.size}x{args.size}; {params}; {options}")
+    print(
+        f"backend {backend}; {args.pairs} pairs of {args.size}x{args.size}; {params}; JAX "
+        f"{options}; OpenCV threads {cv2.getNumThreads()}"
+    )
 
     ours, t_ours = _time_jax(i0, i1, params, args.repeats, **options)
     opencv, t_opencv = _time_opencv(i0, i1, params, args.repeats)
