@@ -35,21 +35,17 @@ mutual EPE (px):
   0.0114;
 - before, ``--size 64 --pairs 32 --repeats 3``: 4.2 / 20.9, ratio 0.20, EPE 0.1189 / 0.1181,
   mutual 0.0215;
-- after, defaults (256 x 112^2), three runs: 38.0 / 9.4, ratio 4.06; 35.0 / 6.2, ratio 5.68;
-  38.8 / 5.9, ratio 6.58; EPE 0.0687 / 0.0687, mutual 0.0115 each time;
+- after, defaults (256 x 112^2): 46.5 / 8.9, ratio 5.21, EPE 0.0687 / 0.0687, mutual 0.0114;
 - after, one core each, ``--pairs 64 --threads 1 --opencv-threads 1``: 28.2 / 6.0, ratio
-  4.71, EPE 0.0711 / 0.0710, mutual 0.0108 (the per-core figure, least sensitive to the load);
+  4.71, EPE 0.0711 / 0.0710, mutual 0.0108 (the per-core figure, least sensitive to the load;
+  measured with a remap variant since dropped, see below);
 - after, defaults with ``--vectorized``: ratio 1.58 (OpenCV 6.5, so JAX ~10.3), EPE 0.0687 /
-  0.0687, mutual 0.0115;
-- after, ``--size 64 --pairs 32 --repeats 3``: 75.0 / 17.2, ratio 4.37, EPE 0.1196 / 0.1181,
-  mutual 0.0216.
+  0.0687, mutual 0.0115 (same remap variant).
 
 "Before" is the vmapped batch with the median as a sort; ``--vectorized`` is today's GPU
-default run on the CPU. The flows changed only by float rounding (the remap's sums fuse
-differently), which the rounding-sensitive stopping rule turns into a mutual EPE of ~0.02 px
-between the old and new JAX flows, the size of the JAX-OpenCV difference: on 128 pairs of
-64^2 the EPE against the truth is 0.1240 px before and 0.1239 px after the remap change; the
-32-pair 0.1189 -> 0.1196 is that noise.
+default run on the CPU. The flows are bit for bit those of before (checked on synthetic pairs
+against the previous release's module): the median network gives the median's values and a
+pair alone runs the same arithmetic as in the vmapped batch.
 
 Where the time went and what changed: the median over 25 stacked windows was an XLA sort,
 ~1.8 us per pixel on this CPU (95% of the run); it is now a pruned Batcher selection network
@@ -57,13 +53,15 @@ Where the time went and what changed: the median over 25 stacked windows was an 
 pair's masked while_loop until the slowest pair of the batch stopped (x1.3-1.6 the work) and
 streamed a batch-sized working set from memory at every iteration (11-13 ns per pixel and
 iteration at 128 x 112^2, against ~6 ns for one pair in cache); on a CPU, pairs now run one per
-call on one thread per core. The bicubic remap gathered 3-vectors from a (H * W, 3) stack, which
-XLA:CPU does slowly; it now gathers each image on its own (~25% of the per-pair time saved).
-Per pair at 112^2 the rest is now about 70% inner iterations (16 small fused kernels each, ~6
-ns per pixel), 15% medians, 12% remaps. Tried without a measurable gain (so not kept): u and
-p as stacked (2, H, W) / (2, 2, H, W) arrays (fewer, larger kernels), the two medians as one
-call, ``sqrt(x^2 + y^2)`` for OpenCV's ``hypot`` (it also moves the flows by rounding), one
-gather of 4x4 patches for the remap, XLA:CPU's 512-bit vector preference.
+call on one thread per core. Per pair at 112^2 the rest is about 70% inner iterations (16 small
+fused kernels each, ~6 ns per pixel), 15% medians, 12% remaps. Tried and not kept: gathering
+each image of the bicubic remap from its own flat array (XLA:CPU gathers (K,)-vectors from a
+(H * W, K) stack slowly; ~25% of the per-pair time) -- its sums fuse differently and the
+rounding-sensitive stopping rule moved single flow vectors by up to 11 px, so cached flows and
+the results trained on them would change; without a measurable gain: u and p as stacked
+(2, H, W) / (2, 2, H, W) arrays (fewer, larger kernels), the two medians as one call,
+``sqrt(x^2 + y^2)`` for OpenCV's ``hypot`` (it also moves the flows by rounding), one gather of
+4x4 patches for the remap, XLA:CPU's 512-bit vector preference.
 """
 
 from __future__ import annotations
