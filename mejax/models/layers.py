@@ -135,8 +135,14 @@ def max_pool(x, window_shape, strides=None, padding="VALID"):
     gradients in the same order (windows in row-major order), so no rounding differs.
 
     Forward and backward on 2 CPU cores against ``flax.linen.max_pool``: Res3D's 3x3x3/2 stem
-    pool (4 x 10 x 56^2 x 64) 361 -> 31 ms, I3D's 3x3x3/1 branch pool (2 x 5 x 28^2 x 192)
-    265 -> 12 ms, ResNet's 3x3/2 stem pool 67 -> 4 ms.
+    pool (4 x 10 x 56^2 x 64) 361 -> 31 ms, a 3x3x3/1 pool of 2 x 5 x 28^2 x 192 265 -> 12 ms,
+    ResNet's 3x3/2 stem pool 67 -> 4 ms. Whole training steps (``benchmarks/train_step.py``'s
+    families, both pools compiled in one process, timed alternately, median of 7): Res3D-18 +
+    SCA 1637 -> 1447 ms, ResNet-10 + micro-attention 780 -> 638 ms, part ResNet-18 1030 -> 960
+    ms, Dual-Inception + GCN 311 -> 290 ms; I3D + STAP 800 -> 823 ms, so I3D keeps flax's pools.
+    Res3D, the ResNets, Dual-Inception and Micro-Attention train bit for bit as with flax's
+    pools (their tiny synthetic runs give the same predictions); in I3D's step XLA's other
+    fusion changed float rounding.
     """
     if jax.default_backend() != "cpu":
         return nn.max_pool(x, window_shape, strides, padding)
