@@ -36,9 +36,8 @@ mutual EPE (px):
 - before, ``--size 64 --pairs 32 --repeats 3``: 4.2 / 20.9, ratio 0.20, EPE 0.1189 / 0.1181,
   mutual 0.0215;
 - after, defaults (256 x 112^2): 46.5 / 8.9, ratio 5.21, EPE 0.0687 / 0.0687, mutual 0.0114;
-- after, one core each, ``--pairs 64 --threads 1 --opencv-threads 1``: 28.2 / 6.0, ratio
-  4.71, EPE 0.0711 / 0.0710, mutual 0.0108 (the per-core figure, least sensitive to the load;
-  measured with a remap variant since dropped, see below);
+- after, one core each, ``--pairs 64 --threads 1 --opencv-threads 1``: 29.8 / 6.3, ratio
+  4.75, EPE 0.0711 / 0.0710, mutual 0.0108 (the per-core figure, least sensitive to the load);
 - after, defaults with ``--vectorized``: ratio 1.58 (OpenCV 6.5, so JAX ~10.3), EPE 0.0687 /
   0.0687, mutual 0.0115 (same remap variant).
 
