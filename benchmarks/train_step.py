@@ -67,7 +67,27 @@ dual_inception_gcn     20,174,425    989 / 2572 = 2.60    955 / 2642 = 2.77    6
 resnet10_attention      5,944,839   2085 / 3501 = 1.68   2105 / 3258 = 1.55   1363 / 1056 = 0.77
 =====================  ===========  ===================  ===================  ==================
 
-Read the 1-thread column: on cores that other jobs keep busy, PyTorch's two OpenMP threads wait
+On the same 2 cores with no other job (load average about 1), ``--torch-threads 1 --repeats
+5``, before and after ``mejax.models.layers.max_pool`` (pools from strided slices, bit for bit
+flax's values and gradients; I3D keeps flax's pools):
+
+=====================  ====================  ====================
+family                 before                after
+=====================  ====================  ====================
+i3d                     697 /  678 = 0.97     790 /  738 = 0.93
+res3d                  1555 / 1246 = 0.80    1417 / 1280 = 0.90
+part_resnet18           966 / 1107 = 1.15     860 / 1162 = 1.35
+dual_inception_gcn      339 /  421 = 1.24     275 /  447 = 1.63
+resnet10_attention      826 / 1007 = 1.22     669 /  997 = 1.49
+=====================  ====================  ====================
+
+(i3d's code did not change: its two figures show the run-to-run spread.) Both pools compiled in
+one process and timed alternately (median of 7 steps): res3d 1637 -> 1447 ms,
+resnet10_attention 780 -> 638 ms, part_resnet18 1030 -> 960 ms, dual_inception_gcn 311 -> 290
+ms, i3d 800 -> 823 ms (hence flax's pools there). I3D and Res3D-18 stay below 1: their time is
+in the 3D convolutions (see the profile below).
+
+Read the 1-thread column of the first table: on cores that other jobs keep busy, PyTorch's two OpenMP threads wait
 for each other at every operation and its steps took 3-10 times as long as on one thread (their
 spinning also slowed the mejax steps timed next to them: res3d 3.4-3.9 s against 2.7 s).
 Pinned to one core (``taskset -c 1``, PyTorch on 1 thread) both sides give the same picture
