@@ -87,9 +87,10 @@ resnet10_attention 780 -> 638 ms, part_resnet18 1030 -> 960 ms, dual_inception_g
 ms, i3d 800 -> 823 ms (hence flax's pools there). I3D and Res3D-18 stay below 1: their time is
 in the 3D convolutions (see the profile below).
 
-Read the 1-thread column of the first table: on cores that other jobs keep busy, PyTorch's two OpenMP threads wait
-for each other at every operation and its steps took 3-10 times as long as on one thread (their
-spinning also slowed the mejax steps timed next to them: res3d 3.4-3.9 s against 2.7 s).
+Read the 1-thread column of the first table: on cores that other jobs keep busy, PyTorch's two
+OpenMP threads wait for each other at every operation and its steps took 3-10 times as long as
+on one thread (their spinning also slowed the mejax steps timed next to them: res3d 3.4-3.9 s
+against 2.7 s).
 Pinned to one core (``taskset -c 1``, PyTorch on 1 thread) both sides give the same picture
 (res3d 2518 / 1384 = 0.55, resnet10_attention 1249 / 1081 = 0.87): PyTorch's eager step is
 1.2-1.9 times as fast as mejax's on this CPU, Res3D-18 the widest gap. I3D at the paper's 224^2
