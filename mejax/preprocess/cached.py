@@ -179,14 +179,15 @@ def resize_flow(field: np.ndarray, size: int) -> np.ndarray:
 
 
 def _flow_batch(method: str, i0: np.ndarray, i1: np.ndarray, batch_size: int) -> np.ndarray:
-    """Flows of (P, H, W, 3) pairs, ``batch_size`` at a time (the last batch padded)."""
+    """Flows of (P, H, W, 3) pairs, ``batch_size`` at a time (the last batch padded to the
+    compiled shape where TV-L1 runs a batch as one program)."""
     if method == "farneback":
         return np.stack([flow.farneback(a, b, **FARNEBACK) for a, b in zip(i0, i1, strict=True)])
     out = []
     for start in range(0, len(i0), batch_size):
         a, b = i0[start : start + batch_size], i1[start : start + batch_size]
         real = len(a)
-        if real < batch_size:  # pad so that every call has the compiled shape
+        if real < batch_size and flow.vectorized_by_default():  # the compiled shape
             a = np.concatenate([a, np.repeat(a[-1:], batch_size - real, axis=0)])
             b = np.concatenate([b, np.repeat(b[-1:], batch_size - real, axis=0)])
         out.append(np.asarray(flow.tvl1(a, b))[:real])

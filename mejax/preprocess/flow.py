@@ -389,6 +389,12 @@ def to_gray(images) -> jax.Array:
     return images
 
 
+def vectorized_by_default() -> bool:
+    """Whether :func:`tvl1` runs a batch as one vmapped program (GPU, TPU) rather than pair by
+    pair (CPU) when not told."""
+    return jax.default_backend() != "cpu"
+
+
 def tvl1(
     frames0,
     frames1,
@@ -423,7 +429,7 @@ def tvl1(
     flat = (-1, *i0.shape[-2:])
     traced = isinstance(i0, jax.core.Tracer)  # called inside jit / vmap: one program only
     if vectorize is None:
-        vectorize = traced or jax.default_backend() != "cpu"
+        vectorize = traced or vectorized_by_default()
     if traced and not vectorize:
         raise ValueError("tvl1: vectorize=False needs concrete frames, not traced ones (jit)")
     if vectorize:
