@@ -296,15 +296,16 @@ def predict_outputs(predict, params, batch_stats, inputs: np.ndarray, mesh, batc
     return jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *chunks)
 
 
-def _side(context: dict, round_: protocols.Round, side: str, config):
-    """(clips, targets) of one side of a round; evaluation sides are centre-cropped, and with
-    augmented flows (``input.flow_augment``) take each clip's plain flow."""
+def _evaluation_side(context: dict, round_: protocols.Round, side: str, config):
+    """(clips, targets) of the validation or test side of a round, centre-cropped, and with
+    augmented flows (``input.flow_augment``) each clip's plain flow. (The training side is read
+    in place by :class:`RoundRun`.)"""
     index = round_.indices(side, context["data"])
     clips, targets = context["data"].take(index), context["targets"][index]
     crop = config.input.get("crop_size", 0)
-    if crop and side != "train" and len(clips):
+    if crop and len(clips):
         clips.inputs = input_pipeline.center_crop(clips.inputs, crop)
-    if config.input.get("flow_augment", "") and side != "train":
+    if config.input.get("flow_augment", ""):
         clips.inputs, _ = input_pipeline.augmented_side(clips.inputs, targets, train=False)
     return clips, targets
 
@@ -321,7 +322,7 @@ class RoundRun:
         rows = round_.indices("train", data)
         inputs = input_pipeline.Rows(data.inputs, rows)  # no copy of the training clips
         self.train_targets = context["targets"][rows]
-        self.val_data, self.val_targets = _side(context, round_, "validation", config)
+        self.val_data, self.val_targets = _evaluation_side(context, round_, "validation", config)
         check_init_subjects(config.get("init_from", ""), round_, data)
         if jax.process_index() == 0:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -450,7 +451,7 @@ class RoundRun:
         positives = task.validation_positives(self.val_targets) if len(self.val_data) else None
         if positives is not None:
             record["validation_positives"] = positives
-        test_data, test_targets = _side(self.context, self.round, "test", config)
+        test_data, test_targets = _evaluation_side(self.context, self.round, "test", config)
         if len(test_data):
             outputs = predict_outputs(
                 self.context["steps"].predict, selection["params"], selection["batch_stats"],

@@ -7,8 +7,8 @@ XLA's CPU backend runs 2D convolutions and their gradients several times faster 
 ``flax.linen.Conv`` as ``conv_general_dilated``, so parameters keep their usual layout
 (kt, kh, kw, Cin, Cout) and name; on other backends it defers to ``lax.conv_general_dilated``.
 
-``max_pool`` is ``flax.linen.max_pool`` with, on CPU, small windows pooled from strided slices:
-the same values and bit for bit the same gradient, several times faster.
+``max_pool`` is ``flax.linen.max_pool`` computed, on CPU, from strided slices: the same values
+and bit for bit the same gradient, several times faster.
 """
 
 from __future__ import annotations
