@@ -28,6 +28,7 @@ def tiny_config(**overrides):
         ("train.eval_batch_size", -2),
         ("train.log_every_steps", 0),
         ("train.models_per_step", -1),
+        ("train.folds_per_step", 0),
     ],
 )
 def test_each_invalid_count_is_refused_before_the_run(tmp_path, key, value):
