@@ -81,11 +81,9 @@ dual_inception_gcn      339 /  421 = 1.24     275 /  447 = 1.63
 resnet10_attention      826 / 1007 = 1.22     669 /  997 = 1.49
 =====================  ====================  ====================
 
-(i3d's code did not change: its two figures show the run-to-run spread.) Both pools compiled in
-one process and timed alternately (median of 7 steps): res3d 1637 -> 1447 ms,
-resnet10_attention 780 -> 638 ms, part_resnet18 1030 -> 960 ms, dual_inception_gcn 311 -> 290
-ms, i3d 800 -> 823 ms (hence flax's pools there). I3D and Res3D-18 stay below 1: their time is
-in the 3D convolutions (see the profile below).
+(i3d's code did not change: its two figures show the run-to-run spread.) The pools alone and
+each step with flax's against mejax's pools, in one process: ``benchmarks/max_pool.py``. I3D
+and Res3D-18 stay below 1: their time is in the 3D convolutions (see the profile below).
 
 Read the 1-thread column of the first table: on cores that other jobs keep busy, PyTorch's two
 OpenMP threads wait for each other at every operation and its steps took 3-10 times as long as

@@ -134,15 +134,15 @@ def max_pool(x, window_shape, strides=None, padding="VALID"):
     between tied elements and train another model), each input element summing its windows'
     gradients in the same order (windows in row-major order), so no rounding differs.
 
-    Forward and backward on 2 CPU cores against ``flax.linen.max_pool``: Res3D's 3x3x3/2 stem
-    pool (4 x 10 x 56^2 x 64) 361 -> 31 ms, a 3x3x3/1 pool of 2 x 5 x 28^2 x 192 265 -> 12 ms,
-    ResNet's 3x3/2 stem pool 67 -> 4 ms. Whole training steps (``benchmarks/train_step.py``'s
-    families, both pools compiled in one process, timed alternately, median of 7): Res3D-18 +
-    SCA 1637 -> 1447 ms, ResNet-10 + micro-attention 780 -> 638 ms, part ResNet-18 1030 -> 960
-    ms, Dual-Inception + GCN 311 -> 290 ms; I3D + STAP 800 -> 823 ms, so I3D keeps flax's pools.
-    Res3D, the ResNets, Dual-Inception and Micro-Attention train bit for bit as with flax's
-    pools (their tiny synthetic runs give the same predictions); in I3D's step XLA's other
-    fusion changed float rounding.
+    ``python benchmarks/max_pool.py`` on 2 CPU cores, forward and backward against
+    ``flax.linen.max_pool`` (best of 7): Res3D's 3x3x3/2 stem pool (4 x 10 x 56^2 x 64) 200 ->
+    79 ms, a 3x3x3/1 pool of 2 x 5 x 28^2 x 192 168 -> 78 ms, I3D's 1x3x3 stem pool 37 -> 3 ms,
+    ResNet's 3x3/2 stem pool 41 -> 5 ms; whole training steps (median of 7): Res3D-18 + SCA
+    1611 -> 1404 ms, part ResNet-18 977 -> 951 ms, Dual-Inception + GCN 346 -> 311 ms,
+    ResNet-10 + micro-attention 882 -> 819 ms. I3D keeps flax's pools (``mejax/models/i3d.py``:
+    its step was no faster with these, and XLA fused it into other float rounding). Res3D,
+    the ResNets, Dual-Inception and Micro-Attention train bit for bit as with flax's pools
+    (their tiny synthetic runs give the same predictions).
     """
     if jax.default_backend() != "cpu":
         return nn.max_pool(x, window_shape, strides, padding)
