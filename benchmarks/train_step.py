@@ -141,6 +141,7 @@ import torch
 import torch.nn.functional as F
 
 from mejax import au_graph, config_args, losses, models, optim, tasks
+from mejax.models import compiler
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.train_step
     import torch_models
@@ -497,7 +498,7 @@ def mejax_step(family: Family):
         return {"params": params, "batch_stats": batch_stats, "opt_state": opt_state,
                 "rng": state["rng"]}, loss  # fmt: skip
 
-    return jax.jit(step, donate_argnums=0)
+    return compiler.jit(step, donate_argnums=0)
 
 
 def torch_step(family: Family):

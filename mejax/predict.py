@@ -274,15 +274,15 @@ def model_input(crops: np.ndarray, onset: int, apex: int, offset: int, input_con
 def _jitted_apply(model_json: str, input_json: str, num_outputs: int, with_maps: bool):
     """The jitted model call of a run's model and input blocks, compiled once for every round
     and every clip of the process."""
-    import jax
     import ml_collections
 
     from mejax import cam, input_pipeline, models
+    from mejax.models import compiler
 
     model = models.build(ml_collections.ConfigDict(json.loads(model_json)), num_outputs)
     input_config = ml_collections.ConfigDict(json.loads(input_json))
 
-    @jax.jit
+    @compiler.jit
     def apply(variables, x):
         x = input_pipeline.normalize(x, input_config)
         if not with_maps:

@@ -61,6 +61,7 @@ from mejax import (
     sharding,
     tasks,
 )
+from mejax.models import compiler
 from mejax.weights import init_from as init_weights
 
 # =============================================================================================
@@ -203,9 +204,9 @@ def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, 
             lambda m, t: train_one(m, {**batch, "targets": t}, step, hparams)
         )(models, targets)  # fmt: skip
 
-    train_chunk = jax.jit(chunk_step, donate_argnums=0, out_shardings=replicated)
+    train_chunk = compiler.jit(chunk_step, donate_argnums=0, out_shardings=replicated)
 
-    @functools.partial(jax.jit, donate_argnums=0, out_shardings=replicated)
+    @compiler.jit(donate_argnums=0, out_shardings=replicated)
     def folds_chunk(models, batches, index, steps, hparams, running):
         stack = functools.partial(jax.tree.map, lambda *xs: jnp.stack(xs))
         stacked = stack(*models)
@@ -265,7 +266,7 @@ def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, 
         ]
         return new_states, loss, finite
 
-    @functools.partial(jax.jit, out_shardings=replicated)
+    @compiler.jit(out_shardings=replicated)
     def predict_chunk(variables, inputs):
         inputs = _normalize(inputs)
         return jax.vmap(lambda v: model.apply(v, inputs, train=False))(variables)

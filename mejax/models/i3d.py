@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mejax.models import layers
 from mejax.models.layers import conv_3d
 
 # (name, branch_0, (branch_1a, branch_1b), (branch_2a, branch_2b), branch_3) of each Inception
@@ -107,7 +108,7 @@ class InceptionModule(nn.Module):
         b1 = unit(self.branch_1[1], (3, 3, 3), name="Branch_1/Conv3d_0b_3x3")(b1, train=train)
         b2 = unit(self.branch_2[0], name="Branch_2/Conv3d_0a_1x1")(x, train=train)
         b2 = unit(self.branch_2[1], (3, 3, 3), name="Branch_2/Conv3d_0b_3x3")(b2, train=train)
-        b3 = nn.max_pool(x, (3, 3, 3), (1, 1, 1), padding="SAME")
+        b3 = layers.max_pool(x, (3, 3, 3), (1, 1, 1), padding="SAME")
         b3 = unit(self.branch_3, name="Branch_3/Conv3d_0b_1x1")(b3, train=train)
         return jnp.concatenate([b0, b1, b2, b3], axis=-1)
 
@@ -151,11 +152,8 @@ class I3D(nn.Module):
         endpoints = {}
         for name, *spec in I3D_SPEC:
             if name.startswith("MaxPool"):
-                # flax's pools, not mejax.models.layers.max_pool: no faster in I3D's step on a
-                # CPU (benchmarks/train_step.py), and XLA then compiles the step into other
-                # float rounding, which would change trained results.
                 window, strides = spec
-                x = nn.max_pool(x, window, strides, padding="SAME")
+                x = layers.max_pool(x, window, strides, padding="SAME")
             elif name.startswith("Conv"):
                 features, kernel, strides = spec
                 x = Unit3D(

@@ -14,7 +14,6 @@ and bit for bit the same gradient, several times faster.
 from __future__ import annotations
 
 import functools
-import itertools
 
 import flax.linen as nn
 import jax
@@ -101,21 +100,22 @@ def conv_3d(
     time_padding = (*padding[0], 0)
     lhs = lax.pad(lhs, jnp.zeros((), lhs.dtype), [(0, 0, 0), time_padding] + [(0, 0, 0)] * 3)
     time_out = (time + sum(padding[0]) - kt) // stride_t + 1
-    out = None
-    for tap in range(kt):
-        if not _reads_frames(tap, stride_t, time_out, padding[0][0], time):
-            continue  # a kernel time step that meets only padding adds exact zeros
-        frames = lhs[:, tap : tap + (time_out - 1) * stride_t + 1 : stride_t]
-        y = lax.conv_general_dilated(
-            frames.reshape(batch * time_out, height, width, channels),
-            rhs[tap],
-            window_strides[1:],
-            padding[1:],
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-            precision=precision,
-            preferred_element_type=preferred_element_type,
-        )
-        out = y if out is None else out + y
+    taps = [t for t in range(kt) if _reads_frames(t, stride_t, time_out, padding[0][0], time)]
+    # The kernel's time steps folded into the input channels: one 2D convolution reads the
+    # time-shifted frames side by side (taps that meet only padding add exact zeros: dropped).
+    frames = jnp.concatenate(
+        [lhs[:, t : t + (time_out - 1) * stride_t + 1 : stride_t] for t in taps], axis=-1
+    )
+    kernel = jnp.concatenate([rhs[t] for t in taps], axis=2)
+    out = lax.conv_general_dilated(
+        frames.reshape(batch * time_out, height, width, channels * len(taps)),
+        kernel,
+        window_strides[1:],
+        padding[1:],
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        precision=precision,
+        preferred_element_type=preferred_element_type,
+    )
     return out.reshape(batch, time_out, *out.shape[1:])
 
 
@@ -169,14 +169,14 @@ def _offset_slice(x, offset, strides, sizes):
     return x
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
 def _window_max(x, window, strides, sizes):
-    """Maximum of each window of ``x``, one spatial axis at a time."""
-    for axis in range(len(window)):
+    """Maximum of each window of ``x``, one spatial axis at a time, the last axis first."""
+    for axis in reversed(range(len(window))):
         x = _axis_max(x, axis + 1, window[axis], strides[axis], sizes[axis])
     return x
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3, 4))
 def _axis_max(x, axis, window, stride, size):
     """Maximum of the ``window`` strided slices along ``axis``."""
     out = None
@@ -186,31 +186,25 @@ def _axis_max(x, axis, window, stride, size):
     return out
 
 
-def _window_max_fwd(x, window, strides, sizes):
-    out = _window_max(x, window, strides, sizes)
+def _axis_max_fwd(x, axis, window, stride, size):
+    out = _axis_max(x, axis, window, stride, size)
     return out, (x, out)
 
 
-def _window_max_bwd(window, strides, sizes, residuals, grad):
+def _axis_max_bwd(axis, window, stride, size, residuals, grad):
     x, out = residuals
     zero = jnp.zeros((), grad.dtype)
-    offsets = list(itertools.product(*(range(w) for w in window)))  # row-major
-    # The first maximal element of each window takes its gradient: argmax returns the first.
-    # (A running "taken" mask over the offsets computes the same, 10 times slower: XLA
-    # recomputes the chain in every consumer.)
-    maximal = jnp.stack([_offset_slice(x, offset, strides, sizes) == out for offset in offsets])
-    first = jnp.argmax(maximal, axis=0)
-    # An input element is offset k of window i = (position - k) / stride: later offsets are
-    # earlier windows, so summing the offsets in reverse adds each element's windows in
-    # row-major order, as select_and_scatter does.
+    taken = None
     total = None
-    for index in reversed(range(len(offsets))):
+    for k in range(window):
+        piece = lax.slice_in_dim(x, k, k + stride * (size - 1) + 1, stride, axis)
+        first = piece == out if taken is None else (piece == out) & ~taken
+        taken = first if taken is None else taken | first
         config = [(0, 0, 0)] * grad.ndim
-        for axis, (k, s, n) in enumerate(zip(offsets[index], strides, sizes, strict=True), 1):
-            config[axis] = (k, x.shape[axis] - k - s * (n - 1) - 1, s - 1)
-        part = lax.pad(jnp.where(first == index, grad, zero), zero, config)
+        config[axis] = (k, x.shape[axis] - k - stride * (size - 1) - 1, stride - 1)
+        part = lax.pad(jnp.where(first, grad, zero), zero, config)
         total = part if total is None else total + part
     return (total,)
 
 
-_window_max.defvjp(_window_max_fwd, _window_max_bwd)
+_axis_max.defvjp(_axis_max_fwd, _axis_max_bwd)
