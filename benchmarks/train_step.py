@@ -52,72 +52,56 @@ benchmark runs; the PyTorch side keeps its own default initialisation.
   python benchmarks/train_step.py [--families i3d,res3d,...] [--repeats 5] [--i3d-size 112]
                                   [--torch-threads N] [--quick]
 
-Measured on 2 CPU cores shared with other jobs (load average 3-9 during the runs), JAX 0.10.2
-(XLA CPU), torch 2.13.0 (CPU wheel), ``--repeats 7``; median step times in ms, mejax / PyTorch
-= ratio. With PyTorch on 2 threads (the default, ``torch.set_num_threads(os.cpu_count())``),
-two runs, and on 1 thread (``--torch-threads 1``), one run:
+Both sides use the same cores: PyTorch its default ``torch.set_num_threads(os.cpu_count())``,
+XLA its thread pool over every core. Measured on 2 CPU cores with no other job (load average
+about 1), JAX 0.10.2 (XLA CPU), torch 2.13.0 (CPU wheel), ``--repeats 5``; median step times
+in ms, mejax / PyTorch = ratio, at commit b0cd498 (before) and after the three changes below:
 
-=====================  ===========  ===================  ===================  ==================
-family                 parameters   2 threads, run 1     2 threads, run 2     1 thread
-=====================  ===========  ===================  ===================  ==================
-i3d                    12,282,034   3621 / 9581 = 2.65   2114 / 4761 = 2.25   1533 /  933 = 0.61
-res3d                  33,431,098   3912 / 5357 = 1.37   3418 / 5121 = 1.50   2729 / 1487 = 0.54
-part_resnet18          11,253,322   2810 / 5970 = 2.12   2564 / 4921 = 1.92   1792 / 1252 = 0.70
-dual_inception_gcn     20,174,425    989 / 2572 = 2.60    955 / 2642 = 2.77    641 /  554 = 0.86
-resnet10_attention      5,944,839   2085 / 3501 = 1.68   2105 / 3258 = 1.55   1363 / 1056 = 0.77
-=====================  ===========  ===================  ===================  ==================
+=====================  ===========  ===================  ===================
+family                 parameters   before               after
+=====================  ===========  ===================  ===================
+i3d                    12,282,034    803 /  461 = 0.57    550 /  393 = 0.71
+res3d                  33,431,098   1584 /  910 = 0.57   1180 /  916 = 0.78
+part_resnet18          11,253,322    925 /  699 = 0.76    859 /  723 = 0.84
+dual_inception_gcn     20,174,425    312 /  346 = 1.11    287 /  296 = 1.03
+resnet10_attention      5,944,839    774 /  585 = 0.76    666 /  604 = 0.91
+=====================  ===========  ===================  ===================
 
-On the same 2 cores with no other job (load average about 1), ``--torch-threads 1 --repeats
-5``, before and after ``mejax.models.layers.max_pool`` (pools from strided slices, bit for bit
-flax's values and gradients; I3D keeps flax's pools):
+PyTorch's own time moves by up to 15 % between runs (dual_inception_gcn 346 and 296 ms with
+the same code): read the ratios to about +-0.1. The changes, each measured with both programs
+compiled in one process and timed alternately:
 
-=====================  ====================  ====================
-family                 before                after
-=====================  ====================  ====================
-i3d                     697 /  678 = 0.97     790 /  738 = 0.93
-res3d                  1555 / 1246 = 0.80    1417 / 1280 = 0.90
-part_resnet18           966 / 1107 = 1.15     860 / 1162 = 1.35
-dual_inception_gcn      339 /  421 = 1.24     275 /  447 = 1.63
-resnet10_attention      826 / 1007 = 1.22     669 /  997 = 1.49
-=====================  ====================  ====================
+1. ``mejax.models.compiler``: XLA's default on CPU hands convolutions to YNNPACK; compiled
+   without it, res3d 1565 -> 1101 ms, i3d 769 -> 719, part_resnet18 1030 -> 953,
+   resnet10_attention 739 -> 704; dual_inception_gcn 300 -> 324 (its 28^2 convolutions suit
+   YNNPACK; one rule for every model is kept).
+2. ``mejax.models.layers.conv_3d`` folds the kernel's time steps into the input channels (one
+   2D convolution instead of one per time step): res3d 1220 -> 1038 ms, i3d 882 -> 842.
+3. ``mejax.models.layers.max_pool`` routes the gradient one axis at a time and I3D uses it
+   (``python benchmarks/max_pool.py --families i3d``): i3d 703 -> 535 ms.
 
-(i3d's code did not change: its two figures show the run-to-run spread.) The pools alone and
-each step with flax's against mejax's pools, in one process: ``benchmarks/max_pool.py``. I3D
-and Res3D-18 stay below 1: their time is in the 3D convolutions (see the profile below).
+Earlier, the pools from strided slices and skipping the kernel time steps that meet only
+padding (both in ``mejax.models.layers``) had taken Res3D-18's step from 2729 to 1982 ms on
+busy cores. A previous version of this docstring and of the README quoted ratios measured with
+PyTorch on one thread (``--torch-threads 1``) against XLA on two: i3d 0.93, res3d 0.90,
+part_resnet18 1.35, dual_inception_gcn 1.63, resnet10_attention 1.49. Those compare one core
+with two and overstate mejax; on a quiet machine PyTorch's step is 1.3-1.7 times as fast on 2
+threads as on 1. ``--torch-threads 1`` stays for machines whose other jobs keep the cores busy,
+where PyTorch's threads wait on each other (3 to 10 times slower steps); pin both sides to one
+core there (``taskset -c 1 python benchmarks/train_step.py --torch-threads 1``). I3D at the
+paper's 224^2: ``--i3d-size 224``. Compilation (mejax only, not in the step times): i3d about
+25 s, res3d 8 s, the 2D families 4-9 s.
 
-Read the 1-thread column of the first table: on cores that other jobs keep busy, PyTorch's two
-OpenMP threads wait for each other at every operation and its steps took 3-10 times as long as
-on one thread (their spinning also slowed the mejax steps timed next to them: res3d 3.4-3.9 s
-against 2.7 s).
-Pinned to one core (``taskset -c 1``, PyTorch on 1 thread) both sides give the same picture
-(res3d 2518 / 1384 = 0.55, resnet10_attention 1249 / 1081 = 0.87): PyTorch's eager step is
-1.2-1.9 times as fast as mejax's on this CPU, Res3D-18 the widest gap. I3D at the paper's 224^2
-(``--i3d-size 224 --repeats 5``, PyTorch 2 threads): 6007 / 9517 = 1.58. Compilation (mejax
-only, not in the step times): i3d 42-137 s, res3d 13-30 s, part_resnet18 12-18 s,
-dual_inception_gcn 7-12 s, resnet10_attention 6-11 s. The load moves single steps by up to a
-factor of two, so read the ratios to about +-20 %. PyTorch runs eagerly in its default
-channels-first layout (``channels_last`` and ``torch.compile`` are not timed here).
-
-Where Res3D-18's step goes (an XLA CPU trace, ``XLA_FLAGS=--xla_cpu_enable_xprof_traceme=true``
-and ``jax.profiler.trace`` over 3 steps; 4.69 s of CPU time per step on 2 threads, 3.65 s wall):
-convolutions 63 % (the 7x7x7 3 -> 64 stem alone about 1.2 s, 680 ms forward and 520 ms for its
-kernel gradient), copies 18 % (transposes 12 %, e.g. each layer4 kernel slice recopied per time
-step; slicing the input into time steps 5 %), the stem's max-pool 14 % (XLA's reduce-window
-gradient builds five index arrays of 41 MB each), the rest (BatchNorm, ReLU, the attention,
-SGD) about 5 %. Convolution by convolution on one core, forward and backward, mejax 2.39 s
-against PyTorch 1.35 s (stem 769 ms against 282 ms; the 3x3x3 convolutions about 1.5 times).
-Two changes measured in a patched copy (both programs compiled in one process, timed
-alternately): (a), not applied, max-pools as one strided maximum per axis over the -inf padded
-input, the same forward values: res3d 4037 -> 3365 ms, i3d 2129 -> 1337 ms, part_resnet18
-1746 -> 1462 ms, resnet10_attention 1241 -> 1154 ms -- but ``jnp.maximum`` splits the gradient
-between tied maxima where the reduce-window gradient gives it to one, and ties are common after
-ReLU on the flat regions of onset-subtracted clips, so trained results would change; applying it
-needs the same tie rule; (b), applied, ``mejax.models.layers.conv_3d`` skipping the kernel's
-time steps that read only padding (layer4 runs on one frame: 2 of 3 steps are zeros), exact:
-res3d 4037 -> 3501 ms; both together 4037 -> 3210 ms. With (b) in mejax, ``--families res3d
---repeats 7 --torch-threads 1`` gave 1982 / 1307 = 0.66 (load average 3.5; before: 0.54
-above). No gain from XLA's oneDNN / XNNPACK flags, from folding the stem's 7 time steps into
-channels, or from the stem's kernel gradient as patches x matrix.
+Where the time still goes: Res3D-18's step (XLA CPU trace, ``XLA_FLAGS=
+--xla_cpu_enable_xprof_traceme=true`` and ``jax.profiler.trace`` over 3 steps, on busy cores)
+spends about 60 % in the convolutions and 11 % in transposes and copies around them. One
+convolution alone (forward and both gradients, 2 threads each, busy cores): Res3D's 3x3x3 64 ->
+64 on 4 x 10 x 28^2 takes mejax 274 ms against PyTorch's (oneDNN's) 159 ms, I3D's 3x3x3 96 ->
+128 on 2 x 5 x 28^2 175 against 225 ms. Tried and
+dropped: XLA's oneDNN and XNNPACK options (no effect), the strided stem as a stride-1
+convolution on space-to-depth input (2-4 times slower), the convolutions as explicit patches
+times a matrix (slower), the stem's weight gradient over chunks of the batch (faster with
+YNNPACK only).
 
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).

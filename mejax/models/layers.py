@@ -1,14 +1,15 @@
 """Layers shared by the models.
 
-``conv_3d`` computes a 3D convolution as a sum over the temporal kernel taps of 2D convolutions
-on time-shifted slices. The result is the same convolution (up to float summation order), but
-XLA's CPU backend runs 2D convolutions and their gradients several times faster than 3D ones
-(measure it with ``benchmarks/conv3d.py``). Models pass it to
-``flax.linen.Conv`` as ``conv_general_dilated``, so parameters keep their usual layout
-(kt, kh, kw, Cin, Cout) and name; on other backends it defers to ``lax.conv_general_dilated``.
+``conv_3d`` computes a 3D convolution as one 2D convolution whose input holds, side by side in
+its channels, the time-shifted frames each temporal kernel tap reads. The result is the same
+convolution (up to float summation order), but XLA's CPU backend runs 2D convolutions and their
+gradients several times faster than 3D ones (measure it with ``benchmarks/conv3d.py``). Models
+pass it to ``flax.linen.Conv`` as ``conv_general_dilated``, so parameters keep their usual
+layout (kt, kh, kw, Cin, Cout) and name; on other backends it defers to
+``lax.conv_general_dilated``.
 
-``max_pool`` is ``flax.linen.max_pool`` computed, on CPU, from strided slices: the same values
-and bit for bit the same gradient, several times faster.
+``max_pool`` is ``flax.linen.max_pool`` computed, on CPU, from strided slices: the same values,
+the gradient sent to the same elements, several times faster.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _reads_frames(tap: int, stride: int, time_out: int, pad_before: int, time: i
     padded frames ``tap + i * stride``, ``i < time_out``; the real ones start at ``pad_before``).
     Res3D's layer4 runs on one frame: two of its three time steps read only zeros, and skipping
     them (exact: their products are zeros) took 13 % off Res3D-18 + SCA's training step on a CPU
-    (``benchmarks/train_step.py``)."""
+    when each tap was its own 2D convolution (``benchmarks/train_step.py``)."""
     return any(0 <= tap + i * stride - pad_before < time for i in range(time_out))
 
 
@@ -54,8 +55,11 @@ def conv_3d(
 ):
     """Drop-in for ``lax.conv_general_dilated`` on NDHWC inputs with DHWIO kernels.
 
-    Uses the time-sliced 2D formulation on CPU for undilated, ungrouped 3D convolutions and
+    Uses the time-folded 2D formulation on CPU for undilated, ungrouped 3D convolutions and
     ``lax.conv_general_dilated`` otherwise. Arguments as for ``lax.conv_general_dilated``.
+    Folding the taps into one convolution, rather than summing one 2D convolution per tap,
+    took Res3D-18 + SCA's training step from 1220 to 1038 ms and I3D + STAP's from 882 to
+    842 ms on 2 CPU cores (both programs in one process, timed alternately).
     """
     plain = (
         jax.default_backend() == "cpu"
@@ -121,28 +125,28 @@ def conv_3d(
 
 def max_pool(x, window_shape, strides=None, padding="VALID"):
     """Drop-in for ``flax.linen.max_pool`` on (N, spatial..., C) inputs: on CPU the same values
-    and bit for bit the same gradient, computed from strided slices; elsewhere
+    and the gradient sent to the same elements, computed from strided slices; elsewhere
     ``flax.linen.max_pool``.
 
     XLA's CPU backend computes the gradient of a max-pool (``reduce_window``) through
     ``select_and_scatter``, building index arrays the size of the input per window axis; the
     stem's 3x3x3 pool took 14 % of Res3D-18's training step (``benchmarks/train_step.py``).
     Here the forward pass is one maximum of the window's strided slices per spatial axis (the
-    ``-inf``-padded input), and the gradient (:func:`_window_max`'s VJP) goes, as
-    ``select_and_scatter`` sends it, to the first maximal element of each window in row-major
-    order (ties are common after a ReLU; a plain ``jnp.maximum`` would split the gradient
-    between tied elements and train another model), each input element summing its windows'
-    gradients in the same order (windows in row-major order), so no rounding differs.
+    ``-inf``-padded input, the last axis first), and each axis's gradient
+    (:func:`_axis_max`'s VJP) goes to the first maximal slice along that axis. Taken from the
+    first axis back to the last, that is the first maximal element of the window in row-major
+    order, where ``select_and_scatter`` sends it (ties are common after a ReLU; a plain
+    ``jnp.maximum`` would split the gradient between tied elements and train another model).
+    Where windows overlap (stride below the window), an element's share from several windows
+    is summed in another order than ``select_and_scatter``'s, so the gradient differs from
+    flax's by float rounding (``tests/models/test_layers.py`` checks the routing exactly with
+    integer cotangents).
 
-    ``python benchmarks/max_pool.py`` on 2 CPU cores, forward and backward against
-    ``flax.linen.max_pool`` (best of 7): Res3D's 3x3x3/2 stem pool (4 x 10 x 56^2 x 64) 200 ->
-    79 ms, a 3x3x3/1 pool of 2 x 5 x 28^2 x 192 168 -> 78 ms, I3D's 1x3x3 stem pool 37 -> 3 ms,
-    ResNet's 3x3/2 stem pool 41 -> 5 ms; whole training steps (median of 7): Res3D-18 + SCA
-    1611 -> 1404 ms, part ResNet-18 977 -> 951 ms, Dual-Inception + GCN 346 -> 311 ms,
-    ResNet-10 + micro-attention 882 -> 819 ms. I3D keeps flax's pools (``mejax/models/i3d.py``:
-    its step was no faster with these, and XLA fused it into other float rounding). Res3D,
-    the ResNets, Dual-Inception and Micro-Attention train bit for bit as with flax's pools
-    (their tiny synthetic runs give the same predictions).
+    ``python benchmarks/max_pool.py --families i3d,res3d`` on 2 CPU cores, forward and
+    backward against ``flax.linen.max_pool`` (best of 5): Res3D's 3x3x3/2 stem pool (4 x 10 x
+    56^2 x 64) 219 -> 76 ms, a 3x3x3/1 pool of 2 x 5 x 28^2 x 192 180 -> 40 ms, I3D's 1x3x3
+    stem pool 39 -> 4 ms, ResNet's 3x3/2 stem pool 45 -> 4 ms; whole training steps (median of
+    5): I3D + STAP 703 -> 535 ms, Res3D-18 + SCA 1196 -> 1029 ms.
     """
     if jax.default_backend() != "cpu":
         return nn.max_pool(x, window_shape, strides, padding)
@@ -160,13 +164,6 @@ def max_pool(x, window_shape, strides=None, padding="VALID"):
         (n - w) // s + 1 for n, w, s in zip(spatial_shape, window_shape, strides, strict=True)
     )
     return _window_max(x, window_shape, strides, sizes)
-
-
-def _offset_slice(x, offset, strides, sizes):
-    """The elements ``offset + strides * i`` (i < sizes) of ``x``'s spatial axes."""
-    for axis, (k, s, n) in enumerate(zip(offset, strides, sizes, strict=True), start=1):
-        x = lax.slice_in_dim(x, k, k + s * (n - 1) + 1, s, axis)
-    return x
 
 
 def _window_max(x, window, strides, sizes):
@@ -194,6 +191,7 @@ def _axis_max_fwd(x, axis, window, stride, size):
 def _axis_max_bwd(axis, window, stride, size, residuals, grad):
     x, out = residuals
     zero = jnp.zeros((), grad.dtype)
+    # The first maximal slice takes the gradient; a running "taken" mask skips the later ties.
     taken = None
     total = None
     for k in range(window):
