@@ -63,7 +63,7 @@ class Ops:
             use_bias=False,
             dtype=self.dtype,
             kernel_init=kaiming_normal_fan_out,
-            # The time-sliced 3D convolution (faster on CPU); 2D inputs pass straight through.
+            # The time-folded 3D convolution (faster on CPU); 2D inputs pass straight through.
             conv_general_dilated=conv_3d,
             name=name,
         )

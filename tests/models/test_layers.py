@@ -1,4 +1,4 @@
-"""Tests of ``conv_3d``: the time-sliced 3D convolution equals ``lax.conv_general_dilated``."""
+"""Tests of ``conv_3d``: the time-folded 3D convolution equals ``lax.conv_general_dilated``."""
 
 from __future__ import annotations
 
@@ -113,8 +113,8 @@ def test_conv_3d_matches_lax_forward_and_gradients(case):
 
 def _conv_pair(**kwargs):
     plain = nn.Conv(**kwargs)
-    sliced = nn.Conv(**kwargs, conv_general_dilated=conv_3d)
-    return plain, sliced
+    folded = nn.Conv(**kwargs, conv_general_dilated=conv_3d)
+    return plain, folded
 
 
 def _random_params(module, x, seed=3):
@@ -126,15 +126,15 @@ def _random_params(module, x, seed=3):
 
 def test_conv_3d_inside_flax_conv_matches_plain_conv():
     x = _random((2, 6, 9, 8, 3), 4)
-    plain, sliced = _conv_pair(features=5, kernel_size=(3, 4, 3), strides=(2, 1, 2))
+    plain, folded = _conv_pair(features=5, kernel_size=(3, 4, 3), strides=(2, 1, 2))
     variables = _random_params(plain, x)
     # Same parameter tree, so checkpoints of either load into the other.
     assert jax.tree.map(jnp.shape, variables) == jax.tree.map(
-        jnp.shape, jax.eval_shape(sliced.init, jax.random.key(0), x)
+        jnp.shape, jax.eval_shape(folded.init, jax.random.key(0), x)
     )
-    assert _conv_inputs(lambda v, x: sliced.apply(v, x), variables, x) == [(6, 9, 8, 9)]
+    assert _conv_inputs(lambda v, x: folded.apply(v, x), variables, x) == [(6, 9, 8, 9)]
     expected = plain.apply(variables, x)
-    actual = sliced.apply(variables, x)
+    actual = folded.apply(variables, x)
     assert actual.shape == (2, 3, 9, 4, 5)
     _assert_close(actual, expected)
 
@@ -152,9 +152,9 @@ def test_conv_3d_falls_back_for_grouped_convolutions():
     )
     _assert_close(ours(x, kernel), expected)
 
-    plain, sliced = _conv_pair(features=6, kernel_size=(3, 3, 3), feature_group_count=2)
+    plain, folded = _conv_pair(features=6, kernel_size=(3, 3, 3), feature_group_count=2)
     variables = _random_params(plain, x)
-    _assert_close(sliced.apply(variables, x), plain.apply(variables, x))
+    _assert_close(folded.apply(variables, x), plain.apply(variables, x))
 
 
 def test_conv_3d_falls_back_for_dilated_convolutions():
