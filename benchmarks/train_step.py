@@ -55,19 +55,20 @@ benchmark runs; the PyTorch side keeps its own default initialisation.
 Both sides use the same cores: PyTorch its default ``torch.set_num_threads(os.cpu_count())``,
 XLA its thread pool over every core. Measured on 2 CPU cores with no other job (load average
 about 1), JAX 0.10.2 (XLA CPU), torch 2.13.0 (CPU wheel), ``--repeats 5``; median step times
-in ms, mejax / PyTorch = ratio, at commit b0cd498 (before) and after the three changes below:
+in ms, mejax / PyTorch = ratio, at commit b0cd498 (before) and, in two runs, after the three
+changes below:
 
-=====================  ===========  ===================  ===================
-family                 parameters   before               after
-=====================  ===========  ===================  ===================
-i3d                    12,282,034    803 /  461 = 0.57    550 /  393 = 0.71
-res3d                  33,431,098   1584 /  910 = 0.57   1180 /  916 = 0.78
-part_resnet18          11,253,322    925 /  699 = 0.76    859 /  723 = 0.84
-dual_inception_gcn     20,174,425    312 /  346 = 1.11    287 /  296 = 1.03
-resnet10_attention      5,944,839    774 /  585 = 0.76    666 /  604 = 0.91
-=====================  ===========  ===================  ===================
+=====================  ===========  ===================  ===================  ===================
+family                 parameters   before               after, run 1         after, run 2
+=====================  ===========  ===================  ===================  ===================
+i3d                    12,282,034    803 /  461 = 0.57    550 /  393 = 0.71    549 /  420 = 0.76
+res3d                  33,431,098   1584 /  910 = 0.57   1180 /  916 = 0.78   1102 /  895 = 0.81
+part_resnet18          11,253,322    925 /  699 = 0.76    859 /  723 = 0.84    792 /  682 = 0.86
+dual_inception_gcn     20,174,425    312 /  346 = 1.11    287 /  296 = 1.03    304 /  361 = 1.19
+resnet10_attention      5,944,839    774 /  585 = 0.76    666 /  604 = 0.91    674 /  583 = 0.86
+=====================  ===========  ===================  ===================  ===================
 
-PyTorch's own time moves by up to 15 % between runs (dual_inception_gcn 346 and 296 ms with
+PyTorch's own time moves by up to 20 % between runs (dual_inception_gcn 296 and 361 ms with
 the same code): read the ratios to about +-0.1. The changes, each measured with both programs
 compiled in one process and timed alternately:
 
