@@ -21,13 +21,15 @@ are built (once, under ``--data-dir``) before anything is timed.
 Last line (the headline): ``protocol: fold-parallel/serial speed ratio R (serial A folds/h,
 fold-parallel B folds/h; N folds)`` (above 1: training the folds together is faster).
 
-Measured with the defaults on 2 CPU cores shared with other jobs, JAX 0.10.2: serial 77.3 s
-(186 folds/h), fold-parallel 103.4 s (139 folds/h), ratio 0.75; with ``--folds 2 --epochs 1``
-38.7 s against 42.7 s, ratio 0.91. On a CPU the fold-stacked convolutions become grouped
-convolutions, which XLA's CPU backend runs slowly (the reason one-vs-rest AU models are trained
-one at a time there, ``train.models_per_step``); the fold-parallel program is meant for
-accelerators, where the stacked folds fill the device. The two runs' test scores came out up to
-0.79 apart: this config trains with Adam, whose normalised steps turn float32 rounding
+Measured with the defaults on 2 CPU cores, JAX 0.10.2: with the model programs compiled without
+YNNPACK (``mejax.models.compiler``), no other job: serial 58.5 s (246 folds/h), fold-parallel
+55.8 s (258 folds/h), ratio 1.05. Before that change, on cores shared with other jobs: serial
+77.3 s (186 folds/h), fold-parallel 103.4 s (139 folds/h), ratio 0.75; with ``--folds 2
+--epochs 1`` 38.7 s against 42.7 s, ratio 0.91. On a CPU the fold-stacked convolutions become
+grouped convolutions, which XLA's own CPU kernels run about as fast as the folds one after
+another; the fold-parallel program is meant for accelerators, where the stacked folds fill the
+device. The two runs' test scores came out up to 0.79 apart (0.87 in the run after the
+change): this config trains with Adam, whose normalised steps turn float32 rounding
 differences (1e-6 in the first step's loss) into other models within an epoch; with SGD
 (``--config.optimizer.name=sgd``, 2 folds, 1 epoch) they were 2e-3 apart, and in float64 the
 two ways are the same computation (``tests/test_train.py``).
