@@ -10,7 +10,8 @@ Two convolutions of I3D on a (batch, frames, size, size, 3) clip (defaults: the 
 For each it times, after a warm-up call that compiles, the forward pass and the gradient with
 respect to the kernel (a first-layer training step needs no input gradient), and for the
 mid-level convolution also the forward pass with both gradients (what a training step runs).
-Reported times are the best of ``--repeats`` jitted calls; the ratio is lax time / conv_3d time
+Both sides compile with the models' options (``mejax.models.compiler``). Reported times are
+the best of ``--repeats`` jitted calls; the ratio is lax time / conv_3d time
 (above 1: conv_3d is faster). On backends other than CPU conv_3d defers to lax, so the ratios
 are 1 up to noise.
 
@@ -30,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from mejax.models import compiler
 from mejax.models.layers import conv_3d
 
 DIMENSION_NUMBERS = ("NDHWC", "DHWIO", "NDHWC")
@@ -65,9 +67,9 @@ def _programs(conv, strides):
         return jnp.vdot(forward(x, kernel), cotangent)
 
     return {
-        "fwd": jax.jit(lambda x, k, ct: forward(x, k)),
-        "kernel grad": jax.jit(jax.grad(loss, argnums=1)),
-        "fwd+grad": jax.jit(jax.value_and_grad(loss, argnums=(0, 1))),
+        "fwd": compiler.jit(lambda x, k, ct: forward(x, k)),
+        "kernel grad": compiler.jit(jax.grad(loss, argnums=1)),
+        "fwd+grad": compiler.jit(jax.value_and_grad(loss, argnums=(0, 1))),
     }
 
 
