@@ -101,8 +101,9 @@ convolution alone (forward and both gradients, 2 threads each, busy cores): Res3
 128 on 2 x 5 x 28^2 175 against 225 ms. Tried and
 dropped: XLA's oneDNN and XNNPACK options (no effect), the strided stem as a stride-1
 convolution on space-to-depth input (2-4 times slower), the convolutions as explicit patches
-times a matrix (slower), the stem's weight gradient over chunks of the batch (faster with
-YNNPACK only).
+times a matrix (slower), the stem over chunks of the batch (with YNNPACK its forward pass and
+kernel gradient took 1024 ms whole and 430 ms in chunks of 10 frames; with XLA's own
+convolutions 297 ms whole and 317-400 ms in chunks of 5-20 frames).
 
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
