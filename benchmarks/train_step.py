@@ -98,12 +98,12 @@ Where the time still goes: Res3D-18's step (XLA CPU trace, ``XLA_FLAGS=
 spends about 60 % in the convolutions and 11 % in transposes and copies around them. One
 convolution alone (forward and both gradients, 2 threads each, busy cores): Res3D's 3x3x3 64 ->
 64 on 4 x 10 x 28^2 takes mejax 274 ms against PyTorch's (oneDNN's) 159 ms, I3D's 3x3x3 96 ->
-128 on 2 x 5 x 28^2 175 against 225 ms. Tried and
-dropped: XLA's oneDNN and XNNPACK options (no effect), the strided stem as a stride-1
-convolution on space-to-depth input (2-4 times slower), the convolutions as explicit patches
-times a matrix (slower), the stem over chunks of the batch (with YNNPACK its forward pass and
-kernel gradient took 1024 ms whole and 430 ms in chunks of 10 frames; with XLA's own
-convolutions 297 ms whole and 317-400 ms in chunks of 5-20 frames).
+128 on 2 x 5 x 28^2 175 against 225 ms. Tried and dropped: XLA's oneDNN and XNNPACK options
+(no effect); measured with YNNPACK on only, the strided stems as stride-1 convolutions on
+space-to-depth input (1.2-3.9 times slower) and the 3D convolutions as explicit patches times a
+matrix (up to 2.5 times slower than folded); the stem over chunks of the batch (with YNNPACK
+its forward pass and kernel gradient took 1024 ms whole and 430 ms in chunks of 10 frames; with
+XLA's own convolutions 297 ms whole and 317-400 ms in chunks of 5-20 frames).
 
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
