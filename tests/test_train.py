@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from mejax import config_args, input_pipeline, optim, presets, sharding, tasks, train
+from mejax.models import compiler
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,6 +95,22 @@ def test_one_vs_rest_vmap_equals_separate_runs():
     # shown in float64 by test_vmapped_one_vs_rest_is_the_same_computation_in_float64 below.
     # The models differ (other labels, other keys), so the equalities above are not trivial.
     assert np.abs(one_per_call[2][0] - one_per_call[2][1]).max() > 0.1
+
+
+def test_training_and_prediction_programs_compile_with_the_model_options(monkeypatch):
+    """The train, fold and predict programs go through ``mejax.models.compiler.jit`` (XLA's
+    own CPU convolutions, not YNNPACK's)."""
+    compiled = []
+
+    def recording_jit(fun=None, **kwargs):
+        if fun is None:
+            return lambda f: recording_jit(f, **kwargs)
+        compiled.append(fun.__name__)
+        return jax.jit(fun, **kwargs)
+
+    monkeypatch.setattr(compiler, "jit", recording_jit)
+    stacked_steps((4,), chunk=1)
+    assert sorted(compiled) == ["chunk_step", "folds_chunk", "predict_chunk"]
 
 
 class PooledClassifier(nn.Module):

@@ -22,7 +22,6 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from mejax.models import layers
-from mejax.models.layers import conv_3d
 
 # (name, branch_0, (branch_1a, branch_1b), (branch_2a, branch_2b), branch_3) of each Inception
 # module, from the paper's Fig. 3 (the Inception-v1 channel table), or a max-pool
@@ -77,7 +76,7 @@ class Unit3D(nn.Module):
             padding="SAME",
             use_bias=False,
             dtype=self.dtype,
-            conv_general_dilated=conv_3d,
+            conv_general_dilated=layers.conv_3d,
             kernel_init=flat_lecun_normal,
         )(x)
         x = nn.BatchNorm(
