@@ -22,6 +22,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from mejax.models import layers
+from mejax.models.batch_norm import BatchNorm
 
 # (name, branch_0, (branch_1a, branch_1b), (branch_2a, branch_2b), branch_3) of each Inception
 # module, from the paper's Fig. 3 (the Inception-v1 channel table), or a max-pool
@@ -79,7 +80,7 @@ class Unit3D(nn.Module):
             conv_general_dilated=layers.conv_3d,
             kernel_init=flat_lecun_normal,
         )(x)
-        x = nn.BatchNorm(
+        x = BatchNorm(
             use_running_average=not train,
             momentum=self.bn_momentum,
             epsilon=1e-3,

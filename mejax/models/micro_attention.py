@@ -76,6 +76,7 @@ import jax
 import jax.numpy as jnp
 
 from mejax.models import layers
+from mejax.models.batch_norm import BatchNorm
 
 # The stage widths of the published network; they also label the stages' Caffe names.
 STAGES = (64, 128, 256, 512)
@@ -160,7 +161,7 @@ class MicroAttentionNet(nn.Module):
     bn_momentum: float = 0.9
 
     def _bn(self, train: bool, name: str) -> nn.BatchNorm:
-        return nn.BatchNorm(
+        return BatchNorm(
             use_running_average=not train,
             momentum=self.bn_momentum,
             epsilon=BN_EPSILON,

@@ -17,6 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from mejax.models.batch_norm import BatchNorm
 from mejax.models.layers import conv_3d
 
 # depth -> (block, blocks per layer): He et al. Table 1, Hara et al. Table 1 (ResNet-10 and -200
@@ -69,7 +70,7 @@ class Ops:
         )
 
     def bn(self, train, name=None):
-        return nn.BatchNorm(
+        return BatchNorm(
             use_running_average=not train,
             momentum=self.bn_momentum,
             epsilon=1e-5,

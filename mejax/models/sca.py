@@ -50,6 +50,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from mejax.models.batch_norm import BatchNorm
 from mejax.models.res3d import Res3D
 
 ATTENTIONS = ("none", "sa", "ca", "sca")
@@ -139,7 +140,7 @@ class ChannelAttention(nn.Module):
         if self.reduction:
             # GSoP's conv_for_DR has a bias; the BatchNorm after it makes one redundant.
             x = nn.Dense(min(self.reduction, channels), use_bias=False, name="reduce")(x)
-            x = nn.BatchNorm(
+            x = BatchNorm(
                 use_running_average=not train, momentum=self.bn_momentum, name="reduce_bn"
             )(x)
             x = nn.relu(x)
