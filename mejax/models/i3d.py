@@ -77,7 +77,7 @@ class Unit3D(nn.Module):
             padding="SAME",
             use_bias=False,
             dtype=self.dtype,
-            conv_general_dilated=layers.conv_3d,
+            conv_general_dilated=layers.conv_general_dilated,
             kernel_init=flat_lecun_normal,
         )(x)
         x = BatchNorm(

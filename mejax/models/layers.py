@@ -1,12 +1,13 @@
 """Layers shared by the models.
 
-``conv_3d`` computes a 3D convolution as one 2D convolution whose input holds, side by side in
-its channels, the time-shifted frames each temporal kernel tap reads. The result is the same
-convolution (up to float summation order), but XLA's CPU backend runs 2D convolutions and their
-gradients several times faster than 3D ones (measure it with ``benchmarks/conv3d.py``). Models
-pass it to ``flax.linen.Conv`` as ``conv_general_dilated``, so parameters keep their usual
-layout (kt, kh, kw, Cin, Cout) and name; on other backends it defers to
-``lax.conv_general_dilated``.
+``conv_general_dilated`` computes a 3D convolution as one 2D convolution whose input holds,
+side by side in its channels, the time-shifted frames each temporal kernel tap reads, and a 1x1
+convolution as a matrix product. The results are the same convolutions (up to float summation
+order), but XLA's CPU backend runs 2D convolutions and their gradients several times faster than
+3D ones (measure it with ``benchmarks/conv3d.py``) and matrix products' gradients faster than
+1x1 convolutions'. Models pass it to ``flax.linen.Conv`` as ``conv_general_dilated``, so
+parameters keep their usual layout ((kt,) kh, kw, Cin, Cout) and name; on other backends it
+defers to ``lax.conv_general_dilated``.
 
 ``max_pool`` is ``flax.linen.max_pool`` computed, on CPU, from strided slices: the same values,
 the gradient sent to the same elements, several times faster.
@@ -21,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-_NDHWC = ("NDHWC", "DHWIO", "NDHWC")
+_CHANNELS_LAST = {2: ("NHWC", "HWIO", "NHWC"), 3: ("NDHWC", "DHWIO", "NDHWC")}
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -40,7 +41,7 @@ def _reads_frames(tap: int, stride: int, time_out: int, pad_before: int, time: i
     return any(0 <= tap + i * stride - pad_before < time for i in range(time_out))
 
 
-def conv_3d(
+def conv_general_dilated(
     lhs,
     rhs,
     window_strides,
@@ -53,20 +54,26 @@ def conv_3d(
     precision=None,
     preferred_element_type=None,
 ):
-    """Drop-in for ``lax.conv_general_dilated`` on NDHWC inputs with DHWIO kernels.
+    """Drop-in for ``lax.conv_general_dilated``, faster on CPU for channels-last 2D and 3D
+    convolutions (NHWC / HWIO, NDHWC / DHWIO) without groups or dilation.
 
-    Uses the time-folded 2D formulation on CPU for undilated, ungrouped 3D convolutions and
-    ``lax.conv_general_dilated`` otherwise. Arguments as for ``lax.conv_general_dilated``.
-    Folding the taps into one convolution, rather than summing one 2D convolution per tap,
-    took Res3D-18 + SCA's training step from 1220 to 1038 ms and I3D + STAP's from 882 to
-    842 ms on 2 CPU cores (both programs in one process, timed alternately).
+    A 3D convolution becomes one 2D convolution over time-folded frames (see the module's
+    docstring): folding the taps into one convolution, rather than summing one 2D convolution
+    per tap, took Res3D-18 + SCA's training step from 1220 to 1038 ms and I3D + STAP's from 882
+    to 842 ms on 2 CPU cores (both programs in one process, timed alternately). A 1x1 kernel
+    without padding becomes a matrix product over the channels (after subsampling by the
+    stride): XLA's CPU backend computes the kernel gradient of a 1x1 convolution as a
+    convolution over transposed copies of both operands, the matrix product's gradients are
+    matrix products. Other convolutions and other backends go to ``lax.conv_general_dilated``.
+    Arguments as for ``lax.conv_general_dilated``.
     """
+    spatial = lhs.ndim - 2
     plain = (
         jax.default_backend() == "cpu"
-        and lhs.ndim == 5
+        and spatial in _CHANNELS_LAST
         # Compare in canonical form: callers may pass the spec as strings, Flax passes it resolved.
         and lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
-        == lax.conv_dimension_numbers(lhs.shape, rhs.shape, _NDHWC)
+        == lax.conv_dimension_numbers(lhs.shape, rhs.shape, _CHANNELS_LAST[spatial])
         and feature_group_count == 1
         and batch_group_count == 1
         and all(d == 1 for d in (lhs_dilation or (1,)))
@@ -86,19 +93,22 @@ def conv_3d(
             precision=precision,
             preferred_element_type=preferred_element_type,
         )
-    batch, time, height, width, channels = lhs.shape
-    kt = rhs.shape[0]
     if isinstance(padding, str):
         if padding == "SAME":
             padding = [
                 _same_padding(n, k, s)
-                for n, k, s in zip(lhs.shape[1:4], rhs.shape[:3], window_strides, strict=True)
+                for n, k, s in zip(lhs.shape[1:-1], rhs.shape[:-2], window_strides, strict=True)
             ]
         elif padding == "VALID":
-            padding = [(0, 0)] * 3
+            padding = [(0, 0)] * spatial
         else:
             raise ValueError(f"padding {padding!r} not supported")
     padding = [tuple(p) for p in padding]
+    options = {"precision": precision, "preferred_element_type": preferred_element_type}
+    if spatial == 2:
+        return _conv_2d(lhs, rhs, tuple(window_strides), padding, options)
+    batch, time, height, width, channels = lhs.shape
+    kt = rhs.shape[0]
     stride_t = window_strides[0]
     # lax.pad, not jnp.pad: negative padding crops, as in lax.conv_general_dilated.
     time_padding = (*padding[0], 0)
@@ -111,16 +121,24 @@ def conv_3d(
         [lhs[:, t : t + (time_out - 1) * stride_t + 1 : stride_t] for t in taps], axis=-1
     )
     kernel = jnp.concatenate([rhs[t] for t in taps], axis=2)
-    out = lax.conv_general_dilated(
+    out = _conv_2d(
         frames.reshape(batch * time_out, height, width, channels * len(taps)),
         kernel,
-        window_strides[1:],
+        tuple(window_strides[1:]),
         padding[1:],
-        dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        precision=precision,
-        preferred_element_type=preferred_element_type,
+        options,
     )
     return out.reshape(batch, time_out, *out.shape[1:])
+
+
+def _conv_2d(x, kernel, strides, padding, options):
+    """NHWC x HWIO convolution; a 1x1 kernel without padding as a matrix product."""
+    if kernel.shape[:2] == (1, 1) and all(p == (0, 0) for p in padding):
+        x = x[:, :: strides[0], :: strides[1]]
+        return lax.dot_general(x, kernel[0, 0], (((3,), (0,)), ((), ())), **options)
+    return lax.conv_general_dilated(
+        x, kernel, strides, padding, dimension_numbers=_CHANNELS_LAST[2], **options
+    )
 
 
 def max_pool(x, window_shape, strides=None, padding="VALID"):

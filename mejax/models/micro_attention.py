@@ -135,6 +135,7 @@ class MicroAttentionUnit(nn.Module):
             use_bias=False,
             dtype=self.dtype,
             kernel_init=MSRA_FAN_IN,
+            conv_general_dilated=layers.conv_general_dilated,
             name="conv",
         )(h)
         # Caffe's C -> 1 convolution with constant weights 1/C and lr_mult 0: a fixed mean.
@@ -179,6 +180,7 @@ class MicroAttentionNet(nn.Module):
             use_bias=kwargs.pop("use_bias", False),
             dtype=self.dtype,
             kernel_init=kwargs.pop("kernel_init", MSRA_FAN_IN),
+            conv_general_dilated=layers.conv_general_dilated,
             name=name,
             **kwargs,
         )

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from mejax.models.batch_norm import BatchNorm
-from mejax.models.layers import conv_3d
+from mejax.models.layers import conv_general_dilated
 
 # depth -> (block, blocks per layer): He et al. Table 1, Hara et al. Table 1 (ResNet-10 and -200
 # are Hara et al.'s; ResNet-10 is also the micro-attention network's backbone).
@@ -64,8 +64,8 @@ class Ops:
             use_bias=False,
             dtype=self.dtype,
             kernel_init=kaiming_normal_fan_out,
-            # The time-folded 3D convolution (faster on CPU); 2D inputs pass straight through.
-            conv_general_dilated=conv_3d,
+            # Time-folded 3D and matrix-product 1x1 convolutions (faster on CPU).
+            conv_general_dilated=conv_general_dilated,
             name=name,
         )
 

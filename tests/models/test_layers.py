@@ -1,4 +1,4 @@
-"""Tests of ``conv_3d``: the time-folded 3D convolution equals ``lax.conv_general_dilated``."""
+"""Tests of ``mejax.models.layers``: its convolutions and max-pool against lax and Flax."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import pytest
 from jax import lax
 
 from mejax.models import layers
-from mejax.models.layers import conv_3d
+from mejax.models.layers import conv_general_dilated
 
 DN = ("NDHWC", "DHWIO", "NDHWC")
+DN_2D = ("NHWC", "HWIO", "NHWC")
 # jit without XLA's CPU optimisations: they only slow compilation down here.
 _jit = functools.partial(
     jax.jit,
@@ -51,7 +52,14 @@ CASES = {
         (1, 1, 1),
         [(-1, 2), (1, 1), (0, 0)],
     ),
+    # 2D: the ResNets' stem, 3x3 and 1x1 (strided shortcut) convolutions.
+    "2d_7x7_stride2": ((2, 15, 16, 3), (7, 7, 3, 4), (2, 2), [(3, 3), (3, 3)]),
+    "2d_3x3_same": ((2, 9, 8, 3), (3, 3, 3, 4), (1, 1), "SAME"),
+    "2d_1x1_stride2": ((2, 9, 8, 5), (1, 1, 5, 4), (2, 2), "VALID"),
+    "2d_1x1_same": ((2, 7, 7, 5), (1, 1, 5, 4), (1, 1), "SAME"),
 }
+# 1x1 kernels without padding: a matrix product, no convolution.
+MATRIX_PRODUCTS = {"1x1x1", "2d_1x1_stride2", "2d_1x1_same"}
 
 # Kernel time steps that meet a real frame where some meet only padding (the others: all).
 TAPS_MEETING_FRAMES = {"one_frame_same": 1, "time_stride2_padding_only_tap": 2}
@@ -61,14 +69,10 @@ def _random(shape, seed):
     return jnp.asarray(np.random.default_rng(seed).normal(size=shape).astype(np.float32))
 
 
-def _conv_inputs(fn, *args) -> list[tuple[int, ...]]:
-    """Input shapes of every convolution in ``fn``'s jaxpr (rank 4: 2D, 5: 3D)."""
+def _conv_inputs(fn, *args, primitive="conv_general_dilated") -> list[tuple[int, ...]]:
+    """Input shapes of every convolution (or other ``primitive``) in ``fn``'s jaxpr."""
     jaxpr = jax.make_jaxpr(fn)(*args)
-    return [
-        eqn.invars[0].aval.shape
-        for eqn in jaxpr.eqns
-        if eqn.primitive.name == "conv_general_dilated"
-    ]
+    return [eqn.invars[0].aval.shape for eqn in jaxpr.eqns if eqn.primitive.name == primitive]
 
 
 def _assert_close(actual, expected, rtol=1e-4):
@@ -78,22 +82,28 @@ def _assert_close(actual, expected, rtol=1e-4):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_conv_3d_matches_lax_forward_and_gradients(case):
+def test_conv_general_dilated_matches_lax_forward_and_gradients(case):
     x_shape, k_shape, strides, padding = CASES[case]
     x, kernel = _random(x_shape, 0), _random(k_shape, 1)
+    dn = DN if len(x_shape) == 5 else DN_2D
 
     def ours(x, kernel):
-        return conv_3d(x, kernel, strides, padding, dimension_numbers=DN)
+        return conv_general_dilated(x, kernel, strides, padding, dimension_numbers=dn)
 
     def reference(x, kernel):
-        return lax.conv_general_dilated(x, kernel, strides, padding, dimension_numbers=DN)
+        return lax.conv_general_dilated(x, kernel, strides, padding, dimension_numbers=dn)
 
-    # The time-folded path is what runs on CPU, also for a string dimension spec (Flax passes
-    # it resolved, see below): one 2D convolution reading, side by side in its channels, the
-    # frames of every temporal tap that meets a real frame.
-    (shape,) = _conv_inputs(ours, x, kernel)
-    assert len(shape) == 4
-    assert shape[-1] == x_shape[-1] * TAPS_MEETING_FRAMES.get(case, k_shape[0])
+    # What runs on CPU, also for a string dimension spec (Flax passes it resolved, see below):
+    # a matrix product for 1x1 kernels; else one 2D convolution, for a 3D one reading side by
+    # side in its channels the frames of every temporal tap that meets a real frame.
+    if case in MATRIX_PRODUCTS:
+        assert _conv_inputs(ours, x, kernel) == []
+        assert len(_conv_inputs(ours, x, kernel, primitive="dot_general")) == 1
+    else:
+        (shape,) = _conv_inputs(ours, x, kernel)
+        assert len(shape) == 4
+        taps = TAPS_MEETING_FRAMES.get(case, k_shape[0]) if len(x_shape) == 5 else 1
+        assert shape[-1] == x_shape[-1] * taps
 
     expected = _jit(reference)(x, kernel)
     actual = _jit(ours)(x, kernel)
@@ -113,7 +123,7 @@ def test_conv_3d_matches_lax_forward_and_gradients(case):
 
 def _conv_pair(**kwargs):
     plain = nn.Conv(**kwargs)
-    folded = nn.Conv(**kwargs, conv_general_dilated=conv_3d)
+    folded = nn.Conv(**kwargs, conv_general_dilated=conv_general_dilated)
     return plain, folded
 
 
@@ -124,7 +134,7 @@ def _random_params(module, x, seed=3):
     return jax.tree.map(lambda s: jnp.asarray(rng.normal(size=s.shape), s.dtype), shapes)
 
 
-def test_conv_3d_inside_flax_conv_matches_plain_conv():
+def test_conv_general_dilated_inside_flax_conv_matches_plain_conv():
     x = _random((2, 6, 9, 8, 3), 4)
     plain, folded = _conv_pair(features=5, kernel_size=(3, 4, 3), strides=(2, 1, 2))
     variables = _random_params(plain, x)
@@ -139,12 +149,14 @@ def test_conv_3d_inside_flax_conv_matches_plain_conv():
     _assert_close(actual, expected)
 
 
-def test_conv_3d_falls_back_for_grouped_convolutions():
+def test_conv_general_dilated_falls_back_for_grouped_convolutions():
     x = _random((2, 4, 6, 6, 4), 5)
     kernel = _random((3, 3, 3, 2, 6), 6)  # 2 groups of 2 input channels
 
     def ours(x, kernel):
-        return conv_3d(x, kernel, (1, 1, 1), "SAME", dimension_numbers=DN, feature_group_count=2)
+        return conv_general_dilated(
+            x, kernel, (1, 1, 1), "SAME", dimension_numbers=DN, feature_group_count=2
+        )
 
     assert [len(s) for s in _conv_inputs(ours, x, kernel)] == [5]
     expected = lax.conv_general_dilated(
@@ -157,31 +169,31 @@ def test_conv_3d_falls_back_for_grouped_convolutions():
     _assert_close(folded.apply(variables, x), plain.apply(variables, x))
 
 
-def test_conv_3d_falls_back_for_dilated_convolutions():
+def test_conv_general_dilated_falls_back_for_dilated_convolutions():
     x, kernel = _random((1, 7, 6, 6, 2), 7), _random((3, 3, 3, 2, 3), 8)
     kwargs = dict(dimension_numbers=DN, rhs_dilation=(2, 1, 1))
 
     def ours(x, kernel):
-        return conv_3d(x, kernel, (1, 1, 1), "SAME", **kwargs)
+        return conv_general_dilated(x, kernel, (1, 1, 1), "SAME", **kwargs)
 
     assert [len(s) for s in _conv_inputs(ours, x, kernel)] == [5]
     expected = lax.conv_general_dilated(x, kernel, (1, 1, 1), "SAME", **kwargs)
     _assert_close(ours(x, kernel), expected)
 
 
-def test_conv_3d_defers_to_lax_off_cpu(monkeypatch):
+def test_conv_general_dilated_defers_to_lax_off_cpu(monkeypatch):
     x, kernel = _random((1, 4, 5, 5, 2), 9), _random((3, 3, 3, 2, 3), 10)
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     shapes = _conv_inputs(
-        lambda x, k: conv_3d(x, k, (1, 1, 1), "SAME", dimension_numbers=DN), x, kernel
+        lambda x, k: conv_general_dilated(x, k, (1, 1, 1), "SAME", dimension_numbers=DN), x, kernel
     )
     assert shapes == [x.shape]
 
 
-def test_conv_3d_rejects_unknown_padding_string():
+def test_conv_general_dilated_rejects_unknown_padding_string():
     x, kernel = _random((1, 4, 5, 5, 2), 11), _random((3, 3, 3, 2, 3), 12)
     with pytest.raises(ValueError, match="padding"):
-        conv_3d(x, kernel, (1, 1, 1), "FULL", dimension_numbers=DN)
+        conv_general_dilated(x, kernel, (1, 1, 1), "FULL", dimension_numbers=DN)
 
 
 # (input shape, window, strides, padding) of the models' pools: ResNet's and Micro-Attention's
