@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from mejax import config_args, input_pipeline, optim, presets, sharding, tasks, train
-from mejax.models import compiler
+from mejax.models import compiler, layers
+from mejax.models.batch_norm import BatchNorm
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -181,14 +182,16 @@ print(json.dumps(precision_runs({mode!r})))
 
 
 class ConvBN(nn.Module):
-    """Convolutions with BatchNorm, computing in the dtype of its parameters."""
+    """Convolutions with BatchNorm, computing in the dtype of its parameters; the models' own
+    layers (time-folded convolution, hand-differentiated BatchNorm)."""
 
     @nn.compact
     def __call__(self, clips, *, train: bool):
         x = clips
         for features in (4, 8):
-            x = nn.Conv(features, (3, 3, 3), strides=(1, 2, 2))(x)
-            x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(x))
+            conv = layers.conv_general_dilated
+            x = nn.Conv(features, (3, 3, 3), strides=(1, 2, 2), conv_general_dilated=conv)(x)
+            x = nn.relu(BatchNorm(use_running_average=not train, momentum=0.9)(x))
         return nn.Dense(2)(x.mean(axis=(1, 2, 3)))
 
 
