@@ -161,7 +161,7 @@ class MicroAttentionNet(nn.Module):
     dtype: jnp.dtype = jnp.float32
     bn_momentum: float = 0.9
 
-    def _bn(self, train: bool, name: str) -> nn.BatchNorm:
+    def _bn(self, train: bool, name: str) -> BatchNorm:
         return BatchNorm(
             use_running_average=not train,
             momentum=self.bn_momentum,
