@@ -54,32 +54,44 @@ benchmark runs; the PyTorch side keeps its own default initialisation.
 
 Both sides use the same cores: PyTorch its default ``torch.set_num_threads(os.cpu_count())``,
 XLA its thread pool over every core. Measured on 2 CPU cores with no other job (load average
-about 1), JAX 0.10.2 (XLA CPU), torch 2.13.0 (CPU wheel), ``--repeats 5``; median step times
-in ms, mejax / PyTorch = ratio, at commit b0cd498 (before) and, in two runs, after the three
-changes below:
+about 1), JAX 0.10.2 (XLA CPU), torch 2.13.0 (CPU wheel), ``--repeats 5``; median step
+times in ms as mejax/PyTorch, then the ratio, at commit b0cd498 (before), after changes 1-3
+below (fe0c994) and, in two runs, after changes 1-5:
 
-=====================  ===========  ===================  ===================  ===================
-family                 parameters   before               after, run 1         after, run 2
-=====================  ===========  ===================  ===================  ===================
-i3d                    12,282,034    803 /  461 = 0.57    550 /  393 = 0.71    549 /  420 = 0.76
-res3d                  33,431,098   1584 /  910 = 0.57   1180 /  916 = 0.78   1102 /  895 = 0.81
-part_resnet18          11,253,322    925 /  699 = 0.76    859 /  723 = 0.84    792 /  682 = 0.86
-dual_inception_gcn     20,174,425    312 /  346 = 1.11    287 /  296 = 1.03    304 /  361 = 1.19
-resnet10_attention      5,944,839    774 /  585 = 0.76    666 /  604 = 0.91    674 /  583 = 0.86
-=====================  ===========  ===================  ===================  ===================
+==================  ==============  ==============  ==============  ==============
+family              before          after 1-3       1-5, run 1      1-5, run 2
+==================  ==============  ==============  ==============  ==============
+i3d                   803/461 0.57    549/420 0.76    420/371 0.88    405/392 0.97
+res3d                1584/910 0.57   1102/895 0.81    898/727 0.81    895/761 0.85
+part_resnet18         925/699 0.76    792/682 0.86    711/625 0.88    725/695 0.96
+dual_inception_gcn    312/346 1.11    304/361 1.19    264/260 0.99    269/281 1.04
+resnet10_attention    774/585 0.76    674/583 0.86    527/485 0.92    613/562 0.92
+==================  ==============  ==============  ==============  ==============
 
-PyTorch's own time moves by up to 20 % between runs (dual_inception_gcn 296 and 361 ms with
-the same code): read the ratios to about +-0.1. The changes, each measured with both programs
-compiled in one process and timed alternately:
+PyTorch's own time moves by up to 20 % between runs (with the same code: res3d 727 and 761 ms,
+dual_inception_gcn 296 and 361 ms): read the ratios to about +-0.1, and the changes by the
+one-process A/B figures below. Each change was measured with both programs compiled in one
+process and timed alternately (median of 5 to 10 steps):
 
 1. ``mejax.models.compiler``: XLA's default on CPU hands convolutions to YNNPACK; compiled
    without it, res3d 1565 -> 1101 ms, i3d 769 -> 719, part_resnet18 1030 -> 953,
    resnet10_attention 739 -> 704; dual_inception_gcn 300 -> 324 (its 28^2 convolutions suit
    YNNPACK; one rule for every model is kept).
-2. ``mejax.models.layers.conv_3d`` folds the kernel's time steps into the input channels (one
-   2D convolution instead of one per time step): res3d 1220 -> 1038 ms, i3d 882 -> 842.
+2. ``mejax.models.layers.conv_general_dilated`` folds a 3D kernel's time steps into the input
+   channels (one 2D convolution instead of one per time step): res3d 1220 -> 1038 ms, i3d 882 ->
+   842.
 3. ``mejax.models.layers.max_pool`` routes the gradient one axis at a time and I3D uses it
    (``python benchmarks/max_pool.py --families i3d``): i3d 703 -> 535 ms.
+4. ``mejax.models.batch_norm.BatchNorm`` in place of ``flax.linen.BatchNorm`` (hand-written
+   gradient, per-channel sums as matrix products; the profile of ResNet-10's step had shown 105
+   ms in the windowed reductions XLA makes of Flax's sums): i3d 555 -> 467 ms,
+   part_resnet18 782 -> 687, resnet10_attention 627 -> 561, res3d 978 -> 915;
+   dual_inception_gcn has no BatchNorm.
+5. ``conv_general_dilated`` computes a 1x1 convolution as a matrix product (XLA computes a 1x1
+   convolution's kernel gradient as a convolution over transposed copies of both operands, into
+   which it fused I3D's 3x3x3 max-pools a second time): i3d 542 -> 483 ms (10 steps each);
+   part_resnet18 707 -> 685, resnet10_attention 594 -> 590 and res3d (no 1x1 convolution) 946
+   -> 988: unchanged within noise.
 
 Earlier, the pools from strided slices and skipping the kernel time steps that meet only
 padding (both in ``mejax.models.layers``) had taken Res3D-18's step from 2729 to 1982 ms on
@@ -91,7 +103,7 @@ threads as on 1. ``--torch-threads 1`` stays for machines whose other jobs keep 
 where PyTorch's threads wait on each other (3 to 10 times slower steps); pin both sides to one
 core there (``taskset -c 1 python benchmarks/train_step.py --torch-threads 1``). I3D at the
 paper's 224^2: ``--i3d-size 224``. Compilation (mejax only, not in the step times): i3d about
-25 s, res3d 8 s, the 2D families 4-9 s.
+15-20 s, res3d 6 s, the 2D families 3-6 s.
 
 Where the time still goes: Res3D-18's step (XLA CPU trace, ``XLA_FLAGS=
 --xla_cpu_enable_xprof_traceme=true`` and ``jax.profiler.trace`` over 3 steps, on busy cores)
@@ -104,6 +116,17 @@ space-to-depth input (1.2-3.9 times slower) and the 3D convolutions as explicit 
 matrix (up to 2.5 times slower than folded); the stem over chunks of the batch (with YNNPACK
 its forward pass and kernel gradient took 1024 ms whole and 430 ms in chunks of 10 frames; with
 XLA's own convolutions 297 ms whole and 317-400 ms in chunks of 5-20 frames).
+
+After changes 1-5, on a quiet machine: XLA's 2D convolutions are as fast as PyTorch's forward
+(3x3, 64 -> 64 on 10 x 56^2: 17.6 ms against 28.4 ms channels-first, 13.2 channels-last) but
+not backward (forward and both gradients 76 against 60 ms; 3x3 512 -> 512 on 10 x 7^2 58 against
+45 ms): XLA computes a kernel gradient as a convolution over transposed copies of the input and
+the output gradient, and an input gradient with a transposed copy of the kernel (3 x 3 x 512 x
+512: 4.4 ms alone, 8-14 ms inside Res3D's and the part-based ResNet-18's steps, where transposes
+and copies still take 100-130 ms of the step). Tried and dropped: the kernel gradient as
+explicit patches times a matrix (1.1-1.7 times slower, the stems too); YNNPACK for dots,
+elementwise fusions or reductions only, and XLA's concurrency-optimised scheduler (no change).
+XLA's matrix kernel is not the limit: 2048^2 products run at 201 GFLOP/s against PyTorch's 193.
 
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
