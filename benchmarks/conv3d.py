@@ -1,21 +1,45 @@
-"""Times ``mejax.models.layers.conv_general_dilated`` against lax's on I3D's 3D convolutions.
+"""Times ``mejax.models.layers.conv_general_dilated`` against lax's (and PyTorch's) on I3D's and
+Res3D's 3D convolutions.
 
-Two convolutions of I3D on a (batch, frames, size, size, 3) clip (defaults: the STAP input of
-10 frames, at 112^2 so that it runs in seconds on a CPU):
+Two convolutions on a (batch, frames, size, size, 3) clip (defaults: I3D's STAP input of 10
+frames, at 112^2 so that it runs in seconds on a CPU):
 
-- the stem, Conv3d_1a_7x7: 7x7x7, stride 2, 3 -> ``channels`` (64 in the published network);
+- the stem: 7x7x7, stride 2 (I3D's Conv3d_1a_7x7; ``--stem-time-stride 1 --batch 4`` gives
+  Res3D-18's ``conv1`` in ``benchmarks/train_step.py``), 3 -> ``channels`` (64 in both
+  published networks);
 - a mid-level 3x3x3 convolution, stride 1, shaped like Mixed_3b's Branch_1: on the map after
   MaxPool3d_3a (frames/2, size/8, size/8), 1.5 * ``channels`` -> 2 * ``channels`` (96 -> 128).
 
 For each it times, after a warm-up call that compiles, the forward pass and the gradient with
 respect to the kernel (a first-layer training step needs no input gradient), and for the
 mid-level convolution also the forward pass with both gradients (what a training step runs).
-Both sides compile with the models' options (``mejax.models.compiler``). Reported times are
-the best of ``--repeats`` jitted calls; the ratio is lax time / mejax time
-(above 1: mejax is faster). On backends other than CPU mejax defers to lax, so the ratios
-are 1 up to noise.
+Both JAX sides compile with the models' options (``mejax.models.compiler``). Where PyTorch is
+installed, the same operations run in PyTorch too (``torch.nn.functional.conv3d`` and
+``torch.ops.aten.convolution_backward``, channels-first, ``torch.set_num_threads(os.cpu_count())``),
+as the reference of ``benchmarks/train_step.py``. Reported times are the best of ``--repeats``
+calls; the ratio is lax time / mejax time (above 1: mejax is faster). On backends other than
+CPU mejax defers to lax, so the ratios are 1 up to noise.
 
-  python benchmarks/conv3d.py [--batch 2] [--frames 10] [--size 112] [--channels 64] [--repeats 5]
+On 2 CPU cores with no other job (JAX 0.10.2, torch 2.13.0), best of 5, ms as lax / mejax /
+PyTorch:
+
+=============================  ===========  ===================  ==================
+convolution                    operation    defaults (I3D)       ``--batch 4
+                                                                 --stem-time-stride
+                                                                 1`` (Res3D-18)
+=============================  ===========  ===================  ==================
+stem 7x7x7                     fwd          152.8 / 27.0 / 19.5  632 / 137 / 97
+stem 7x7x7                     kernel grad  333.8 / 38.6 / 21.3  1360 / 139 / 85
+3x3x3 (2 or 4 x 5 x 14^2 x 96) fwd+grad     52.0 / 22.4 / 18.7   97.7 / 42.9 / 39.2
+=============================  ===========  ===================  ==================
+
+The folded convolutions run at 5 to 10 times lax's speed, and the mid-level one at about
+PyTorch's; the strided stems over 3 input channels do not: Res3D-18's stem alone takes 94 ms
+more than PyTorch's (forward and kernel gradient), most of that family's gap in
+``benchmarks/train_step.py``.
+
+  python benchmarks/conv3d.py [--batch 2] [--frames 10] [--size 112] [--channels 64]
+                              [--stem-time-stride 2] [--repeats 5]
 
 Last line (the headline):
 ``conv3d: lax/mejax speed ratio X (stem kernel grad), Y (3x3x3 fwd+grad) on <backend>``.
@@ -24,6 +48,7 @@ Last line (the headline):
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import jax
@@ -43,6 +68,9 @@ def _parse_args():
     parser.add_argument("--frames", type=int, default=10, help="frames per clip")
     parser.add_argument("--size", type=int, default=112, help="frame height and width")
     parser.add_argument("--channels", type=int, default=64, help="stem output channels")
+    parser.add_argument(
+        "--stem-time-stride", type=int, default=2, help="temporal stride of the stem (Res3D: 1)"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per measurement")
     return parser.parse_args()
 
@@ -53,6 +81,46 @@ def _best_time(fn, args, repeats):
     for _ in range(repeats):
         start = time.perf_counter()
         jax.block_until_ready(fn(*args))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _torch_programs(torch, x, kernel, cotangent, strides):
+    """PyTorch's forward, kernel gradient and forward-with-both-gradients of the same
+    convolution (channels-first copies; TensorFlow's "SAME" padding applied beforehand)."""
+    functional = torch.nn.functional
+    padding = [
+        p
+        for n, k, s in reversed(list(zip(x.shape[1:4], kernel.shape[:3], strides, strict=True)))
+        for p in lax.padtype_to_pads((n,), (k,), (s,), "SAME")[0]
+    ]
+    x = functional.pad(torch.from_numpy(np.array(x)).permute(0, 4, 1, 2, 3), padding)
+    x = x.contiguous()
+    kernel = torch.from_numpy(np.array(kernel)).permute(4, 3, 0, 1, 2).contiguous()
+    cotangent = torch.from_numpy(np.array(cotangent)).permute(0, 4, 1, 2, 3).contiguous()
+
+    def backward(mask):
+        return torch.ops.aten.convolution_backward(
+            cotangent, x, kernel, None, strides, [0] * 3, [1] * 3, False, [0] * 3, 1, mask
+        )
+
+    def forward_and_gradients():
+        functional.conv3d(x, kernel, stride=strides)
+        return backward([True, True, False])
+
+    return {
+        "fwd": lambda: functional.conv3d(x, kernel, stride=strides),
+        "kernel grad": lambda: backward([False, True, False]),
+        "fwd+grad": forward_and_gradients,
+    }
+
+
+def _best_torch_time(fn, repeats):
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -78,12 +146,13 @@ def main():
     rng = np.random.default_rng(0)
     channels = args.channels
     mid_frames, mid_size = -(-args.frames // 2), -(-args.size // 8)
+    stem = f"stem 7x7x7/{args.stem_time_stride}x2x2"
     cases = {
         # name: (input shape, kernel shape, strides, operations timed)
-        "stem 7x7x7/2": (
+        stem: (
             (args.batch, args.frames, args.size, args.size, 3),
             (7, 7, 7, 3, channels),
-            (2, 2, 2),
+            (args.stem_time_stride, 2, 2),
             ("fwd", "kernel grad"),
         ),
         "3x3x3": (
@@ -93,10 +162,16 @@ def main():
             ("fwd", "kernel grad", "fwd+grad"),
         ),
     }
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    else:
+        torch.set_num_threads(os.cpu_count())
     backend = jax.default_backend()
     print(f"backend {backend}, {jax.device_count()} device(s); best of {args.repeats} calls")
-    header = f"{'convolution':<14} {'input':<22} {'operation':<12} {'lax ms':>9} "
-    print(header + f"{'mejax ms':>11} {'ratio':>6}")
+    header = f"{'convolution':<18} {'input':<22} {'operation':<12} {'lax ms':>9} "
+    print(header + f"{'mejax ms':>11} {'ratio':>6}" + (f" {'torch ms':>9}" if torch else ""))
     ratios = {}
     for name, (x_shape, k_shape, strides, operations) in cases.items():
         x = jnp.asarray(rng.normal(size=x_shape), jnp.float32)
@@ -111,17 +186,22 @@ def main():
         cotangent = jnp.asarray(rng.normal(size=out_shape), jnp.float32)
         reference = _programs(lax.conv_general_dilated, strides)
         ours = _programs(conv_general_dilated, strides)
+        if torch:
+            theirs = _torch_programs(torch, x, kernel, cotangent, strides)
         for operation in operations:
             t_lax = _best_time(reference[operation], (x, kernel, cotangent), args.repeats)
             t_ours = _best_time(ours[operation], (x, kernel, cotangent), args.repeats)
             ratios[name, operation] = t_lax / t_ours
             shape = "x".join(map(str, x_shape))
-            print(
-                f"{name:<14} {shape:<22} {operation:<12} {1e3 * t_lax:>9.1f} "
+            line = (
+                f"{name:<18} {shape:<22} {operation:<12} {1e3 * t_lax:>9.1f} "
                 f"{1e3 * t_ours:>11.1f} {t_lax / t_ours:>6.2f}"
             )
+            if torch:
+                line += f" {1e3 * _best_torch_time(theirs[operation], args.repeats):>9.1f}"
+            print(line)
     print(
-        f"conv3d: lax/mejax speed ratio {ratios['stem 7x7x7/2', 'kernel grad']:.2f} "
+        f"conv3d: lax/mejax speed ratio {ratios[stem, 'kernel grad']:.2f} "
         f"(stem kernel grad), {ratios['3x3x3', 'fwd+grad']:.2f} (3x3x3 fwd+grad) on {backend}"
     )
 

@@ -128,6 +128,22 @@ explicit patches times a matrix (1.1-1.7 times slower, the stems too); YNNPACK f
 elementwise fusions or reductions only, and XLA's concurrency-optimised scheduler (no change).
 XLA's matrix kernel is not the limit: 2048^2 products run at 201 GFLOP/s against PyTorch's 193.
 
+Most of the remaining gap is in the stems, strided 7x7(x7) convolutions over 1 to 3 input
+channels, whose kernel gradient XLA computes at half PyTorch's speed or less
+(``benchmarks/conv3d.py``, forward + kernel gradient: Res3D-18's stem 137 + 139 ms against 97 +
+85, I3D's 27 + 39 against 20 + 21). Tried and dropped after changes 1-5 (one-process A/B, 2
+CPU cores): the stems on space-to-depth input with XLA's own convolutions (Res3D's stem forward
+and kernel gradient 303-320 -> 360-385 ms, I3D's 83-86 -> 87-94); the stem's kernel gradient in
+chunks of the batch (150 -> 179-267 ms); the folded stem input built directly in the layout of
+the kernel gradient's convolution (356 -> 389 ms); input gradients that flip the activations
+rather than the kernel (XLA copies a kernel's flip and transpose at once, 4.0 ms for 3 x 3 x 512
+x 512 against 1.3 ms for the transpose alone: one 3x3 512 -> 512 convolution on 4 x 4^2 went
+from 12.6 to 9.7 ms, whole steps did not change: res3d 969 -> 977 ms, part_resnet18 725 ->
+729); Dual-Inception's convolutions through ``conv_general_dilated`` (294 -> 289 ms, noise);
+XLA's 512-bit vectors (``xla_cpu_prefer_vector_width``; no change). Closing the rest needs a
+convolution kernel outside XLA (a oneDNN call through XLA's FFI, or a Pallas CPU kernel), a C++
+build step that mejax does not have.
+
 Last line (the headline): ``train step pytorch/mejax speed ratio: i3d X, res3d Y,
 part_resnet18 Z, dual_inception_gcn W, resnet10_attention V`` (families not run show ``-``).
 """
