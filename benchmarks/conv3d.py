@@ -4,9 +4,9 @@ Res3D's 3D convolutions.
 Two convolutions on a (batch, frames, size, size, 3) clip (defaults: I3D's STAP input of 10
 frames, at 112^2 so that it runs in seconds on a CPU):
 
-- the stem: 7x7x7, stride 2 (I3D's Conv3d_1a_7x7; ``--stem-time-stride 1 --batch 4`` gives
-  Res3D-18's ``conv1`` in ``benchmarks/train_step.py``), 3 -> ``channels`` (64 in both
-  published networks);
+- the stem: 7x7x7, stride 2, 3 -> ``channels`` (64 in the published networks): I3D's
+  Conv3d_1a_7x7; with ``--stem-time-stride 1 --batch 4`` shaped like Res3D-18's ``conv1`` in
+  ``benchmarks/train_step.py`` (whose spatial padding is (3, 3), where "SAME" pads (2, 3));
 - a mid-level 3x3x3 convolution, stride 1, shaped like Mixed_3b's Branch_1: on the map after
   MaxPool3d_3a (frames/2, size/8, size/8), 1.5 * ``channels`` -> 2 * ``channels`` (96 -> 128).
 
@@ -75,14 +75,20 @@ def _parse_args():
     return parser.parse_args()
 
 
-def _best_time(fn, args, repeats):
-    jax.block_until_ready(fn(*args))  # warm-up: compiles
+def _best_time(call, repeats):
+    """Best of ``repeats`` calls of ``call()``, after one warm-up call (which compiles)."""
+    call()
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
+        call()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def _blocking(program, *args):
+    """A call of the jitted ``program`` on ``args`` that waits for its result."""
+    return lambda: jax.block_until_ready(program(*args))
 
 
 def _torch_programs(torch, x, kernel, cotangent, strides):
@@ -113,16 +119,6 @@ def _torch_programs(torch, x, kernel, cotangent, strides):
         "kernel grad": lambda: backward([False, True, False]),
         "fwd+grad": forward_and_gradients,
     }
-
-
-def _best_torch_time(fn, repeats):
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def _programs(conv, strides):
@@ -189,8 +185,10 @@ def main():
         if torch:
             theirs = _torch_programs(torch, x, kernel, cotangent, strides)
         for operation in operations:
-            t_lax = _best_time(reference[operation], (x, kernel, cotangent), args.repeats)
-            t_ours = _best_time(ours[operation], (x, kernel, cotangent), args.repeats)
+            t_lax, t_ours = (
+                _best_time(_blocking(program, x, kernel, cotangent), args.repeats)
+                for program in (reference[operation], ours[operation])
+            )
             ratios[name, operation] = t_lax / t_ours
             shape = "x".join(map(str, x_shape))
             line = (
@@ -198,7 +196,7 @@ def main():
                 f"{1e3 * t_ours:>11.1f} {t_lax / t_ours:>6.2f}"
             )
             if torch:
-                line += f" {1e3 * _best_torch_time(theirs[operation], args.repeats):>9.1f}"
+                line += f" {1e3 * _best_time(theirs[operation], args.repeats):>9.1f}"
             print(line)
     print(
         f"conv3d: lax/mejax speed ratio {ratios[stem, 'kernel grad']:.2f} "
