@@ -25,13 +25,6 @@ from jax import lax
 _CHANNELS_LAST = {2: ("NHWC", "HWIO", "NHWC"), 3: ("NDHWC", "DHWIO", "NDHWC")}
 
 
-def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow's "SAME" padding of one dimension (the extra pixel goes after)."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
-
-
 def _reads_frames(tap: int, stride: int, time_out: int, pad_before: int, time: int) -> bool:
     """Whether kernel time step ``tap`` meets a real frame at some output time (it reads the
     padded frames ``tap + i * stride``, ``i < time_out``; the real ones start at ``pad_before``).
@@ -94,15 +87,9 @@ def conv_general_dilated(
             preferred_element_type=preferred_element_type,
         )
     if isinstance(padding, str):
-        if padding == "SAME":
-            padding = [
-                _same_padding(n, k, s)
-                for n, k, s in zip(lhs.shape[1:-1], rhs.shape[:-2], window_strides, strict=True)
-            ]
-        elif padding == "VALID":
-            padding = [(0, 0)] * spatial
-        else:
+        if padding not in ("SAME", "VALID"):
             raise ValueError(f"padding {padding!r} not supported")
+        padding = lax.padtype_to_pads(lhs.shape[1:-1], rhs.shape[:-2], window_strides, padding)
     padding = [tuple(p) for p in padding]
     options = {"precision": precision, "preferred_element_type": preferred_element_type}
     if spatial == 2:
