@@ -17,32 +17,30 @@ Both JAX sides compile with the models' options (``mejax.models.compiler``). Whe
 installed, the same operations run in PyTorch too (``torch.nn.functional.conv3d`` and
 ``torch.ops.aten.convolution_backward``, channels-first, ``torch.set_num_threads(os.cpu_count())``),
 as the reference of ``benchmarks/train_step.py``. Reported times are the best of ``--repeats``
-calls; the ratio is lax time / mejax time (above 1: mejax is faster). On backends other than
-CPU mejax defers to lax, so the ratios are 1 up to noise.
+calls; the ratios are lax time / mejax time and PyTorch time / mejax time (above 1: mejax is
+faster). On backends other than CPU mejax defers to lax, so the first ratio is 1 up to noise.
 
 On 2 CPU cores with no other job (JAX 0.10.2, torch 2.13.0), best of 5, ms as lax / mejax /
-PyTorch:
+PyTorch, then PyTorch/mejax; the Res3D-18 column is ``--batch 4 --stem-time-stride 1``:
 
-=============================  ===========  ===================  ==================
-convolution                    operation    defaults (I3D)       ``--batch 4
-                                                                 --stem-time-stride
-                                                                 1`` (Res3D-18)
-=============================  ===========  ===================  ==================
-stem 7x7x7                     fwd          152.8 / 27.0 / 19.5  632 / 137 / 97
-stem 7x7x7                     kernel grad  333.8 / 38.6 / 21.3  1360 / 139 / 85
-3x3x3 (2 or 4 x 5 x 14^2 x 96) fwd+grad     52.0 / 22.4 / 18.7   97.7 / 42.9 / 39.2
-=============================  ===========  ===================  ==================
+====================  ===========  =========================  ===========================
+convolution           operation    defaults (I3D)             Res3D-18
+====================  ===========  =========================  ===========================
+stem 7x7x7            fwd          151.1 / 27.1 / 20.2  0.75  650.1 / 123.6 / 97.3  0.79
+stem 7x7x7            kernel grad  330.7 / 37.5 / 21.5  0.57  1479.9 / 154.0 / 87.4  0.57
+3x3x3, 5 x 14^2 x 96  fwd+grad     51.2 / 21.2 / 19.0  0.90   112.3 / 50.8 / 43.5  0.86
+====================  ===========  =========================  ===========================
 
-The folded convolutions run at 5 to 10 times lax's speed, and the mid-level one at about
-PyTorch's; the strided stems over 3 input channels do not: Res3D-18's stem alone takes 94 ms
-more than PyTorch's (forward and kernel gradient), most of that family's gap in
-``benchmarks/train_step.py``.
+The folded convolutions run at 2 to 10 times lax's speed, and the mid-level one at 0.86-0.90
+of PyTorch's; the strided stems over 3 input channels do not: Res3D-18's stem takes 93 ms more
+than PyTorch's (forward and kernel gradient, ratios 0.79 and 0.57), most of that family's gap
+in ``benchmarks/train_step.py``.
 
   python benchmarks/conv3d.py [--batch 2] [--frames 10] [--size 112] [--channels 64]
                               [--stem-time-stride 2] [--repeats 5]
 
-Last line (the headline):
-``conv3d: lax/mejax speed ratio X (stem kernel grad), Y (3x3x3 fwd+grad) on <backend>``.
+Last line (the headline): ``conv3d: lax/mejax speed ratio X (stem kernel grad), Y (3x3x3
+fwd+grad); pytorch/mejax X', Y' on <backend>`` (without PyTorch, the part after ";" is left out).
 """
 
 from __future__ import annotations
@@ -95,13 +93,9 @@ def _torch_programs(torch, x, kernel, cotangent, strides):
     """PyTorch's forward, kernel gradient and forward-with-both-gradients of the same
     convolution (channels-first copies; TensorFlow's "SAME" padding applied beforehand)."""
     functional = torch.nn.functional
-    padding = [
-        p
-        for n, k, s in reversed(list(zip(x.shape[1:4], kernel.shape[:3], strides, strict=True)))
-        for p in lax.padtype_to_pads((n,), (k,), (s,), "SAME")[0]
-    ]
-    x = functional.pad(torch.from_numpy(np.array(x)).permute(0, 4, 1, 2, 3), padding)
-    x = x.contiguous()
+    pads = lax.padtype_to_pads(x.shape[1:4], kernel.shape[:3], strides, "SAME")
+    padding = [p for pair in reversed(pads) for p in pair]  # F.pad: last dimension first
+    x = functional.pad(torch.from_numpy(np.array(x)).permute(0, 4, 1, 2, 3), padding).contiguous()
     kernel = torch.from_numpy(np.array(kernel)).permute(4, 3, 0, 1, 2).contiguous()
     cotangent = torch.from_numpy(np.array(cotangent)).permute(0, 4, 1, 2, 3).contiguous()
 
@@ -167,8 +161,12 @@ def main():
     backend = jax.default_backend()
     print(f"backend {backend}, {jax.device_count()} device(s); best of {args.repeats} calls")
     header = f"{'convolution':<18} {'input':<22} {'operation':<12} {'lax ms':>9} "
-    print(header + f"{'mejax ms':>11} {'ratio':>6}" + (f" {'torch ms':>9}" if torch else ""))
-    ratios = {}
+    print(
+        header
+        + f"{'mejax ms':>11} {'ratio':>6}"
+        + (f" {'torch ms':>9} {'ratio':>6}" if torch else "")
+    )
+    ratios, torch_ratios = {}, {}
     for name, (x_shape, k_shape, strides, operations) in cases.items():
         x = jnp.asarray(rng.normal(size=x_shape), jnp.float32)
         kernel = jnp.asarray(rng.normal(size=k_shape) / np.sqrt(np.prod(k_shape[:-1])), jnp.float32)
@@ -196,12 +194,20 @@ def main():
                 f"{1e3 * t_ours:>11.1f} {t_lax / t_ours:>6.2f}"
             )
             if torch:
-                line += f" {1e3 * _best_time(theirs[operation], args.repeats):>9.1f}"
+                t_torch = _best_time(theirs[operation], args.repeats)
+                torch_ratios[name, operation] = t_torch / t_ours
+                line += f" {1e3 * t_torch:>9.1f} {t_torch / t_ours:>6.2f}"
             print(line)
-    print(
-        f"conv3d: lax/mejax speed ratio {ratios[stem, 'kernel grad']:.2f} "
-        f"(stem kernel grad), {ratios['3x3x3', 'fwd+grad']:.2f} (3x3x3 fwd+grad) on {backend}"
+    headline = (
+        f"conv3d: lax/mejax speed ratio {ratios[stem, 'kernel grad']:.2f} (stem kernel grad), "
+        f"{ratios['3x3x3', 'fwd+grad']:.2f} (3x3x3 fwd+grad)"
     )
+    if torch:
+        headline += (
+            f"; pytorch/mejax {torch_ratios[stem, 'kernel grad']:.2f}, "
+            f"{torch_ratios['3x3x3', 'fwd+grad']:.2f}"
+        )
+    print(f"{headline} on {backend}")
 
 
 if __name__ == "__main__":

@@ -129,9 +129,9 @@ elementwise fusions or reductions only, and XLA's concurrency-optimised schedule
 XLA's matrix kernel is not the limit: 2048^2 products run at 201 GFLOP/s against PyTorch's 193.
 
 Most of the remaining gap is in the stems, strided 7x7(x7) convolutions over 1 to 3 input
-channels, whose kernel gradient XLA computes at half PyTorch's speed or less
-(``benchmarks/conv3d.py``, forward + kernel gradient: Res3D-18's stem 137 + 139 ms against 97 +
-85, I3D's 27 + 39 against 20 + 21). Tried and dropped after changes 1-5 (one-process A/B, 2
+channels, whose kernel gradient XLA computes at 0.57 times PyTorch's speed
+(``benchmarks/conv3d.py``, forward + kernel gradient: Res3D-18's stem 124 + 154 ms against 97 +
+87, I3D's 27 + 38 against 20 + 22). Tried and dropped after changes 1-5 (one-process A/B, 2
 CPU cores): the stems on space-to-depth input with XLA's own convolutions (Res3D's stem forward
 and kernel gradient 303-320 -> 360-385 ms, I3D's 83-86 -> 87-94); the stem's kernel gradient in
 chunks of the batch (150 -> 179-267 ms); the folded stem input built directly in the layout of
