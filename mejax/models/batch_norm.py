@@ -14,10 +14,11 @@ is not fused with its producer. :func:`normalize_batch` has the textbook gradien
 
 which needs two per-channel sums of full-size tensors; on CPU every per-channel sum is a matrix
 product with a block of ones (``column_sums``), which XLA gives to its multithreaded matrix
-kernel. A BatchNorm + ReLU forward and backward of 10 x 112^2 x 64 values took 86 ms in Flax
-and 38 ms here (2 CPU cores; PyTorch's channels-first BatchNorm2d 49 ms); whole training steps:
-``benchmarks/train_step.py``. On other backends the sums are ordinary reductions, which XLA
-fuses with their operands there.
+kernel. A BatchNorm + ReLU forward and backward of 10 x 112^2 x 64 values (``python
+benchmarks/batch_norm.py``, 2 CPU cores, three runs) took 51-68 ms in Flax and 27-36 ms here,
+flax/mejax 1.48-2.15; PyTorch's channels-first BatchNorm2d took 20-25 ms, pytorch/mejax
+0.64-0.74. Whole training steps: ``benchmarks/train_step.py``. On other backends the sums are
+ordinary reductions, which XLA fuses with their operands there.
 
 Differences from Flax, all within float rounding: the variance is computed in two passes,
 ``mean((x - mean)^2)`` (Flax's default ``use_fast_variance`` takes ``mean(x^2) - mean^2``,
