@@ -103,7 +103,7 @@ threads as on 1. ``--torch-threads 1`` stays for machines whose other jobs keep 
 where PyTorch's threads wait on each other (3 to 10 times slower steps); pin both sides to one
 core there (``taskset -c 1 python benchmarks/train_step.py --torch-threads 1``). I3D at the
 paper's 224^2: ``--i3d-size 224``. Compilation (mejax only, not in the step times): i3d about
-15-20 s, res3d 6 s, the 2D families 3-6 s.
+15-20 s, res3d 6-8 s, the 2D families 3-8 s.
 
 Where the time still goes: Res3D-18's step (XLA CPU trace, ``XLA_FLAGS=
 --xla_cpu_enable_xprof_traceme=true`` and ``jax.profiler.trace`` over 3 steps, on busy cores)
