@@ -131,7 +131,8 @@ class MetricWriter:
 
 def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> None:
     """Plots training loss and the validation score (``val/score``, the task's model-selection
-    score: average F1 over AUs, UF1, ...) per round from ``metrics.jsonl`` into a PNG."""
+    score: average F1 over AUs, UF1, ...) per round from ``metrics.jsonl`` into a PNG. A run whose
+    rounds were all shorter than ``train.log_every_steps`` logged nothing: its figure says so."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -148,7 +149,11 @@ def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> Non
     axes[0].set(title="training loss (mean over models)", xlabel="step", yscale="log")
     axes[1].set(title=f"validation {score_name}", xlabel="step", ylim=(0, 1))
     for axis in axes:
-        axis.legend()
+        if rounds:
+            axis.legend()
+        else:
+            axis.text(0.5, 0.5, f"nothing logged in {metrics_file.name}", ha="center",
+                      transform=axis.transAxes)  # fmt: skip
         axis.grid(alpha=0.3)
     fig.tight_layout()
     write_atomic(out, lambda file: fig.savefig(file, dpi=100, format="png"), binary=True)

@@ -33,7 +33,7 @@ def test_focal_loss_gamma_zero_is_weighted_cross_entropy():
 
 @pytest.mark.parametrize("gamma", [1.0, 2.0, 5.0])
 def test_focal_loss_down_weights_easy_examples(gamma):
-    easy, hard = np.array([[0.0, 4.0]]), np.array([[0.0, 0.5]])
+    easy, hard = np.array([[0.0, 4.0]], np.float32), np.array([[0.0, 0.5]], np.float32)
     ratio_focal = losses.focal_loss(easy, np.array([1]), gamma=gamma) / losses.focal_loss(
         hard, np.array([1]), gamma=gamma
     )

@@ -71,6 +71,15 @@ def test_metric_writer_completes_the_file_and_drops_steps_past_a_resume(tmp_path
     assert path.read_text().endswith("}\n")
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("lines", [[], [{"round": "round0", "step": 10, "loss": 0.5}]])
+def test_curves_are_drawn_without_warnings_even_when_nothing_was_logged(tmp_path, lines):
+    metrics = tmp_path / "metrics.jsonl"
+    metrics.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    reporting.plot_curves(metrics, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_a_cut_short_config_json_is_written_again(tmp_path, tiny_data_dir):
     config = tiny_config(tiny_data_dir)
     (tmp_path / "config.json").write_text('{"dataset": {"na')
