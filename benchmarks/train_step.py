@@ -50,7 +50,16 @@ the model's ``init`` (see :func:`host_init`): jitting ``init`` would compile for
 benchmark runs; the PyTorch side keeps its own default initialisation.
 
   python benchmarks/train_step.py [--families i3d,res3d,...] [--repeats 5] [--i3d-size 112]
-                                  [--torch-threads N] [--quick]
+                                  [--torch-threads N] [--torch-device auto|cpu|cuda]
+                                  [--peak-tflops P] [--quick]
+
+Work per step: each family's row also gives XLA's count of the floating-point operations of the
+compiled mejax step (its cost analysis: ``GFLOP``), the rate mejax's median step reaches
+(``TFLOP/s``) and, with ``--peak-tflops`` (the device's peak for the step's precision; JAX's
+default float32 convolutions and products on recent NVIDIA GPUs use TF32 tensor cores), the
+model FLOPs utilisation (``MFU``). On an accelerator: JAX runs there, and PyTorch does too
+(``--torch-device auto`` picks CUDA when JAX's backend is a GPU and PyTorch sees one; a PyTorch
+without CUDA stays on the CPU, and the header says that the ratios then compare two devices).
 
 Both sides use the same cores: PyTorch its default ``torch.set_num_threads(os.cpu_count())``,
 XLA its thread pool over every core. Measured on 2 CPU cores with no other job (load average
@@ -68,10 +77,12 @@ dual_inception_gcn    312/346 1.11    304/361 1.19    264/260 0.99    269/281 1.
 resnet10_attention    774/585 0.76    674/583 0.86    527/485 0.92    613/562 0.92    687/585 0.85
 ==================  ==============  ==============  ==============  ==============  ==============
 
-PyTorch's own time moves by up to 27 % between runs (with the same code: res3d 727, 761 and 923
-ms, dual_inception_gcn 260 to 361 ms): read the ratios to about +-0.1, and the changes by the
-one-process A/B figures below. Each change was measured with both programs compiled in one
-process and timed alternately (median of 5 to 10 steps):
+A fourth run after changes 1-5, with the FLOP columns added: i3d 395/389 0.98, res3d 1056/759
+0.72, part_resnet18 711/602 0.85, dual_inception_gcn 302/317 1.05, resnet10_attention 542/502
+0.93. PyTorch's own time moves by up to 27 % between runs (with the same code: res3d 727, 761
+and 923 ms, dual_inception_gcn 260 to 361 ms), mejax's too (res3d 895 to 1185 ms): read the
+ratios to about +-0.1, and the changes by the one-process A/B figures below. Each change was
+measured with both programs compiled in one process and timed alternately (median of 5 to 10 steps):
 
 1. ``mejax.models.compiler``: XLA's default on CPU hands convolutions to YNNPACK; compiled
    without it, res3d 1565 -> 1101 ms, i3d 769 -> 719, part_resnet18 1030 -> 953,
@@ -526,13 +537,17 @@ def mejax_step(family: Family):
     return compiler.jit(step, donate_argnums=0)
 
 
-def torch_step(family: Family):
-    """A closure running one PyTorch training step of ``family``; returns the loss."""
-    model = family.torch_model.train()
+def torch_step(family: Family, device: str = "cpu"):
+    """A closure running one PyTorch training step of ``family`` on ``device`` (the model is
+    moved there); returns the loss once the step has finished on the device."""
+    device = torch.device(device)
+    model = family.torch_model.to(device).train()
     opt, clips = family.torch_optimizer(model)
-    x = torch.from_numpy(_channels_first(family.inputs))
+    x = torch.from_numpy(_channels_first(family.inputs)).to(device)
     targets = {
-        k: torch.from_numpy(v).float() if v.dtype.kind == "f" else torch.from_numpy(v).long()
+        k: (torch.from_numpy(v).float() if v.dtype.kind == "f" else torch.from_numpy(v).long()).to(
+            device
+        )
         for k, v in family.targets.items()
     }
     kwargs = {k: float(v) for k, v in family.model_kwargs.items()}
@@ -544,6 +559,8 @@ def torch_step(family: Family):
         for params, max_norm in clips:
             torch.nn.utils.clip_grad_norm_(params, max_norm)
         opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         return loss.detach()
 
     return step
@@ -586,8 +603,18 @@ def output_shapes(family: Family, variables) -> tuple:
     return tuple(ours), tuple(theirs.shape)
 
 
-def measure(family: Family, repeats: int) -> dict:
-    """Compile time, parameter counts and median step times of both sides (interleaved)."""
+def step_flops(compiled) -> float:
+    """Floating-point operations of one compiled mejax step, as XLA counts them (its cost
+    analysis of the optimised program; NaN where the backend gives no count)."""
+    costs = compiled.cost_analysis()
+    if isinstance(costs, list | tuple):  # older jaxlibs: one dict per program
+        costs = costs[0] if costs else {}
+    return float((costs or {}).get("flops", float("nan")))
+
+
+def measure(family: Family, repeats: int, torch_device: str = "cpu") -> dict:
+    """Compile time, parameter counts, XLA's FLOP count of the mejax step and median step
+    times of both sides (interleaved)."""
     state, step = host_init(family), mejax_step(family)
     batch = {
         "inputs": jnp.asarray(family.inputs),
@@ -604,9 +631,10 @@ def measure(family: Family, repeats: int) -> dict:
     start = time.perf_counter()
     compiled = step.lower(state, batch, lr, jnp.int32(0)).compile()
     compile_s = time.perf_counter() - start
+    flops = step_flops(compiled)
     state, loss = compiled(state, batch, lr, jnp.int32(0))  # warm-up
     jax.block_until_ready(loss)
-    run_torch = torch_step(family)
+    run_torch = torch_step(family, torch_device)
     for _ in range(2):  # warm-up (oneDNN primitive caches, allocator)
         run_torch()
     times = {"mejax": [], "pytorch": []}
@@ -624,6 +652,7 @@ def measure(family: Family, repeats: int) -> dict:
         "params": n_flax,
         "shape": shapes[0],
         "compile_s": compile_s,
+        "flops": flops,
         "mejax_s": statistics.median(times["mejax"]),
         "pytorch_s": statistics.median(times["pytorch"]),
         "mejax_best_s": min(times["mejax"]),
@@ -640,11 +669,20 @@ def _parse_args():
     parser.add_argument("--quick", action="store_true", help="small shapes (a smoke test)")
     parser.add_argument("--torch-threads", type=int, default=os.cpu_count() or 1,
                         help="torch.set_num_threads (default: the CPU count)")  # fmt: skip
+    parser.add_argument("--torch-device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="PyTorch's device (auto: cuda where JAX runs on a GPU)")  # fmt: skip
+    parser.add_argument("--peak-tflops", type=float, default=None,
+                        help="the device's peak TFLOP/s, for the MFU column")  # fmt: skip
     args = parser.parse_args()
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
     unknown = sorted(set(args.families) - set(FAMILIES))
     if unknown:
         parser.error(f"--families: {unknown} not in {FAMILIES}")
+    if args.torch_device == "auto":
+        on_gpu = jax.default_backend() == "gpu" and torch.cuda.is_available()
+        args.torch_device = "cuda" if on_gpu else "cpu"
+    elif args.torch_device == "cuda" and not torch.cuda.is_available():
+        parser.error("--torch-device cuda: this PyTorch build sees no CUDA device")
     return args
 
 
@@ -653,24 +691,31 @@ def main():
     threads = os.cpu_count() or 1
     torch.set_num_threads(args.torch_threads)
     rng = np.random.default_rng(0)
+    torch_on = args.torch_device
+    if torch_on == "cpu":
+        torch_on = f"cpu, {torch.get_num_threads()} threads"
     print(
-        f"jax {jax.__version__} ({jax.default_backend()}), torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), {threads} CPU(s); median of {args.repeats} "
-        "interleaved steps"
+        f"jax {jax.__version__} ({jax.devices()[0].device_kind}), torch {torch.__version__} "
+        f"({torch_on}), {threads} CPU(s); median of {args.repeats} interleaved steps"
     )
+    if jax.default_backend() != "cpu" and args.torch_device == "cpu":
+        print("note: JAX and PyTorch run on different devices; the ratios compare those")
     print(f"{'family':<20} {'params':>10} {'compile s':>9} {'mejax ms':>9} {'torch ms':>9} "
-          f"{'ratio':>6} {'best: mejax':>11} {'torch':>7}  network")  # fmt: skip
+          f"{'ratio':>6} {'best: mejax':>11} {'torch':>7} {'GFLOP':>7} {'TFLOP/s':>7} "
+          f"{'MFU':>6}  network")  # fmt: skip
     ratios = {}
     for name in args.families:
         family = BUILDERS[name](rng, args)
-        result = measure(family, args.repeats)
+        result = measure(family, args.repeats, args.torch_device)
         ratio = result["pytorch_s"] / result["mejax_s"]
         ratios[name] = ratio
+        tflops = result["flops"] / result["mejax_s"] / 1e12
+        mfu = f"{100 * tflops / args.peak_tflops:.1f}%" if args.peak_tflops else "-"
         print(
             f"{name:<20} {result['params']:>10,} {result['compile_s']:>9.1f} "
             f"{1e3 * result['mejax_s']:>9.1f} {1e3 * result['pytorch_s']:>9.1f} {ratio:>6.2f} "
-            f"{1e3 * result['mejax_best_s']:>11.1f} {1e3 * result['pytorch_best_s']:>7.1f}  "
-            f"{family.description}",
+            f"{1e3 * result['mejax_best_s']:>11.1f} {1e3 * result['pytorch_best_s']:>7.1f} "
+            f"{result['flops'] / 1e9:>7.1f} {tflops:>7.3f} {mfu:>6}  {family.description}",
             flush=True,
         )
     headline = ", ".join(

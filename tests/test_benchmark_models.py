@@ -66,3 +66,11 @@ def test_torch_step_updates_weights_and_statistics(train_step):
     assert not torch.equal(before["fc.bias"], after["fc.bias"])
     assert not torch.equal(before["last_bn.running_mean"], after["last_bn.running_mean"])
     assert int(after["last_bn.num_batches_tracked"]) == 1
+
+
+def test_step_flops_is_xla_count_of_the_compiled_program(train_step):
+    import jax
+    import jax.numpy as jnp
+
+    compiled = jax.jit(lambda a, b: a @ b).lower(jnp.ones((8, 16)), jnp.ones((16, 4))).compile()
+    assert train_step.step_flops(compiled) == 2 * 8 * 16 * 4
