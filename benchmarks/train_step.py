@@ -60,6 +60,8 @@ default float32 convolutions and products on recent NVIDIA GPUs use TF32 tensor 
 model FLOPs utilisation (``MFU``). On an accelerator: JAX runs there, and PyTorch does too
 (``--torch-device auto`` picks CUDA when JAX's backend is a GPU and PyTorch sees one; a PyTorch
 without CUDA stays on the CPU, and the header says that the ratios then compare two devices).
+On CUDA, PyTorch's float32 matrix products and convolutions are allowed TF32, as JAX's are by
+default there.
 
 Both sides use the same cores: PyTorch its default ``torch.set_num_threads(os.cpu_count())``,
 XLA its thread pool over every core. Measured on 2 CPU cores with no other job (load average
@@ -683,6 +685,9 @@ def _parse_args():
         args.torch_device = "cuda" if on_gpu else "cpu"
     elif args.torch_device == "cuda" and not torch.cuda.is_available():
         parser.error("--torch-device cuda: this PyTorch build sees no CUDA device")
+    if args.torch_device == "cuda":  # float32 products and convolutions in TF32, as JAX's default
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     return args
 
 
