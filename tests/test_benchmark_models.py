@@ -9,6 +9,8 @@ import importlib
 import sys
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -69,8 +71,5 @@ def test_torch_step_updates_weights_and_statistics(train_step):
 
 
 def test_step_flops_is_xla_count_of_the_compiled_program(train_step):
-    import jax
-    import jax.numpy as jnp
-
     compiled = jax.jit(lambda a, b: a @ b).lower(jnp.ones((8, 16)), jnp.ones((16, 4))).compile()
     assert train_step.step_flops(compiled) == 2 * 8 * 16 * 4
