@@ -547,9 +547,7 @@ def torch_step(family: Family, device: str = "cpu"):
     opt, clips = family.torch_optimizer(model)
     x = torch.from_numpy(_channels_first(family.inputs)).to(device)
     targets = {
-        k: (torch.from_numpy(v).float() if v.dtype.kind == "f" else torch.from_numpy(v).long()).to(
-            device
-        )
+        k: torch.from_numpy(v).to(device, torch.float32 if v.dtype.kind == "f" else torch.long)
         for k, v in family.targets.items()
     }
     kwargs = {k: float(v) for k, v in family.model_kwargs.items()}
@@ -685,9 +683,6 @@ def _parse_args():
         args.torch_device = "cuda" if on_gpu else "cpu"
     elif args.torch_device == "cuda" and not torch.cuda.is_available():
         parser.error("--torch-device cuda: this PyTorch build sees no CUDA device")
-    if args.torch_device == "cuda":  # float32 products and convolutions in TF32, as JAX's default
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
     return args
 
 
@@ -695,6 +690,9 @@ def main():
     args = _parse_args()
     threads = os.cpu_count() or 1
     torch.set_num_threads(args.torch_threads)
+    if args.torch_device == "cuda":  # float32 products and convolutions in TF32, as JAX's default
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     rng = np.random.default_rng(0)
     torch_on = args.torch_device
     if torch_on == "cpu":

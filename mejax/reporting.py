@@ -152,8 +152,13 @@ def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> Non
         if rounds:
             axis.legend()
         else:
-            axis.text(0.5, 0.5, f"nothing logged in {metrics_file.name}", ha="center",
-                      transform=axis.transAxes)  # fmt: skip
+            axis.text(
+                0.5,
+                0.5,
+                f"nothing logged in {metrics_file.name}",
+                ha="center",
+                transform=axis.transAxes,
+            )
         axis.grid(alpha=0.3)
     fig.tight_layout()
     write_atomic(out, lambda file: fig.savefig(file, dpi=100, format="png"), binary=True)
