@@ -24,6 +24,8 @@ DESCRIPTOR = {
     "norm": "descriptor",
 }
 
+ARGS = presets.ARGS  # the argument's token groups (mejax.paper_settings)
+
 
 def get_config(arg=None):
     return presets.baseline("HOG3D", DESCRIPTOR, arg)

@@ -17,6 +17,8 @@ from mejax.baselines import presets
 
 DESCRIPTOR = {"name": "lbp_sip", "radii": (3, 3, 3), "layout": "split", "norm": "l1"}
 
+ARGS = presets.ARGS  # the argument's token groups (mejax.paper_settings)
+
 
 def get_config(arg=None):
     return presets.baseline("LBP-SIP", DESCRIPTOR, arg)

@@ -25,6 +25,8 @@ DESCRIPTOR = {
     "norm": "l1",
 }
 
+ARGS = presets.ARGS  # the argument's token groups (mejax.paper_settings)
+
 
 def get_config(arg=None):
     return presets.baseline("LPQ-TOP", DESCRIPTOR, arg)

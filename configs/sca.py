@@ -33,6 +33,8 @@ random horizontal flips (the synthetic presets flip).
 
 from mejax import presets
 
+ARGS = presets.SCA_ARGS  # the argument's token groups (mejax.paper_settings)
+
 
 def get_config(arg=None):
     return presets.sca(arg)

@@ -25,6 +25,8 @@ adds random horizontal flips).
 
 from mejax import presets
 
+ARGS = presets.STAP_ARGS  # the argument's token groups (mejax.paper_settings)
+
 
 def get_config(arg=None):
     return presets.stap_family("STAPF", head="stap", loss="focal", arg=arg)

@@ -190,13 +190,18 @@ def _tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tokens
 
 
-def load_file(path: str | Path, arg: str | None = None):
-    """``get_config(arg)`` of the config file ``path``: what ``--config=PATH:ARG`` gives
-    ``python -m mejax.main``, for scripts (benchmarks, tests) that build a run themselves."""
+def load_module(path: str | Path):
+    """The config file ``path`` as a module (its ``get_config`` and ``ARGS``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file")
     spec = importlib.util.spec_from_file_location(f"mejax_config_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.get_config(arg)
+    return module
+
+
+def load_file(path: str | Path, arg: str | None = None):
+    """``get_config(arg)`` of the config file ``path``: what ``--config=PATH:ARG`` gives
+    ``python -m mejax.main``, for scripts (benchmarks, tests) that build a run themselves."""
+    return load_module(path).get_config(arg)

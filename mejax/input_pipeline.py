@@ -86,7 +86,7 @@ def builder_name(dataset_name: str, input_config) -> str:
     return f"{database}/{config}_{suffix}" if config else f"{database}/{suffix}"
 
 
-def _build_command(name: str, database: str) -> str:
+def build_command(name: str, database: str) -> str:
     return (
         f'python -c "import mejax.datasets.{database}, tensorflow_datasets as tfds; '
         f"tfds.builder('{name}', data_dir=DATA_DIR or None).download_and_prepare("
@@ -104,6 +104,27 @@ def database_builder(dataset, input_config=None) -> tfds.core.DatasetBuilder:
     Raises:
       ValueError: no such database, or no such cached variant of it; a licensed database's
         variant that is not built and no ``manual_dir`` to build it from (with the command).
+    """
+    builder, module = unprepared_builder(dataset, input_config)
+    name = builder_name(dataset.name, input_config) if input_config is not None else dataset.name
+    manual_dir = dataset.get("manual_dir") or None
+    if not builder.is_prepared() and module not in GENERATED and manual_dir is None:
+        raise ValueError(
+            f"{name} is not built in {builder.data_dir} and dataset.manual_dir is empty. "
+            f"Build it once from your copy of the database:\n  {build_command(name, module)}\n"
+            "or pass --config.dataset.manual_dir=DIR (and data_dir) to build it in this run."
+        )
+    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+    builder.download_and_prepare(download_config=download_config)
+    return builder
+
+
+def unprepared_builder(dataset, input_config=None) -> tuple[tfds.core.DatasetBuilder, str]:
+    """(the TFDS builder of a ``dataset`` block as ``input_config`` reads it, not prepared; the
+    ``mejax.datasets`` module that registers it).
+
+    Raises:
+      ValueError: no such database, or no such cached variant of it.
     """
     name = dataset.name if input_config is None else builder_name(dataset.name, input_config)
     database = name.split("/")[0]
@@ -126,16 +147,7 @@ def database_builder(dataset, input_config=None) -> tfds.core.DatasetBuilder:
             f"{input_config.get('variant')!r}, image_size={input_config.image_size}); "
             f"the builder says: {str(error).splitlines()[0]}"
         ) from None
-    manual_dir = dataset.get("manual_dir") or None
-    if not builder.is_prepared() and module not in GENERATED and manual_dir is None:
-        raise ValueError(
-            f"{name} is not built in {builder.data_dir} and dataset.manual_dir is empty. "
-            f"Build it once from your copy of the database:\n  {_build_command(name, module)}\n"
-            "or pass --config.dataset.manual_dir=DIR (and data_dir) to build it in this run."
-        )
-    download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
-    builder.download_and_prepare(download_config=download_config)
-    return builder
+    return builder, module
 
 
 def subjects(builder: tfds.core.DatasetBuilder) -> list[str]:
@@ -397,10 +409,15 @@ def flip(inputs: np.ndarray) -> np.ndarray:
     return mirrored
 
 
+LAST_BATCH = ("drop", "fill")
+# ``train.balance_epoch``: what an epoch of class-balanced resampling is (:class:`TrainBatches`).
+BALANCE_EPOCHS = ("clips", "largest")
+
+
 class TrainBatches:
-    """Training batches indexed by step: epoch-wise permutations (last partial batch dropped),
-    optional class-balanced resampling, horizontal flips, colour shifts, rotations and
-    smoothing, random or corner crops, and clips of a second database mixed in.
+    """Training batches indexed by step: epoch-wise permutations (the last partial batch
+    dropped, or filled), optional class-balanced resampling, horizontal flips, colour shifts,
+    rotations and smoothing, random or corner crops, and clips of a second database mixed in.
 
     Args:
       inputs, targets: the training clips' inputs (N, ...) and task targets (N, ...).
@@ -411,7 +428,7 @@ class TrainBatches:
         (SCA's 112^2).
       balance_classes: (N,) class index per clip: each epoch draws N clips with replacement,
         each with probability inversely proportional to its class's count (-1, clips of no
-        class, count as one more class).
+        class, count as one more class); see ``balance_epoch``.
       aux: (inputs, targets) of the auxiliary database, or None.
       aux_ratio: the fraction of every batch drawn from ``aux``; those clips have ``domain``
         0 (source), the run's own 1 (target).
@@ -420,11 +437,30 @@ class TrainBatches:
       photometric: keyword arguments of :func:`mejax.preprocess.augment.random_photometric`
         (``max_color_shift``, ``max_rotation``, ``max_smoothing``) for uint8 inputs; empty:
         none.
+      last_batch: what an epoch does with the clips left over after its full batches
+        (``train.last_batch``). ``"drop"``: they wait for another epoch's permutation (an
+        epoch is ``N // batch`` steps; a side smaller than one batch is refused). ``"fill"``:
+        the last batch is completed with clips drawn without replacement from the rest of the
+        side (an epoch is ``ceil(N / batch)`` steps, every clip is seen each epoch); a side
+        smaller than one batch gives one step per epoch, every clip once and the rest of the
+        batch drawn again from the side (a clip repeats once more only where the batch exceeds
+        twice the side). The paper settings fill: a side of 41 clips trains at SCA's batch of 64
+        (Li, Huang, Zhao, Neurocomputing 2021, Sec. 4.4) and 101 clips are not cut to 64.
+      balance_epoch: with ``balance_classes``, what an epoch is (``train.balance_epoch``):
+        ``"clips"`` (default) the N weighted draws above; ``"largest"`` every class resampled
+        up to the largest, Micro-Attention's "resample every class up to the largest" (Wang,
+        Peng, Bi, Chen, Neurocomputing 2020, Sec. 4.1): an epoch of C x n_max clips (C classes,
+        n_max the largest class's count), n_max of each class, the largest's clips once each
+        and a class of n_c clips each of its clips n_max // n_c times plus n_max % n_c of them
+        drawn without replacement, shuffled; its steps (``steps_per_epoch``) count those draws.
     """
 
     def __init__(self, inputs, targets, batch_size: int, seed: int, flip: bool, crop: int = 0,
                  balance_classes=None, aux=None, aux_ratio: float = 0.0,
-                 crop_mode: str = "random", photometric=None):  # fmt: skip
+                 crop_mode: str = "random", photometric=None,
+                 last_batch: str = "drop", balance_epoch: str = "clips"):  # fmt: skip
+        if last_batch not in LAST_BATCH:
+            raise ValueError(f"train.last_batch {last_batch!r} not in {LAST_BATCH}")
         self.num_aux = round(batch_size * aux_ratio) if aux is not None else 0
         self.num_main = batch_size - self.num_aux
         if aux is not None and not 0 < self.num_aux < batch_size:
@@ -432,10 +468,11 @@ class TrainBatches:
                 f"aux_dataset.ratio={aux_ratio} gives {self.num_aux} of {batch_size} clips per "
                 "batch; it must leave at least one clip of each database"
             )
-        if len(inputs) < self.num_main:
+        if not len(inputs) or (last_batch == "drop" and len(inputs) < self.num_main):
             raise ValueError(
                 f"train.batch_size={batch_size} needs {self.num_main} training clips per batch; "
                 f"there are {len(inputs)}"
+                + ("" if not len(inputs) else " (train.last_batch='fill' fills a batch)")
             )
         if aux is not None and len(aux[0]) < self.num_aux:
             raise ValueError(f"{self.num_aux} auxiliary clips per batch; there are {len(aux[0])}")
@@ -451,19 +488,30 @@ class TrainBatches:
         self.crop_mode, self.photometric = crop_mode, photometric
         self.inputs, self.targets, self.aux = inputs, targets, aux
         self.seed, self.flip, self.crop = seed, flip, crop
-        self.weights = None
+        if balance_epoch not in BALANCE_EPOCHS:
+            raise ValueError(f"train.balance_epoch {balance_epoch!r} not in {BALANCE_EPOCHS}")
+        self.weights, self.members, epoch_clips = None, None, len(inputs)
         if balance_classes is not None:
             _, group, counts = np.unique(balance_classes, return_inverse=True, return_counts=True)
             weights = 1.0 / counts[group]
             self.weights = weights / weights.sum()
-        self.steps_per_epoch = len(inputs) // self.num_main
+            if balance_epoch == "largest":
+                self.members = [np.flatnonzero(group == g) for g in range(len(counts))]
+                epoch_clips = len(counts) * int(counts.max())
+        self.last_batch = last_batch
+        self.steps_per_epoch = steps_per_epoch(epoch_clips, self.num_main, last_batch)
 
     def _main(self, epoch: int, index: int) -> np.ndarray:
         if self.weights is None:
             order = np.random.default_rng([self.seed, epoch]).permutation(len(self.inputs))
+        elif self.members is not None:  # balance_epoch="largest"
+            order = up_to_largest(np.random.default_rng([self.seed, epoch, 7]), self.members)
         else:
             rng = np.random.default_rng([self.seed, epoch, 3])
             order = rng.choice(len(self.inputs), len(self.inputs), p=self.weights)
+        if self.steps_per_epoch * self.num_main > len(order):  # last_batch="fill"
+            rng = np.random.default_rng([self.seed, epoch, 6])
+            order = np.concatenate([order, fill_draws(rng, order, self.num_main)])
         return np.sort(order[index * self.num_main : (index + 1) * self.num_main])
 
     def __call__(self, step: int) -> dict:
@@ -507,6 +555,43 @@ class TrainBatches:
                 for x, top, left in zip(inputs, tops, lefts, strict=True)
             ]
         )
+
+
+def up_to_largest(rng: np.random.Generator, members: list[np.ndarray]) -> np.ndarray:
+    """One epoch of every class resampled up to the largest (``members``: the clip indices of
+    each class), shuffled: n_max of each class, each clip of a class of n_c clips
+    n_max // n_c times and n_max % n_c of them once more, drawn without replacement."""
+    largest = max(len(m) for m in members)
+    drawn = [
+        np.concatenate([np.tile(m, largest // len(m)),
+                        rng.choice(m, largest % len(m), replace=False)])
+        for m in members
+    ]  # fmt: skip
+    return rng.permutation(np.concatenate(drawn))
+
+
+def steps_per_epoch(num_clips: int, batch_size: int, last_batch: str = "drop") -> int:
+    """Training steps per epoch of ``num_clips`` clips at ``batch_size`` clips per step (the
+    run's own clips, auxiliary ones aside): the full batches (``drop``), or every clip once
+    with the last batch filled (``fill``; see :class:`TrainBatches`)."""
+    if last_batch == "fill":
+        return -(-num_clips // batch_size)
+    return num_clips // batch_size
+
+
+def fill_draws(rng: np.random.Generator, order: np.ndarray, batch_size: int) -> np.ndarray:
+    """The clips that complete the last batch of an epoch in ``order``: drawn without
+    replacement from the clips the partial batch does not hold (from the whole side when the
+    side is smaller than a batch, again as often as it takes)."""
+    partial = len(order) % batch_size
+    count = batch_size - partial
+    pool = order[: len(order) - partial] if len(order) > batch_size else order
+    draws = []
+    while count > 0:
+        take = min(count, len(pool))
+        draws.append(rng.permutation(pool)[:take])
+        count -= take
+    return np.concatenate(draws)
 
 
 def eval_batches(inputs: np.ndarray, batch_size: int):

@@ -1,5 +1,9 @@
 """Command-line entry: ``python -m mejax.main --config=configs/stapf.py[:arg] --workdir=DIR``.
 
+With ``--plan`` (no ``--workdir`` needed) it prints what every round of the run will see and
+every problem found, and stops (:mod:`mejax.plan`; ``--plan_json=FILE`` also writes it as JSON);
+the exit status is 1 when a problem makes the run impossible.
+
 Runs (or resumes) the experiment of the config in DIR: a deep model (``train.run``), or a
 hand-crafted baseline when the config has a ``baseline`` block (``baselines.run.run``). Any
 config field can be overridden, e.g. ``--config.train.num_epochs=5``; an unknown field and
@@ -28,7 +32,11 @@ from mejax import config_checks, console
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and results.")
 _MULTIHOST = flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() first.")
-flags.mark_flags_as_required(["config", "workdir"])
+_PLAN = flags.DEFINE_bool(
+    "plan", False, "Print the plan of the run (rounds, sides, counts, steps, problems) and stop."
+)
+_PLAN_JSON = flags.DEFINE_string("plan_json", None, "With --plan: also write the plan as JSON.")
+flags.mark_flags_as_required(["config"])
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent)
 
@@ -166,6 +174,19 @@ def round_lines(results: dict, baseline: bool) -> list[str]:
     return lines
 
 
+def run_plan(config, json_path: str | None) -> int:
+    """Prints the plan of ``config``'s run (:mod:`mejax.plan`), writes it as JSON to
+    ``json_path`` if given; returns the exit status: 1 when a problem makes the run impossible."""
+    from mejax import plan
+
+    result = plan.plan(config)
+    print("\n".join(result.lines()), flush=True)
+    if json_path:
+        plan.write_json(result, json_path)
+        print(f"plan written to {json_path}")
+    return 1 if result.impossible else 0
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -175,6 +196,10 @@ def main(argv):
 
     if _MULTIHOST.value:
         jax.distributed.initialize()
+    if _PLAN.value or _PLAN_JSON.value:
+        sys.exit(run_plan(_CONFIG.value, _PLAN_JSON.value))
+    if _WORKDIR.value is None:
+        raise app.UsageError("--workdir is required (except with --plan)")
     from mejax import tasks
 
     try:

@@ -49,6 +49,10 @@ CROSS = config_args.choice(
 )
 
 
+# The argument of the STAP-family configs (stap.py, stapf.py, i3d.py, i3df.py).
+STAP_ARGS = {"database": DATABASE, "cross": CROSS}
+
+
 def cross_database(c: ml_collections.ConfigDict, order: str) -> ml_collections.ConfigDict:
     """Applies to config ``c`` (in place) STAP's cross-database setting ``order`` (a key of
     :data:`CROSS_ORDERS`): the three databases loaded together (``dataset`` the training one,
@@ -146,7 +150,8 @@ def synthetic(c: ml_collections.ConfigDict, database: str) -> ml_collections.Con
       batches of 12, a log line every 5 steps.
     - ``synth_tiny`` (tests): 8 frames, rounds 0 and 1; training: batches of 4, 2 epochs, a log
       line every step.
-    - both: BatchNorm momentum 0.9 where the model has one. A run of a few hundred steps: with
+    - both: the last partial batch of an epoch dropped (``train.last_batch``), BatchNorm
+      momentum 0.9 where the model has one. A run of a few hundred steps: with
       0.999 (Sonnet's, I3D's paper setting) the running averages would stay near their initial
       values and evaluation would see wrong statistics.
 
@@ -156,6 +161,8 @@ def synthetic(c: ml_collections.ConfigDict, database: str) -> ml_collections.Con
         return c
     if "model" in c and "bn_momentum" in c.model:
         c.model.bn_momentum = 0.9
+    if "train" in c:
+        c.train.last_batch = "drop"  # as the synthetic figures of the README were made
     if database == "synth":
         if "train" in c:
             c.protocol.rounds = (0,)
@@ -193,10 +200,14 @@ def sgd_optimizer(**fields) -> ml_collections.ConfigDict:
 
 
 def train_block(batch_size: int, num_epochs: int) -> ml_collections.ConfigDict:
-    """The ``train`` block: batch sizes, epochs, evaluation every epoch."""
+    """The ``train`` block: batch sizes, epochs, evaluation every epoch, and every training clip
+    seen each epoch (``last_batch="fill"``, :class:`mejax.input_pipeline.TrainBatches`): the
+    real databases' training sides are not multiples of the papers' batches, and some are
+    smaller than one batch (SCA's 64 against SAMM's 41-62 clips per training side)."""
     return ml_collections.ConfigDict(
         {
             "batch_size": batch_size,
+            "last_batch": "fill",
             "eval_batch_size": batch_size,
             "num_epochs": num_epochs,
             "eval_every_epochs": 1,
@@ -225,7 +236,7 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
     Returns:
       A locked ConfigDict.
     """
-    args = config_args.parse(arg, {"database": DATABASE, "cross": CROSS})
+    args = config_args.parse(arg, STAP_ARGS)
     database, cross = args["database"], args["cross"]
     if cross and database != "synth":
         raise ValueError(f"config argument {arg!r}: {cross} names its databases; drop {database}")

@@ -89,6 +89,12 @@ class Task:
     def check_training(self, targets: np.ndarray, round_name: str) -> None:
         """Raises ValueError when a round's training targets cannot train the task."""
 
+    counted = "clips per class"
+
+    def target_counts(self, targets: np.ndarray) -> dict[str, int]:
+        """What a side of a round holds (:mod:`mejax.plan`): :attr:`counted`, by name."""
+        raise NotImplementedError
+
     def round_hparams(self, targets: np.ndarray) -> dict:
         """Per-round constants handed to every step in ``hparams`` (e.g. class weights)."""
         return {}
@@ -207,6 +213,12 @@ class AUTask(Task):
 
     def validation_positives(self, targets):
         return np.asarray(targets).sum(0)
+
+    counted = "AU positives"
+
+    def target_counts(self, targets):
+        positives = np.asarray(targets).reshape(-1, len(self.aus)).sum(0)
+        return {n: int(c) for n, c in zip(self.names, positives, strict=True)}
 
     def validation_scores(self, outputs, targets):
         f1 = metrics.f1_per_au(targets, self.predictions(outputs))
@@ -460,6 +472,11 @@ class Recognition(Task):
     def keep(self, targets):
         return np.asarray(targets) >= 0
 
+    def target_counts(self, targets):
+        classes = np.asarray(self.class_column(targets))
+        counts = np.bincount(classes[classes >= 0], minlength=len(self.classes))
+        return {n: int(c) for n, c in zip(self.classes, counts, strict=True)}
+
     def check_training(self, targets, round_name):
         counts = np.bincount(targets, minlength=len(self.classes))
         absent = [c for c, n in zip(self.classes, counts, strict=True) if n == 0]
@@ -638,6 +655,16 @@ class RecognitionWithAUs(Recognition):
 
     def class_column(self, targets) -> np.ndarray:
         return np.asarray(targets)[:, 0]
+
+    counted = "clips per class, AU positives"
+
+    def target_counts(self, targets):
+        targets = np.asarray(targets).reshape(-1, 1 + len(self.aus))
+        positives = targets[:, 1:].sum(0)
+        return {
+            **super().target_counts(targets),
+            **{n: int(c) for n, c in zip(self.au_names, positives, strict=True)},
+        }
 
     def check_training(self, targets, round_name):
         super().check_training(self._classified(targets), round_name)

@@ -348,6 +348,8 @@ class RoundRun:
             aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
             crop_mode=config.input.get("crop_mode", "random"),
             photometric=config.input.get("photometric", {}),
+            last_batch=config.train.get("last_batch", "drop"),
+            balance_epoch=config.train.get("balance_epoch", "clips"),
         )
         steps_per_epoch = self.batches.steps_per_epoch
         self.num_steps = config.train.num_epochs * steps_per_epoch

@@ -1,0 +1,388 @@
+"""The plan of a run: what every round of its protocol will see, checked before any compute.
+
+``python -m mejax.main --config=configs/sca.py:samm --config.dataset.manual_dir=DIR --plan``
+reads the labels of the run's databases -- the annotation sheets of the manual directory through
+the builder's own reader (:meth:`mejax.datasets.builder.ManualBuilder._clips`; nothing is
+decoded, the frame folders are only checked to exist), or the metadata of a built database when
+no manual directory is given -- applies the paper's AU set and sample filter
+(:func:`mejax.paper_sets.select`) and the task's label set, builds the protocol's rounds, and
+reports per round: the subjects and clips of each side, the class counts (or per-AU positives)
+of each side, the steps per epoch, the clips an epoch leaves out and the steps in all. Then every
+problem found, each one sentence; :attr:`Plan.impossible` when one of them makes the run
+impossible (a training side smaller than a batch that is not filled, a class with no training
+clip, an unbuilt database with no manual directory, missing pre-trained weights, ...).
+
+The steps are counted by :class:`mejax.input_pipeline.TrainBatches` itself, on a stand-in for
+the clips (no memory), so the plan counts what the run will step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+import ml_collections
+import numpy as np
+
+from mejax import clipset, config_checks, input_pipeline, paper_sets, presets, protocols, tasks
+from mejax.datasets import aus as au_vocab
+
+# A round whose epochs leave out more than this share of its training clips is reported.
+DROPPED_SHARE = 0.25
+# The number of flows per clip of an augmented flow variant (MER-auGCN's ``aug70``).
+AUGMENTED_FLOWS = {"aug70": 70}
+
+
+@dataclasses.dataclass
+class Plan:
+    """What a run will do, round by round, and what stands in its way.
+
+    Attributes:
+      setting: the config's name and dataset, one line.
+      rounds: one dict per round (see :func:`plan`).
+      problems: one sentence each.
+      impossible: the problems among ``problems`` that make the run impossible.
+    """
+
+    setting: str
+    rounds: list[dict]
+    problems: list[str]
+    impossible: list[str]
+
+    def as_dict(self) -> dict:
+        return {
+            "setting": self.setting,
+            "rounds": self.rounds,
+            "problems": self.problems,
+            "impossible": bool(self.impossible),
+        }
+
+    def lines(self) -> list[str]:
+        """The plan as console lines."""
+        out = [self.setting]
+        for round_ in self.rounds:
+            sides = " | ".join(
+                f"{side} {len(round_[side]['subjects'])} subjects, {round_[side]['clips']} clips"
+                for side in ("train", "validation", "test")
+            )
+            out.append(f"{round_['name']}: {sides}")
+            names = list(round_["train"]["counts"])
+            if names:
+                counts = ", ".join(
+                    f"{n} {'/'.join(str(round_[s]['counts'][n]) for s in ('train', 'validation', 'test'))}"  # noqa: E501
+                    for n in names
+                )
+                out.append(f"  {round_['counted']} (train/validation/test): {counts}")
+            steps = round_.get("steps_per_epoch")
+            if steps is not None:
+                out.append(
+                    f"  {steps} steps per epoch at batch {round_['batch_size']}"
+                    f" ({round_['clips_dropped_per_epoch']} clips left out per epoch),"
+                    f" {round_['total_steps']} steps in all"
+                )
+        if self.problems:
+            out.append(f"{len(self.problems)} problem(s):")
+            out += [
+                f"  {'IMPOSSIBLE' if p in self.impossible else 'warning'}: {p}"
+                for p in self.problems
+            ]
+        else:
+            out.append("no problem found")
+        return out
+
+
+class _Problems:
+    def __init__(self):
+        self.all, self.impossible = [], []
+
+    def add(self, text: str, impossible: bool = False) -> None:
+        if text not in self.all:
+            self.all.append(text)
+        if impossible and text not in self.impossible:
+            self.impossible.append(text)
+
+
+# =============================================================================================
+# Labels without frames
+# =============================================================================================
+
+
+def _rows_from_sheets(builder, root: pathlib.Path, prefix: bool) -> list[dict]:
+    """One ClipSet row per clip the builder would write, from its annotation files."""
+    from mejax.datasets import builder as builder_lib
+
+    clips, _ = builder._clips(root)
+    builder_lib.check_clips(builder.name, root, clips)
+    rows = []
+    for clip in clips:
+        sample = clip.sample
+        objective = sample.objective_class
+        rows.append(
+            {
+                "input": np.zeros(0, np.uint8),
+                "name": sample.clip,
+                "subject": input_pipeline.prefixed_subject(clip.split, clip.database)
+                if prefix
+                else clip.split,
+                "database": clip.database,
+                "aus": au_vocab.multi_hot(sample.aus),
+                "emotion": clip.label if clip.label is not None else sample.emotion,
+                "objective_class": (
+                    au_vocab.OBJECTIVE_CLASSES.index(objective)
+                    if objective
+                    else au_vocab.NO_OBJECTIVE_CLASS
+                ),
+                "phases": [-1, -1, -1],  # frame positions are not read
+            }
+        )
+    return rows
+
+
+def _rows_from_build(builder, prefix: bool) -> list[dict]:
+    """One ClipSet row per example of a built database, its frames left undecoded."""
+    import tensorflow_datasets as tfds
+
+    skip = {
+        name: tfds.decode.SkipDecoding()
+        for name in ("frames", "flow", "apex_frame")
+        if name in builder.info.features
+    }
+    names = input_pipeline.subjects(builder)
+    dataset = builder.as_dataset(split="+".join(names), decoders=skip, shuffle_files=False)
+    dataset = dataset.map(lambda ex: {k: v for k, v in ex.items() if k not in skip})
+    return [
+        input_pipeline.clip_row(example, np.zeros(0, np.uint8), prefix)
+        for example in tfds.as_numpy(dataset)
+    ]
+
+
+def _label_clips(dataset, input_config, prefix: bool, problems: _Problems):
+    """The label-only ClipSet of one database (None when its labels cannot be read)."""
+    builder, module = input_pipeline.unprepared_builder(dataset, input_config)
+    manual_dir = dataset.get("manual_dir") or ""
+    generated = module in input_pipeline.GENERATED
+    if not builder.is_prepared():
+        full_name = f"{builder.name}/{builder.builder_config.name}"
+        command = input_pipeline.build_command(full_name, module)
+        if generated:
+            pass  # generated below, as the run would
+        elif not manual_dir:
+            problems.add(
+                f"{builder.name}/{builder.builder_config.name} is not built and "
+                f"dataset.manual_dir is empty: build it from your copy with\n    {command}\n"
+                "  or give --config.dataset.manual_dir=DIR.",
+                impossible=True,
+            )
+            return None
+        else:
+            problems.add(f"{builder.name}/{builder.builder_config.name} is not built: the run "
+                         f"builds it first from {manual_dir}.")  # fmt: skip
+    if manual_dir and not generated:
+        root = pathlib.Path(manual_dir).expanduser()
+        if not root.is_dir():
+            problems.add(f"dataset.manual_dir {root} is not a directory.", impossible=True)
+            return None
+        rows = _rows_from_sheets(builder, root, prefix)
+    elif builder.is_prepared():
+        rows = _rows_from_build(builder, prefix)
+    else:  # a generated database not built yet (synth_me): built now, as the run would
+        builder.download_and_prepare()
+        rows = _rows_from_build(builder, prefix)
+    if not rows:
+        problems.add(f"{builder.name}: no clips.", impossible=True)
+        return None
+    return clipset.from_rows(rows)
+
+
+def label_clips(config, problems: _Problems):
+    """The run's clips (``dataset`` and ``dataset.extra``) as labels only, or None."""
+    blocks = input_pipeline.dataset_blocks(config.dataset)
+    parts = [_label_clips(b, config.input, len(blocks) > 1, problems) for b in blocks]
+    if any(part is None for part in parts):
+        return None
+    return parts[0] if len(parts) == 1 else clipset.ClipSet.concatenate(parts)
+
+
+def aux_label_clips(config, problems: _Problems):
+    """The clips of ``config.aux_dataset`` as labels only (None without one)."""
+    aux = config.get("aux_dataset")
+    if aux is None or not aux.get("name"):
+        return None
+    input_config = ml_collections.ConfigDict(config.input.to_dict())
+    input_config.update(dict(aux.get("input", {})))
+    return _label_clips(aux, input_config, False, problems)
+
+
+# =============================================================================================
+# The plan
+# =============================================================================================
+
+
+def _side(round_, side: str, data, targets, task) -> tuple[dict, np.ndarray]:
+    index = round_.indices(side, data) if _has_side(round_, side) else np.zeros(0, np.int64)
+    side_targets = targets[index]
+    return (
+        {
+            "clips": int(len(index)),
+            "subjects": sorted({data.subjects[i] for i in index}),
+            "counts": task.target_counts(side_targets),
+        },
+        side_targets,
+    )
+
+
+def _has_side(round_, side: str) -> bool:
+    return bool(getattr(round_, side))
+
+
+def _stand_in(config, count: int):
+    """Inputs of ``count`` clips without memory, shaped so that TrainBatches' checks pass."""
+    size = max(config.input.get("crop_size", 0) or 0, 1)
+    return np.broadcast_to(np.zeros((1, size, size, 1), np.uint8), (count, size, size, 1))
+
+
+def _steps(config, round_dict: dict, train_targets, task, aux, problems: _Problems) -> None:
+    """Adds the steps of a round's schedule to ``round_dict`` (problems to ``problems``)."""
+    name = round_dict["name"]
+    augment = config.input.get("flow_augment", "")
+    per_clip = AUGMENTED_FLOWS.get(augment, 1)
+    count = round_dict["train"]["clips"] * per_clip
+    targets = np.repeat(train_targets, per_clip, axis=0)
+    train = config.train
+    balance = train.get("balance_classes", False)
+    aux_pair = None
+    if aux is not None:
+        aux_pair = (_stand_in(config, len(aux[1])), aux[1])
+    try:
+        batches = input_pipeline.TrainBatches(
+            _stand_in(config, count),
+            targets,
+            train.batch_size,
+            seed=0,
+            flip=False,
+            crop=config.input.get("crop_size", 0),
+            balance_classes=task.class_column(targets) if balance else None,
+            aux=aux_pair,
+            aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
+            crop_mode=config.input.get("crop_mode", "random"),
+            last_batch=train.get("last_batch", "drop"),
+        )
+    except ValueError as error:
+        problems.add(f"{name}: {error}.", impossible=True)
+        return
+    steps = batches.steps_per_epoch
+    per_epoch = steps * batches.num_main
+    dropped = 0 if balance else max(0, count - per_epoch)
+    round_dict.update(
+        batch_size=int(train.batch_size),
+        steps_per_epoch=int(steps),
+        clips_dropped_per_epoch=int(dropped),
+        total_steps=int(steps * train.num_epochs),
+    )
+    if count and dropped / count > DROPPED_SHARE:
+        problems.add(
+            f"{name}: each epoch takes {steps} step(s) of {batches.num_main} clips and leaves "
+            f"out {dropped} of the {count} training clips ({dropped / count:.0%}); "
+            "train.last_batch='fill' keeps them."
+        )
+    if count and count < batches.num_main:
+        problems.add(
+            f"{name}: the training side has {count} clips, fewer than one batch of "
+            f"{batches.num_main}: each step holds every clip once and {batches.num_main - count} "
+            "drawn again (train.last_batch='fill')."
+        )
+
+
+def _round_problems(round_dict: dict, task, train_targets, selection: str, problems) -> None:
+    name = round_dict["name"]
+    for side in ("train", "test"):
+        if not round_dict[side]["clips"]:
+            problems.add(f"{name}: the {side} side has no clip.", impossible=True)
+    if selection == "validation" and not round_dict["validation"]["clips"]:
+        problems.add(
+            f"{name}: the validation side has no clip; the model of the last step is taken."
+        )
+    if round_dict["train"]["clips"]:
+        try:
+            task.check_training(train_targets, name)
+        except ValueError as error:
+            problems.add(str(error) + ".", impossible=True)
+    for side in ("train", "validation", "test"):
+        if side == "validation" and selection != "validation" or not round_dict[side]["clips"]:
+            continue
+        absent = [n for n, c in round_dict[side]["counts"].items() if c == 0]
+        if absent:
+            consequence = {
+                "train": "nothing to learn them from",
+                "validation": "model selection cannot see them",
+                "test": "no test figure for them",
+            }[side]
+            problems.add(f"{name}: no {side} clip of {', '.join(absent)} ({consequence}).")
+
+
+def _setting(config) -> str:
+    name = config.get("name", "") or "mejax"
+    data = ", ".join(b.name for b in input_pipeline.dataset_blocks(config.dataset))
+    aux = config.get("aux_dataset", {}).get("name", "")
+    variant = input_pipeline.variant_config_name(config.input)
+    return (
+        f"{name} on {data}" + (f" (+ {aux})" if aux else "")
+        + (f", input {variant}" if variant else "")
+        + f", protocol {config.protocol.name}"
+    )  # fmt: skip
+
+
+def plan(config: ml_collections.ConfigDict) -> Plan:
+    """The plan of ``config``'s run (see the module docstring).
+
+    Returns:
+      A :class:`Plan`; its ``rounds`` are dicts with ``name``, ``train`` / ``validation`` /
+      ``test`` (``clips``, ``subjects``, ``counts``: per class, or positives per AU),
+      ``counted`` (what ``counts`` counts), and, when the round can be stepped,
+      ``batch_size``, ``steps_per_epoch``, ``clips_dropped_per_epoch`` and ``total_steps``.
+    """
+    problems = _Problems()
+    for error in config_checks.count_errors(config) + presets.pretraining_errors(config):
+        problems.add(error, impossible=True)
+    setting = _setting(config)
+    clips = label_clips(config, problems)
+    if clips is None:
+        return Plan(setting, [], problems.all, problems.impossible)
+    aux_clips = aux_label_clips(config, problems)
+    try:
+        clips = paper_sets.select(clips, config.task)
+        task = tasks.build(config.task, clips)
+        data, targets = task.take_part(clips)
+        selection = config.get("train", {}).get("selection", "validation")
+        rounds = protocols.build(config.protocol, data, config.seed, selection)
+    except ValueError as error:
+        problems.add(str(error), impossible=True)
+        return Plan(setting, [], problems.all, problems.impossible)
+    aux = None
+    if aux_clips is not None:
+        aux = task.take_part(aux_clips)
+    setting += f": {len(data)} clips of {len(set(data.subjects))} subjects, {len(rounds)} rounds"
+    planned = []
+    for round_ in rounds:
+        entry = {"name": round_.name, "counted": task.counted}
+        sides = {}
+        for side in ("train", "validation", "test"):
+            entry[side], sides[side] = _side(round_, side, data, targets, task)
+        _round_problems(entry, task, sides["train"], selection, problems)
+        if entry["train"]["clips"] and "train" in config:  # a deep model's schedule
+            _steps(config, entry, sides["train"], task, aux, problems)
+        planned.append(entry)
+    return Plan(setting, planned, problems.all, problems.impossible)
+
+
+def write_json(result: Plan, path: str | pathlib.Path) -> None:
+    """Writes the plan as JSON to ``path``."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
+
+
+def total_steps(result: Plan) -> int:
+    """The training steps of every round of the plan together."""
+    return sum(r.get("total_steps", 0) for r in result.rounds)
