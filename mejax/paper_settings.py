@@ -70,3 +70,39 @@ def settings(configs_dir: str | Path = CONFIGS_DIR) -> list[Setting]:
         for path in sorted(Path(configs_dir).glob("*.py"))
         for arg in arguments(path)
     ]
+
+
+def _database(name: str) -> str:
+    return name.split("/")[0]
+
+
+def dataset_blocks(config) -> list:
+    """The dataset blocks of a setting: its databases (``dataset``, ``dataset.extra``) and
+    its auxiliary one."""
+    from mejax import input_pipeline  # noqa: PLC0415  (TFDS; listing the settings needs none)
+
+    blocks = input_pipeline.dataset_blocks(config.dataset)
+    aux = config.get("aux_dataset")
+    return blocks + ([aux] if aux is not None and aux.get("name") else [])
+
+
+def databases(config) -> list[str]:
+    """The databases a setting reads (``casme2``, ``samm``, ``ckplus``, ...)."""
+    return sorted({_database(block.name) for block in dataset_blocks(config)})
+
+
+def on_copies(config, copies: str | Path, data_dir: str | Path):
+    """``config`` (unlocked) reading each of its databases from ``copies/<database>`` (a copy
+    or mock of it as it ships) and building into ``data_dir``."""
+    config = config.unlock()
+    config.dataset.manual_dir = str(Path(copies) / _database(config.dataset.name))
+    config.dataset.data_dir = str(data_dir)
+    if config.dataset.get("extra", ()):
+        config.dataset.extra_manual_dirs = tuple(
+            str(Path(copies) / _database(name)) for name in config.dataset.extra
+        )
+    aux = config.get("aux_dataset")
+    if aux is not None and aux.get("name"):
+        aux.manual_dir = str(Path(copies) / _database(aux.name))
+        aux.data_dir = str(data_dir)
+    return config

@@ -77,7 +77,8 @@ class Plan:
             steps = round_.get("steps_per_epoch")
             if steps is not None:
                 out.append(
-                    f"  {steps} steps per epoch at batch {round_['batch_size']}"
+                    f"  {steps} step{'s' if steps != 1 else ''} per epoch at batch"
+                    f" {round_['batch_size']}"
                     f" ({round_['clips_dropped_per_epoch']} clips left out per epoch),"
                     f" {round_['total_steps']} steps in all"
                 )

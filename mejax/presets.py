@@ -432,10 +432,13 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
         weight_decay=1e-3, schedule="step", decay_every_epochs=30, decay_factor=0.1
     )
     # Batch 64 (Sec. 4.4). The paper also gives 60 epochs with the rate divided by 10 every
-    # 30, and elsewhere 10,000 iterations; the two disagree: two of four folds of CASME II
-    # train on about 120 clips, 2 steps per epoch at batch 64, so 60 epochs are about 120
-    # steps, and 10,000 iterations would be about 5,000 epochs. The epochs are kept (the
-    # schedule is stated in epochs); --config.train.num_epochs changes them.
+    # 30, and elsewhere 10,000 iterations; the two disagree: the training sides (two of four
+    # folds) hold 101-149 clips of CASME II's 2014 sheet and 41-62 of SAMM's 103, so 60
+    # epochs are 60-180 steps, and 10,000 iterations would be thousands of epochs. The epochs
+    # are kept (the schedule is stated in epochs); --config.train.num_epochs changes them.
+    # A side smaller than the batch (every SAMM fold) or not a multiple of it is filled
+    # (train.last_batch="fill", train_block): every clip once per epoch, the rest of the last
+    # batch drawn again from the side; the paper does not say how it batched such sides.
     c.train = train_block(batch_size=64, num_epochs=60)
     synthetic(c, database)
     if database == "synth":

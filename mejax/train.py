@@ -353,10 +353,14 @@ class RoundRun:
         )
         steps_per_epoch = self.batches.steps_per_epoch
         self.num_steps = config.train.num_epochs * steps_per_epoch
-        self.eval_every = config.train.eval_every_epochs * steps_per_epoch
         self.learning_rates = optim.make_learning_rates(
             config.optimizer, self.num_steps, steps_per_epoch
         )
+        # ``train.max_steps`` (absent from the configs; benchmarks/paper_settings.py sets it):
+        # a smoke run stops each round after that many steps of its schedule, then validates
+        # and tests as a finished round does.
+        self.num_steps = min(self.num_steps, config.train.get("max_steps", 0) or self.num_steps)
+        self.eval_every = config.train.eval_every_epochs * steps_per_epoch
         self.round_hparams = task.round_hparams(self.train_targets)
 
         init = context["steps"].init

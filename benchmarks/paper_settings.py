@@ -1,0 +1,201 @@
+"""Every paper setting, end to end through all of its rounds, on mock copies of the databases.
+
+    python benchmarks/paper_settings.py                                # every setting
+    python benchmarks/paper_settings.py --settings 'sca:|neural_mer'   # a subset (a regex)
+    python benchmarks/paper_settings.py --frame-size 480x640           # real-size frames
+
+Builds, once, a mock copy of every database the settings read (``mejax.datasets.mock``: the
+real coding sheets, synthetic faces; small frames by default), then runs each paper setting
+(:func:`mejax.paper_settings.settings`) in a process of its own, as ``python -m mejax.main``
+would, except that every round stops after ``--steps-per-round`` training steps
+(``train.max_steps``) and then validates and tests as a finished round does; a setting that
+needs pre-trained weights starts from scratch (``init_from=none``: nothing is downloaded). A
+failing setting is recorded and the next one runs. Every cached variant a setting reads (TIM,
+flow, apex, EVM, the 70x augmentation, face crops) is built from the mock by the run itself.
+
+The table (printed, and written to ``--out``, Markdown, with a JSON beside it): setting,
+rounds, clips, build time (the databases and variants the setting reads, not yet built by an
+earlier setting), compile time (the first training step less the median of the others), time
+per training step (the median), peak resident memory of the setting's process, status, and the
+projected time of the full run on this machine: the time per step times the steps of the
+setting's whole schedule (``--plan``'s count; validation and test time not included). The
+last line is the headline: how many settings finished every round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mejax import paper_settings  # noqa: E402
+
+COLUMNS = ("setting", "rounds", "clips", "build_s", "compile_s", "step_s", "peak_ram_gib",
+           "status", "projected_full_run_h")  # fmt: skip
+
+
+def prepare(config, mocks: Path, data_dir: Path, steps: int):
+    """The setting's config as the benchmark runs it (see the module docstring)."""
+    from mejax import presets
+
+    config = paper_settings.on_copies(config, mocks, data_dir)
+    if config.get("init_from", "") in (presets.REQUIRED, presets.KINETICS400):
+        config.init_from = presets.NONE
+    if "train" in config:
+        config.train.max_steps = steps
+        config.train.log_every_steps = 1
+    return config
+
+
+def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int) -> dict:
+    """Runs one setting in this process; returns its measurements (see the module
+    docstring)."""
+    import ml_collections
+
+    from mejax import input_pipeline, plan, train
+    from mejax.baselines import run as baseline_run
+
+    setting = {s.name: s for s in paper_settings.settings()}[name]
+    config = prepare(setting.load(), mocks, data_dir, steps)
+    result = {"setting": name}
+    planned = plan.plan(config)
+    result["rounds"] = len(planned.rounds)
+    result["clips"] = sum(
+        r["train"]["clips"] + r["validation"]["clips"] + r["test"]["clips"] for r in planned.rounds
+    ) // max(len(planned.rounds), 1)
+    result["full_steps"] = plan.total_steps(planned)
+    tick = time.perf_counter()
+    for block in paper_settings.dataset_blocks(config):
+        input_config = config.input
+        if block is config.get("aux_dataset"):
+            input_config = ml_collections.ConfigDict(config.input.to_dict())
+            input_config.update(dict(block.get("input", {})))
+        input_pipeline.database_builder(block, input_config)
+    result["build_s"] = time.perf_counter() - tick
+    if "baseline" in config:
+        tick = time.perf_counter()
+        baseline_run.run(config, workdir)
+        result["run_s"] = time.perf_counter() - tick
+    else:
+        train.run(config, workdir)
+        times = [
+            json.loads(line).get("step_time")
+            for line in (workdir / "metrics.jsonl").read_text().splitlines()
+        ]
+        times = [t for t in times if t is not None]
+        rest = times[1:] or times
+        step = statistics.median(rest) if rest else float("nan")
+        result["step_s"] = step
+        result["compile_s"] = times[0] - step if times else float("nan")
+    # ru_maxrss: KiB on Linux; this process alone (each setting runs in a process of its own).
+    result["peak_ram_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    return result
+
+
+def _row(result: dict) -> dict:
+    row = {key: result.get(key, "") for key in COLUMNS}
+    step = result.get("step_s")
+    if isinstance(step, float) and result.get("full_steps"):
+        row["projected_full_run_h"] = step * result["full_steps"] / 3600
+    return row
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_cell(row[c]) for c in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def build_mocks(databases: set[str], mocks: Path, frame_size: str, seed: int) -> dict:
+    """Writes the mock of every database not yet in ``mocks``; returns the write times."""
+    from mejax.datasets import mock, mock_macro
+
+    size = mock.parse_frame_size(frame_size)
+    times = {}
+    for database in sorted(databases):
+        target = mocks / database
+        if (target / ".complete").exists():
+            continue
+        tick = time.perf_counter()
+        writer = mock if database in mock.DATABASES else mock_macro
+        writer.write(database, target, frame_size=size, seed=seed)
+        (target / ".complete").write_text("")
+        times[database] = time.perf_counter() - tick
+    return times
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--settings", default="", help="regex on the setting names")
+    parser.add_argument("--steps-per-round", type=int, default=3)
+    parser.add_argument("--frame-size", default="48x64", help="HxW of the mock frames")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", default="runs/paper_settings", help="mocks, builds, runs")
+    parser.add_argument("--out", default="", help="the table as Markdown (JSON beside it)")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per setting")
+    parser.add_argument("--one", default="", help=argparse.SUPPRESS)  # the child's setting
+    args = parser.parse_args(argv)
+    work = Path(args.work).absolute()
+    mocks, data_dir, runs = work / "mocks", work / "tfds", work / "runs"
+    if args.one:
+        result = run_one(args.one, mocks, data_dir, runs / args.one.replace(":", "_"),
+                         args.steps_per_round)  # fmt: skip
+        print("RESULT " + json.dumps(result), flush=True)
+        return 0
+    chosen = [s for s in paper_settings.settings() if re.search(args.settings, s.name)]
+    if not chosen:
+        sys.exit(f"no setting matches {args.settings!r}")
+    databases = {d for setting in chosen for d in paper_settings.databases(setting.load())}
+    print(f"{len(chosen)} settings; mocks of {', '.join(sorted(databases))} in {mocks}")
+    for database, seconds in build_mocks(databases, mocks, args.frame_size, args.seed).items():
+        print(f"mock {database}: written in {seconds:.0f} s")
+    rows = []
+    for index, setting in enumerate(chosen, 1):
+        print(f"[{index}/{len(chosen)}] {setting.name}", flush=True)
+        command = [sys.executable, __file__, "--one", setting.name, "--work", str(work),
+                   "--steps-per-round", str(args.steps_per_round)]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, cwd=REPO)  # fmt: skip
+        try:
+            output, _ = process.communicate(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        status = process.returncode
+        found = [line for line in output.splitlines() if line.startswith("RESULT ")]
+        result = json.loads(found[-1][len("RESULT ") :]) if found else {"setting": setting.name}
+        if found:
+            result["status"] = "ok"
+        else:
+            last = [line for line in output.strip().splitlines() if line.strip()][-1:] or ["?"]
+            result["status"] = f"FAILED ({status}): {last[0][:160]}"
+        rows.append(_row(result))
+        print(f"  {rows[-1]['status']}", flush=True)
+    text = table(rows)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+        Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
+    finished = sum(row["status"] == "ok" for row in rows)
+    print(f"{finished} of {len(rows)} paper settings finished every round "
+          f"({args.steps_per_round} steps per round, {args.frame_size} mock frames)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
