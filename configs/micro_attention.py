@@ -42,10 +42,15 @@ The paper settings (Sec. 4.1), and the choices where it is silent:
 - stage 1: SGD momentum 0.9, batch 50, lr 0.01 divided by 10 every 20 epochs, 60 epochs (not
   stated); colour shift <= 20, rotation <= 10 degrees and box smoothing <= 6, each with
   probability 0.5; the model of the best validation accuracy... here UF1 (the task's score);
-- stage 2, every class resampled up to the largest (``train.balance_classes``), lr divided by
-  10 every 10 epochs, 30 epochs (not stated), the last epoch's model (no selection is
-  stated). Per protocol (the minus signs of the printed weight decays are lost in the text;
-  read as negative exponents):
+- stage 2, every class resampled up to the largest (``train.balance_classes`` with
+  ``train.balance_epoch="largest"``: an epoch is C x n_max clips, n_max of each of the C
+  classes, n_max the largest class's count, so that the epochs of "lr divided by 10 every 10
+  epochs" are the paper's), lr divided by 10 every 10 epochs, 30 epochs (not stated), the last
+  epoch's model (no selection is stated). Stage 2 of a paper database starts from stage 1
+  (``init_from`` its workdir, or ImageNet weights): without one it refuses to start
+  (``init_from = "required"``, :func:`mejax.presets.pretraining_errors`) unless
+  ``--config.init_from=none`` asks for a random start knowingly. Per protocol (the minus signs
+  of the printed weight decays are lost in the text; read as negative exponents):
 
   ========  =====  =====  ============  ==============================================
   protocol  batch  lr     weight decay  augmentation
@@ -151,6 +156,7 @@ def get_config(arg=None):
     c.train = presets.train_block(batch_size=batch, num_epochs=30)
     c.train.selection = "last"
     c.train.balance_classes = True
+    c.train.balance_epoch = "largest"  # an epoch: every class resampled up to the largest
     c.input.photometric = photometric
     c.input.crop_mode = crop_mode
     if pretrain:
@@ -167,6 +173,9 @@ def get_config(arg=None):
         c.train.balance_classes = False
         c.input.photometric = STAGE1_PHOTOMETRIC
         c.input.crop_mode = "random"
+    if not (pretrain or synthetic):
+        # Stage 2 starts from stage 1 (or ImageNet): no silent random start.
+        c.init_from = presets.REQUIRED
     presets.synthetic(c, database)
     if synthetic:
         c.input.image_size, c.input.crop_size = (64, 56) if database == "synth" else (48, 40)

@@ -14,8 +14,8 @@ The argument is comma-separated tokens, each optional:
 
 - a database: ``synth`` (default: ``synth_me/small`` with ``synth_me/macro`` as the
   macro-expression source, MEGC2019's three classes, the four rounds of a subject-independent
-  4-fold protocol, a 1/2-width ResNet-18 on 64^2 flow), ``synth_tiny`` (tests) or
-  ``megc2019`` (the paper setting, with CK+ as the source);
+  4-fold protocol, a 1/2-width ResNet-18 on 64^2 flow, cropped to 56^2), ``synth_tiny``
+  (tests) or ``megc2019`` (the paper setting, with CK+ as the source);
 - the row: ``part_adv_emr`` (default), ``part_emr`` (no discriminator) or ``resnet_emr``
   (global pooling instead of the parts, no discriminator: the ResNet-18 encoder alone). Every
   row trains on the same micro and reduced macro clips (EMR is magnification of the one and
@@ -31,11 +31,31 @@ onset -> apex rendered as HSV; micro clips magnified (EVM) before the flow, macr
 (flow to the middle frame). Each batch mixes in source clips at the share they have in the
 reference's pooled training set (CK+'s 327 clips against about 435 MEGC2019 training clips).
 
+Training augmentation as the reference's ``Train/main.py`` transforms its flow images (Resize
+256, RandomRotation 10, ColorJitter(.2, .2, .2, .2), RandomCrop 224; no flips): the flow is
+rendered when the clips are read (``input.render_flow``); every training clip is rotated by a
+uniform angle in [-10, 10] degrees and colour-jittered as torchvision does
+(``input.photometric``: ``max_rotation=10``, ``jitter=0.2``, ``probability=1``; see
+:func:`mejax.preprocess.augment.color_jitter`; on the rendering, the hue jitter turns the
+encoded flow directions by up to 72 degrees, as the reference's does), then cropped at random
+to 7/8 of its side (``input.crop_size``: 98 of 112; a random 224 crop of the 256 resize is a
+random 7/8 of the image, up to a scale shared by training and test); validation and test clips
+are the central 7/8 (the reference's test loader reuses the random training transform).
+Differences that remain: the network sees the 7/8 crop at the stored scale (98^2) instead of
+resizing it (224^2 of 256^2 is 8/7 of the stored scale), the rotation interpolates bilinearly
+with a reflected border (torchvision: nearest, black corners), and the jitter rounds to uint8
+once, not after each of its four steps as PIL does.
+
 Choices where the paper is silent or the reference leaks, each a config field: the model of the
 last epoch (``train.selection=last``; the reference keeps each fold's best *test* epoch), the
 flow at 112^2 rendered to the network at that size (the reference renders 224^2 HSV images of
-320^2 face chips), ImageNet initialisation through ``--config.init_from=resnet18.pth``
-(torchvision's file; not distributed with mejax). The HSV rendering
+320^2 face chips). The paper setting starts from ImageNet weights, which mejax cannot download:
+it refuses to start (``init_from = "required"``, :func:`mejax.presets.pretraining_errors`)
+until given torchvision's ResNet-18 checkpoint,
+``--config.init_from=/path/to/resnet18-f37072fd.pth`` (read by
+:mod:`mejax.weights.torch_convert`), or
+``--config.init_from=none`` to train a random ResNet-18 knowingly (the backbone then still
+learns at the reference's fine-tuning rate, 1e-5). The HSV rendering
 (``mejax.preprocess.flow.hsv_image``): hue the flow's direction over the full circle, full
 saturation, value the magnitude over the image's maximum. The reference sets H to the angle in
 degrees halved (OpenCV's 8-bit convention), S to the apex frame's saturation and V to the
@@ -67,7 +87,8 @@ def get_config(arg=None):
     c = ml_collections.ConfigDict()
     c.name = method
     c.seed = 0
-    c.init_from = ""
+    # ImageNet weights (torchvision's resnet18-f37072fd.pth) or none, knowingly.
+    c.init_from = "" if database in config_args.SYNTHETIC else presets.REQUIRED
     c.dataset = presets.dataset_block(database)
     c.dataset.extra = ()
     c.input = ml_collections.ConfigDict(
@@ -77,7 +98,13 @@ def get_config(arg=None):
             "flow_method": "farneback",
             "flow_emr": "evm",
             "flow_encoding": "hsv",
-            "flip": True,
+            "render_flow": True,
+            # Train/main.py: RandomRotation(10), ColorJitter(.2, .2, .2, .2), always applied.
+            "photometric": {"max_rotation": 10.0, "jitter": 0.2, "probability": 1.0},
+            # Resize 256 -> RandomCrop 224: a random 7/8 of the side; the test side's centre.
+            "crop_size": 98,
+            "crop_mode": "random",
+            "flip": False,
             "num_frames": 1,
         }
     )
@@ -132,6 +159,7 @@ def get_config(arg=None):
         c.train.selection = "validation"
     if database == "synth":
         c.input.image_size = 64
+        c.input.crop_size = 56
         c.model.width = 0.5
         c.train.batch_size = 16
         c.train.num_epochs = 15
@@ -141,6 +169,7 @@ def get_config(arg=None):
             c.optimizer.groups[group]["decay_every_epochs"] = 5
     elif database == "synth_tiny":
         c.input.image_size = 28
+        c.input.crop_size = 24
         c.model.name = "part_mer_tiny"
         del c.model["depth"]
         del c.model["width"]

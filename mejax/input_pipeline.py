@@ -21,7 +21,9 @@ jitted step (:func:`normalize`) scales the pixels to [-1, 1] and encodes the flo
   ``flow_emr`` ``evm`` or ``reduced`` reads the expression-magnified or -reduced flow (the
   ``_evm`` / ``_reduced`` configs of :mod:`mejax.preprocess.cached`); ``flow_augment="aug70"``
   reads MER-auGCN's 70 flows per clip (``_aug70``): training sees all of them, validation and
-  test the plain onset -> apex flow (:func:`augmented_side`).
+  test the plain onset -> apex flow (:func:`augmented_side`); ``render_flow`` renders the ``hsv``
+  image when the clips are read instead of in the step, for augmentations of images
+  (:func:`render_flow`).
 
 A run reads ``config.dataset`` (a database or a composite) plus the databases of
 ``dataset.extra``; with several databases every subject is prefixed by its database
@@ -212,9 +214,29 @@ def example_input(example: dict, input_config) -> np.ndarray:
     if variant == "flow":
         flow = np.asarray(example["flow"], np.float32)
         if input_config.get("flow_augment", ""):
-            return plain_first(flow, example)
+            flow = plain_first(flow, example)
+        if input_config.get("render_flow", False):
+            return render_flow(flow, input_config)
         return flow
     raise ValueError(f"input.variant {variant!r} not in {VARIANTS}")
+
+
+def render_flow(flow: np.ndarray, input_config) -> np.ndarray:
+    """Flow rendered as the uint8 image of ``input_config.flow_encoding`` (``hsv`` only) when
+    the clips are read (``input.render_flow``), so that training augmentations of images
+    (rotation, colour jitter, crops: ``input.photometric``, ``input.crop_size``) see the
+    rendered image of the whole flow, as the MEGC2019 recogniser's reference code transforms
+    its flow images; every side, and prediction, reads the same rendering, which the step
+    then scales as it scales pixels (the same values as encoding inside the step)."""
+    encoding = input_config.get("flow_encoding", "uv")
+    if encoding != "hsv":
+        raise ValueError(f"input.render_flow renders hsv flow only, not {encoding!r}")
+    if input_config.get("flip", False):
+        raise ValueError(
+            "input.render_flow with input.flip: a mirrored rendering would keep the flow's "
+            "horizontal direction (its hue); flip the flow instead (render_flow=False)"
+        )
+    return np.asarray(flow_lib.encode(jnp.asarray(flow), encoding))
 
 
 def plain_first(flows: np.ndarray, example: dict) -> np.ndarray:

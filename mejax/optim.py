@@ -12,9 +12,11 @@ Micro-Expression Recognizer" (MEGC2019, FG 2019) trains it (:data:`NMER_GROUPS`)
 coupled weight decay 1e-6 (L2 added to the gradient before Adam, as PyTorch's
 ``Adam(weight_decay=...)``), the backbone at 1e-5 constant, the heads and the domain
 discriminator at 1e-3 halved every 10 epochs while above 1e-5, the gradient norm clipped to 1 per
-module except the discriminator's. Each group is an ``optax.inject_hyperparams`` chain (clip by
-the group's own global norm, add the decayed weights, then the optimizer) under
-``optax.multi_transform``; its learning rate is injected from the host like the single one.
+module except the discriminator's (``Train/main.py`` clips the resnet, fc_top, fc_bottom,
+classifier, classifier_top and classifier_bottom modules one by one, each to norm 1). Each group
+is an ``optax.inject_hyperparams`` chain (clip by the group's own global norm, or each of its
+modules by its own, add the decayed weights, then the optimizer) under ``optax.multi_transform``;
+its learning rate is injected from the host like the single one.
 
 A group is a dict with
 
@@ -24,6 +26,9 @@ A group is a dict with
   error that names them (no silent default group: a misspelt prefix would otherwise train at
   another rate);
 * ``clip_norm``: the group's gradients are clipped to this global norm (0: not clipped);
+* ``clip_per_module``: clip each top-level parameter (module) of the group to ``clip_norm`` by
+  its own norm (:func:`clip_per_module`; PyTorch's ``clip_grad_norm_`` called once per module),
+  not the group's parameters jointly (default False);
 * any schedule field of the optimizer block (``learning_rate``, ``schedule``, ``decay_every``,
   ``decay_every_epochs``, ``decay_factor``, ``min_learning_rate``, ``warmup_steps``) and
   ``weight_decay``; a field the group leaves out is the block's.
@@ -53,18 +58,21 @@ SCHEDULE_FIELDS = (
     "min_learning_rate",
     "warmup_steps",
 )
-GROUP_FIELDS = ("params", "clip_norm", "weight_decay", *SCHEDULE_FIELDS)
+GROUP_FIELDS = ("params", "clip_norm", "clip_per_module", "weight_decay", *SCHEDULE_FIELDS)
 
 # The MEGC2019 recogniser's groups (``optimizer.groups`` for :class:`mejax.models.part_mer.PartMER`,
 # with ``name="adam"`` and ``weight_decay=1e-6``): backbone 1e-5 constant; heads and
 # discriminator 1e-3 halved every 10 epochs while above 1e-5; gradient norm clipped to 1 for
-# the backbone and the heads, not for the discriminator.
+# the backbone and for each head module on its own (top_embed, bottom_embed, classifier,
+# top_classifier, bottom_classifier: the reference's fc_top, fc_bottom, classifier,
+# classifier_top, classifier_bottom), not for the discriminator.
 NMER_GROUPS = {
     "backbone": {
         "params": ("backbone",),
         "learning_rate": 1e-5,
         "schedule": "constant",
         "clip_norm": 1.0,
+        "clip_per_module": True,
     },
     "heads": {
         # top_/bottom_embed and _classifier, classifier (and embed: the no-parts ablation).
@@ -75,6 +83,7 @@ NMER_GROUPS = {
         "decay_factor": 0.5,
         "min_learning_rate": 1e-5,
         "clip_norm": 1.0,
+        "clip_per_module": True,
     },
     "discriminator": {
         "params": ("discriminator",),
@@ -101,8 +110,27 @@ def _groups(config: ml_collections.ConfigDict) -> dict[str, ml_collections.Confi
         if not group.get("params"):
             raise ValueError(f"optimizer.groups.{name}: no params")
         inherited = {k: config.get(k) for k in (*SCHEDULE_FIELDS, "weight_decay") if k in config}
-        out[name] = ml_collections.ConfigDict({"clip_norm": 0.0, **inherited, **dict(group)})
+        out[name] = ml_collections.ConfigDict(
+            {"clip_norm": 0.0, "clip_per_module": False, **inherited, **dict(group)}
+        )
     return out
+
+
+def clip_per_module(max_norm: float) -> optax.GradientTransformation:
+    """``optax.clip_by_global_norm(max_norm)`` applied to each top-level subtree (module) of the
+    updates on its own: each module's gradient is scaled to norm ``max_norm`` when above it,
+    whatever the others' norms. Under ``optax.multi_transform``, the subtrees of other groups
+    are masked (no leaves) and pass unchanged."""
+    inner = optax.clip_by_global_norm(max_norm)
+
+    def update_fn(updates, state, params=None):
+        del params
+        if not isinstance(updates, Mapping):
+            return inner.update(updates, state)
+        clipped = {name: inner.update(subtree, state)[0] for name, subtree in updates.items()}
+        return type(updates)(clipped), state
+
+    return optax.GradientTransformation(inner.init, update_fn)
 
 
 def group_labels(groups: Mapping[str, Mapping], names) -> dict[str, str]:
@@ -212,7 +240,7 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
     if config.name not in ("sgd", "adam"):
         raise ValueError(f"optimizer.name {config.name!r} not in ('sgd', 'adam')")
 
-    def builder(weight_decay, clip_norm=0.0):
+    def builder(weight_decay, clip_norm=0.0, per_module=False):
         def build(learning_rate):
             if config.name == "sgd":
                 base = optax.sgd(learning_rate, momentum=config.momentum or None)
@@ -222,7 +250,8 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
             if weight_decay:
                 parts.insert(0, optax.add_decayed_weights(weight_decay))
             if clip_norm:
-                parts.insert(0, optax.clip_by_global_norm(clip_norm))
+                clip = clip_per_module if per_module else optax.clip_by_global_norm
+                parts.insert(0, clip(clip_norm))
             return optax.chain(*parts) if len(parts) > 1 else base
 
         return build
@@ -234,9 +263,9 @@ def make_optimizer(config: ml_collections.ConfigDict) -> optax.GradientTransform
         )
 
     transforms = {
-        name: optax.inject_hyperparams(builder(group.weight_decay, group.clip_norm))(
-            learning_rate=group.learning_rate
-        )
+        name: optax.inject_hyperparams(
+            builder(group.weight_decay, group.clip_norm, group.clip_per_module)
+        )(learning_rate=group.learning_rate)
         for name, group in groups.items()
     }
 

@@ -268,6 +268,7 @@ def _steps(config, round_dict: dict, train_targets, task, aux, problems: _Proble
             aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
             crop_mode=config.input.get("crop_mode", "random"),
             last_batch=train.get("last_batch", "drop"),
+            balance_epoch=train.get("balance_epoch", "clips"),
         )
     except ValueError as error:
         problems.add(f"{name}: {error}.", impossible=True)

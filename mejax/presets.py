@@ -80,27 +80,55 @@ REQUIRED = "required"
 NONE = "none"
 
 
+# What a paper setting with ``init_from = REQUIRED`` starts from and how to supply it, by
+# ``model.name`` (SCA's for any model not named).
+REQUIRED_WEIGHTS = {
+    "sca_classifier": (
+        "a Kinetics-pretrained 3D ResNet (SCA, Sec. 4.1: Kinetics, then UCF-101), which mejax "
+        "cannot download. Either pass your copy of Hara et al.'s weights, e.g. "
+        "--config.init_from=/path/to/r3d18_K_200ep.pth (a .pth/.pt/.npz file; "
+        "mejax/weights/torch_convert.py reads it)"
+    ),
+    "part_mer": (
+        "an ImageNet-pretrained ResNet-18 (Liu, Du, Zheng, Gedeon, MEGC2019, Sec. 3; the "
+        "reference code loads torchvision's), which mejax cannot download. Either pass "
+        "torchvision's checkpoint (resnet18-f37072fd.pth), e.g. "
+        "--config.init_from=/path/to/resnet18-f37072fd.pth (mejax/weights/torch_convert.py "
+        "reads it)"
+    ),
+    "micro_attention": (
+        "the weights of stage 1, the network trained on macro-expressions from ImageNet (Wang, "
+        "Peng, Bi, Chen, Neurocomputing 2020, Sec. 4.1). Either train stage 1 first and pass "
+        "its workdir, e.g. python -m mejax.main "
+        "--config=configs/micro_attention.py:casme2,pretrain --workdir=runs/ma_stage1, then "
+        "--config.init_from=runs/ma_stage1, or pass ImageNet weights (python -m "
+        "mejax.weights.caffe resnet10_cvgj_iter_320000.caffemodel resnet10.npz, then "
+        "--config.init_from=resnet10.npz)"
+    ),
+}
+
+
 def pretraining_errors(config: ml_collections.ConfigDict) -> list[str]:
     """Why a config's run must not start without its pre-trained weights (empty: it may).
 
     A paper setting starts from pre-trained weights (STAP: Kinetics-400 I3D; SCA: Hara et
-    al.'s Kinetics 3D ResNet). It refuses to train from a random initialisation silently: SCA's
-    (``init_from = "required"``) until the user names a checkpoint, STAP's (``kinetics400``)
-    when those weights are neither converted nor installed. ``--config.init_from=none``
-    trains from scratch knowingly; any other value is left to the weight loader.
+    al.'s Kinetics 3D ResNet; the MEGC2019 recogniser: an ImageNet ResNet-18; Micro-Attention's
+    stage 2: stage 1's weights). It refuses to train from a random initialisation silently: a
+    setting with ``init_from = "required"`` until the user names its weights
+    (:data:`REQUIRED_WEIGHTS`), STAP's (``kinetics400``) when those weights are neither
+    converted nor installed. ``--config.init_from=none`` trains from scratch knowingly; any
+    other value is left to the weight loader.
     """
     init_from = config.get("init_from", "")
     if not isinstance(init_from, str):
         return []
     name = config.get("name", "this config")
     if init_from == REQUIRED:
+        model = config.get("model", {}).get("name", "")
         return [
-            f"init_from = {REQUIRED!r}: {name} is a paper setting that starts from a "
-            "Kinetics-pretrained 3D ResNet (SCA, Sec. 4.1: Kinetics, then UCF-101), which "
-            "mejax cannot download. Either pass your copy of Hara et al.'s weights, e.g. "
-            "--config.init_from=/path/to/r3d18_K_200ep.pth (a .pth/.pt/.npz file; "
-            "mejax/weights/torch_convert.py reads it), or train from scratch knowingly with "
-            f"--config.init_from={NONE} (not the paper's setting)."
+            f"init_from = {REQUIRED!r}: {name} is a paper setting that starts from "
+            f"{REQUIRED_WEIGHTS.get(model, REQUIRED_WEIGHTS['sca_classifier'])}, or train "
+            f"from scratch knowingly with --config.init_from={NONE} (not the paper's setting)."
         ]
     if init_from == KINETICS400:
         from mejax.weights import kinetics  # noqa: PLC0415  (configs load without JAX models)

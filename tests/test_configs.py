@@ -196,6 +196,14 @@ def test_neural_mer_paper_setting():
     groups = paper.optimizer.groups
     assert (groups.backbone.learning_rate, groups.heads.learning_rate) == (1e-5, 1e-3)
     assert (groups.heads.clip_norm, groups.discriminator.clip_norm) == (1.0, 0.0)
+    assert groups.backbone.clip_per_module and groups.heads.clip_per_module
+    # Train/main.py's augmentation: rotation <= 10 degrees and colour jitter .2 on the rendered
+    # flow, always; a random 7/8 crop (224 of a 256 resize); no flips.
+    assert not paper.input.flip and paper.input.render_flow
+    assert dict(paper.input.photometric) == {"max_rotation": 10.0, "jitter": 0.2,
+                                             "probability": 1.0}  # fmt: skip
+    assert (paper.input.image_size, paper.input.crop_size, paper.input.crop_mode) == (
+        112, 98, "random")  # fmt: skip
 
 
 AU_GCN_ROWS = ["mer_augcn", "resnet18", "dual_inception", "au_feat", "rel_feat", "con_feat",
@@ -286,4 +294,5 @@ def test_micro_attention_paper_settings():
         assert (config.input.image_size, config.input.crop_size, config.input.gray) == (
             240, 224, True)  # fmt: skip
         assert config.train.balance_classes and config.task.label_set == "objective_5"
+        assert config.train.balance_epoch == "largest"  # every class up to the largest
     assert load("smic").task.label_set == "emotion"

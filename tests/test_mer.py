@@ -11,6 +11,7 @@ import pytest
 
 from mejax import input_pipeline, protocols, tasks, train
 from mejax.datasets import labels
+from mejax.preprocess import flow as flow_lib
 from mejax.weights import init_from
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,6 +62,151 @@ def test_class_balanced_resampling_evens_out_the_classes():
     )
     drawn = np.concatenate([batches(step)["targets"] for step in range(50)])
     assert 0.4 < drawn.mean() < 0.6  # 0.1 without resampling
+
+
+def test_largest_class_epochs_resample_every_class_up_to_the_largest():
+    """Micro-Attention's "resample every class up to the largest" (balance_epoch="largest"):
+    an epoch of C x n_max clips, n_max of each class, the largest's clips once each and a
+    smaller class's clips n_max // n_c or one more times; its steps count those draws."""
+    classes = np.r_[np.zeros(12, np.int64), np.ones(5, np.int64), np.full(3, 2, np.int64)]
+    inputs = np.arange(20, dtype=np.uint8).reshape(20, 1, 1, 1)
+    batches = input_pipeline.TrainBatches(
+        inputs, classes, 4, seed=0, flip=False, balance_classes=classes, balance_epoch="largest"
+    )
+    assert batches.steps_per_epoch == 3 * 12 // 4  # 20 // 4 = 5 with balance_epoch="clips"
+    for epoch in range(3):
+        steps = range(epoch * 9, epoch * 9 + 9)
+        drawn = np.concatenate([batches(step)["inputs"].ravel() for step in steps]).astype(int)
+        per_clip = np.bincount(drawn, minlength=20)
+        assert (np.bincount(classes[drawn], minlength=3) == 12).all()
+        assert (per_clip[:12] == 1).all()  # the largest class: each clip once
+        assert set(per_clip[12:17]) == {2, 3} and per_clip[12:17].sum() == 12  # 12 = 2 x 5 + 2
+        assert (per_clip[17:] == 4).all()  # 12 = 4 x 3
+    clips = input_pipeline.TrainBatches(inputs, classes, 4, 0, False, balance_classes=classes)
+    assert clips.steps_per_epoch == 5
+    with pytest.raises(ValueError, match="balance_epoch"):
+        input_pipeline.TrainBatches(inputs, classes, 4, 0, False, balance_epoch="max")
+
+
+def test_rendered_flow_is_what_the_step_would_encode():
+    """input.render_flow: the hsv image rendered when the clips are read reaches the model as
+    the same values as the float flow encoded in the step; no flips of a rendering."""
+    flow = np.random.default_rng(0).normal(size=(3, 8, 8, 2)).astype(np.float32)
+    in_step = ml_collections.ConfigDict({"variant": "flow", "flow_encoding": "hsv"})
+    at_load = ml_collections.ConfigDict({**in_step, "render_flow": True, "flip": False})
+    rendered = np.stack([input_pipeline.example_input({"flow": f}, at_load) for f in flow])
+    assert rendered.dtype == np.uint8 and rendered.shape == (3, 8, 8, 3)
+    np.testing.assert_array_equal(rendered, flow_lib.encode(flow, "hsv"))
+    np.testing.assert_allclose(
+        input_pipeline.normalize(rendered, at_load),
+        input_pipeline.normalize(flow, in_step),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="flip"):
+        input_pipeline.example_input({"flow": flow[0]}, {**at_load, "flip": True})
+    with pytest.raises(ValueError, match="hsv"):
+        input_pipeline.example_input({"flow": flow[0]}, {**at_load, "flow_encoding": "uv"})
+
+
+def test_recognition_loss_is_the_three_class_cross_entropies_plus_the_domain_one():
+    """Liu et al.'s loss (the reference's Train/main.py): CE(parts) + CE(top) + CE(bottom) +
+    BCE-with-logits(domain; macro 0, micro 1), each a mean over the batch, by hand."""
+    rng = np.random.default_rng(0)
+    logits, top, bottom = (rng.normal(size=(6, 3)).astype(np.float32) for _ in range(3))
+    domain_logits = rng.normal(size=(6, 1)).astype(np.float32)
+    targets = np.array([0, 2, 1, 1, 0, 2], np.int32)
+    domain = np.array([1, 1, 1, 1, 0, 0], np.int32)
+
+    def ce(z):
+        z = z.astype(np.float64)
+        log_p = z - z.max(1, keepdims=True)
+        log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+        return -log_p[np.arange(6), targets].mean()
+
+    z = domain_logits[:, 0].astype(np.float64)
+    p = 1 / (1 + np.exp(-z))
+    bce = -(domain * np.log(p) + (1 - domain) * np.log(1 - p)).mean()
+    outputs = {"logits": logits, "aux_logits": (top, bottom), "domain_logits": domain_logits}
+    task = tasks.Recognition(grl_schedule="dann")
+    got = task.model_loss(outputs, {"targets": targets, "domain": domain}, {})
+    assert float(got) == pytest.approx(ce(logits) + ce(top) + ce(bottom) + bce, rel=1e-6)
+    weighted = tasks.Recognition(aux_loss_weight=0.5, domain_loss_weight=2.0)
+    got = weighted.model_loss(outputs, {"targets": targets, "domain": domain}, {})
+    want = ce(logits) + 0.5 * (ce(top) + ce(bottom)) + 2.0 * bce
+    assert float(got) == pytest.approx(want, rel=1e-6)
+    # No domain in the batch (no auxiliary database): the class terms only.
+    got = task.model_loss(outputs, {"targets": targets}, {})
+    assert float(got) == pytest.approx(ce(logits) + ce(top) + ce(bottom), rel=1e-6)
+
+
+def test_the_steps_reversal_factor_reaches_the_model(monkeypatch):
+    """The train step hands the task's lambda to the model: with SGD at lr 1, the parameters
+    below the features move, beyond their move at lambda 0, by +lambda times the domain loss's
+    plain gradient (a plain step would move them by minus it: the sign is reversed and scaled
+    by lambda); the discriminator's and the classifiers' updates do not depend on lambda."""
+    import jax
+    import optax
+    from flax import traverse_util
+
+    from mejax import optim, presets, sharding
+    from mejax.models import grl, part_mer
+
+    model = part_mer.PartMER(3, depth=10, width=1 / 16, max_pool=False)
+    task = tasks.Recognition(grl_schedule="dann")
+    tx = optim.make_optimizer(presets.sgd_optimizer(learning_rate=1.0, momentum=0.0))
+    mesh = sharding.data_mesh()
+    steps = train.make_steps(model, task, tx, mesh, 1, ml_collections.ConfigDict())
+    rng = np.random.default_rng(0)
+    batch = {
+        "inputs": rng.integers(0, 256, (4, 32, 32, 3), np.uint8),
+        "targets": np.array([0, 1, 2, 0], np.int32),
+        "domain": np.array([1, 1, 0, 0], np.int32),
+    }
+    keys = jax.random.split(jax.random.PRNGKey(0), 1)
+    flat = lambda tree: traverse_util.flatten_dict(tree, sep="/")
+
+    def update(hparams):
+        state = steps.init(keys, batch["inputs"][:1])
+        before = jax.tree.map(np.array, state["params"])
+        new, _, _ = steps.train_step(
+            state,
+            jax.tree.map(lambda x: sharding.global_batch(mesh, x), batch),
+            {"learning_rate": np.float32(1.0), **hparams},
+        )
+        return flat(jax.tree.map(lambda a, b: np.asarray(a)[0] - b[0], new["params"], before))
+
+    zero = update({"model": {"grl_lambda": np.float32(0.0)}})
+    moved = {p: update(task.step_hparams(p)) for p in (0.1, 0.6)}
+
+    # The domain loss's gradient without the reversal, on the step's forward pass (same
+    # dropout key, batch statistics).
+    state = steps.init(keys, batch["inputs"][:1])
+    params = jax.tree.map(lambda x: x[0], state["params"])
+    batch_stats = jax.tree.map(lambda x: x[0], state["batch_stats"])
+    inputs = input_pipeline.normalize(batch["inputs"], ml_collections.ConfigDict())
+
+    def domain_loss(params):
+        outputs, _ = model.apply(
+            {"params": params, "batch_stats": batch_stats}, inputs, train=True,
+            rngs={"dropout": jax.random.fold_in(keys[0], 0)}, mutable=["batch_stats"],
+        )  # fmt: skip
+        logits = outputs["domain_logits"].reshape(-1)
+        return optax.sigmoid_binary_cross_entropy(logits, batch["domain"].astype(np.float32)).mean()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(grl, "reverse_gradient", lambda x, lam: x)
+        plain = flat(jax.grad(domain_loss)(params))
+    assert np.abs(plain["backbone/conv1/kernel"]).max() > 0
+    for progress, deltas in moved.items():
+        lam = float(task.step_hparams(progress)["model"]["grl_lambda"])
+        assert 0 < lam < 1
+        for key, delta in deltas.items():
+            below = not key.startswith(("discriminator", "classifier"))
+            want = lam * np.asarray(plain[key]) if below else np.zeros_like(delta)
+            atol = 1e-3 * float(np.abs(plain[key]).max()) + 1e-6 * float(np.abs(zero[key]).max())
+            np.testing.assert_allclose(
+                delta - zero[key], want, rtol=1e-3, atol=atol + 1e-9, err_msg=key
+            )
 
 
 def test_flip_mirrors_flow_and_negates_its_horizontal_component():
@@ -184,6 +330,7 @@ def test_megc2019_paper_setting_reads_its_builders_and_runs_two_folds(tmp_path):
     """The paper configuration on the builders' dummy data (synthetic pixels in the real
     layouts): MEGC2019's cached EMR flow, CK+ as the reduced source, two LOSO folds."""
     config = config_file("neural_mer", "megc2019")
+    config.init_from = "none"  # no ImageNet ResNet-18 here, knowingly
     datasets = REPO / "mejax" / "datasets"
     config.dataset.data_dir = config.aux_dataset.data_dir = str(tmp_path / "tfds")
     config.dataset.manual_dir = str(datasets / "megc2019" / "dummy_data")

@@ -1,6 +1,6 @@
 """Tests of mejax.optim: parameter groups (per-group learning rates, coupled weight decay and
-per-group gradient clipping, as the MEGC2019 recogniser's reference code trains), the "halve
-while above" schedule, and the single-rate optimizer without groups."""
+per-group or per-module gradient clipping, as the MEGC2019 recogniser's reference code trains),
+the "halve while above" schedule, and the single-rate optimizer without groups."""
 
 import jax
 import jax.numpy as jnp
@@ -122,6 +122,54 @@ def test_clipping_is_per_group():
     sgd.groups.heads.clip_norm = 0.0  # not clipped
     updates = _step(sgd, grads, rates)
     np.testing.assert_allclose(updates["head_fc"]["kernel"], -grads["head_fc"]["kernel"], rtol=1e-6)
+
+
+def test_clipping_per_module_clips_each_module_by_its_own_norm():
+    """``clip_per_module``: each top-level module of a group is clipped to the norm on its own
+    (the reference's ``clip_grad_norm_`` per module), not the group's modules jointly."""
+    grads = _grads(scale_head=1e4)
+    sgd = _config(backbone_clip=1.0, head_clip=1.0)
+    sgd.name, sgd.momentum, sgd.weight_decay = "sgd", 0.0, 0.0
+    sgd.groups.heads.clip_per_module = True
+    rates = {"backbone": np.float32(1.0), "heads": np.float32(1.0)}
+    updates = _step(sgd, grads, rates)
+    for name in ("head_fc", "head_out"):
+        assert _global_norm(updates[name]) == pytest.approx(1.0, rel=1e-5), name
+        np.testing.assert_allclose(  # the direction is kept
+            updates[name]["bias"], -grads[name]["bias"] / _global_norm(grads[name]), rtol=1e-5
+        )
+    np.testing.assert_allclose(
+        updates["backbone"]["conv"]["kernel"], -grads["backbone"]["conv"]["kernel"], rtol=1e-6
+    )
+
+
+def test_nmer_groups_clip_every_module_but_the_discriminator_on_its_own():
+    """The reference (``Train/main.py``) clips resnet, fc_top, fc_bottom, classifier,
+    classifier_top and classifier_bottom each to norm 1; the discriminator is not clipped."""
+    from mejax.models import part_mer
+
+    model = part_mer.PartMER(num_outputs=3, depth=10, width=1 / 16, discriminator=True)
+    shapes = jax.eval_shape(
+        lambda x: model.init({"params": jax.random.PRNGKey(0)}, x, train=False),
+        jnp.zeros((1, 64, 64, 3)),
+    )["params"]
+    grads = jax.tree.map(lambda s: jnp.full(s.shape, 10.0, s.dtype), shapes)
+    params = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    config = presets.sgd_optimizer(name="sgd", learning_rate=1.0, momentum=0.0, weight_decay=0.0)
+    config.groups = {
+        name: {**group, "learning_rate": 1.0, "schedule": "constant", "weight_decay": 0.0}
+        for name, group in optim.NMER_GROUPS.items()
+    }
+    tx = optim.make_optimizer(config)
+    state = tx.init(params)
+    optim.set_learning_rates(state, optim.make_learning_rates(config, 10)(0))
+    updates, _ = jax.jit(tx.update)(grads, state, params)
+    modules = ("backbone", "top_embed", "bottom_embed", "classifier", "top_classifier",
+               "bottom_classifier")  # fmt: skip
+    for name in modules:
+        assert _global_norm(updates[name]) == pytest.approx(1.0, rel=1e-5), name
+    for name in ("discriminator_fc1", "discriminator_fc2", "discriminator_out"):
+        assert _global_norm(updates[name]) == pytest.approx(_global_norm(grads[name]), rel=1e-6)
 
 
 def test_halving_while_above_the_floor():

@@ -1,7 +1,10 @@
 """What the STAP and SCA paper settings say they are: SCA's batch, no unstated augmentation, and
-pre-training that a paper setting cannot skip silently (mejax.presets.pretraining_errors)."""
+pre-training that a paper setting cannot skip silently (mejax.presets.pretraining_errors): STAP's
+and SCA's Kinetics weights, the MEGC2019 recogniser's ImageNet ResNet-18, Micro-Attention's
+stage 1 before stage 2."""
 
 import pytest
+from test_mer import config_file
 
 from mejax import presets
 from mejax.weights import kinetics
@@ -62,3 +65,36 @@ def test_stap_paper_setting_refuses_to_start_without_kinetics_weights(no_kinetic
     config = config.unlock()
     config.init_from = "none"
     assert presets.pretraining_errors(config) == []
+
+
+def test_neural_mer_paper_setting_refuses_a_random_resnet_naming_both_ways():
+    """Liu et al. fine-tune an ImageNet ResNet-18 (its backbone at a constant 1e-5): the
+    megc2019 setting does not start from a random one unless told to."""
+    config = config_file("neural_mer", "megc2019")
+    assert config.init_from == presets.REQUIRED
+    (error,) = presets.pretraining_errors(config)
+    assert "Part+Adv+EMR" in error and "ImageNet" in error
+    assert "--config.init_from=/path/to/resnet18-f37072fd.pth" in error
+    assert "--config.init_from=none" in error
+    for choice in ("none", "/data/resnet18-f37072fd.pth"):
+        config.init_from = choice
+        assert presets.pretraining_errors(config) == []
+    for arg in ("synth", "synth_tiny", "synth,part_emr"):
+        synthetic = config_file("neural_mer", arg)
+        assert synthetic.init_from == "" and presets.pretraining_errors(synthetic) == []
+
+
+@pytest.mark.parametrize("arg", ["casme2", "samm,resnet", "smic", "megc2018", "megc2018,cde"])
+def test_micro_attention_stage2_refuses_to_start_without_stage1(arg):
+    config = config_file("micro_attention", arg)
+    (error,) = presets.pretraining_errors(config)
+    assert "stage 1" in error and "--config.init_from=runs/ma_stage1" in error
+    assert "--config.init_from=resnet10.npz" in error and "--config.init_from=none" in error
+    config.init_from = "none"
+    assert presets.pretraining_errors(config) == []
+
+
+def test_micro_attention_stage1_and_synthetic_settings_start_as_they_are():
+    for arg in ("casme2,pretrain", "synth", "synth,pretrain", "synth_tiny", "synth,resnet"):
+        config = config_file("micro_attention", arg)
+        assert config.init_from == "" and presets.pretraining_errors(config) == [], arg

@@ -14,8 +14,10 @@ the same count); the apex itself is one of the 10; rotation is about the image c
 reflected border (``cv2.BORDER_REFLECT_101``; a black border would create flow edges).
 
 The generic augmentations (colour shift, rotation, smoothing: :func:`random_photometric`,
-Micro-Attention's; random and corner crops, flips) run on NumPy images with OpenCV; flipping a
-flow field also negates its horizontal component (:func:`flip_flow`).
+Micro-Attention's; torchvision's colour jitter, :func:`color_jitter`, which the public code of
+the MEGC2019 recogniser of Liu, Du, Zheng, Gedeon applies to its flow images; random and corner
+crops, flips) run on NumPy images with OpenCV; flipping a flow field also negates its
+horizontal component (:func:`flip_flow`).
 """
 
 from __future__ import annotations
@@ -111,6 +113,63 @@ def color_shift(image: np.ndarray, rng: np.random.Generator, max_shift: float = 
     return np.clip(image.astype(np.float32) + shift, 0, 255).astype(image.dtype)
 
 
+# ITU-R 601 luma weights (PIL's ``convert("L")``, torchvision's ``rgb_to_grayscale``).
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def color_jitter(images: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """torchvision's ``ColorJitter(strength, strength, strength, strength)`` on uint8 RGB
+    images: brightness, contrast and saturation factors drawn uniformly from
+    [1 - strength, 1 + strength] and a hue shift from [-strength, strength] of a turn, applied
+    in a random order (:func:`adjust_colors`), the same to every frame of (..., H, W, 3)
+    images. A grey image (one channel) gets brightness and contrast only.
+    """
+    if images.shape[-1] not in (1, 3):
+        raise ValueError(f"color_jitter: 1 or 3 channels, got {images.shape[-1]}")
+    brightness, contrast, saturation = rng.uniform(1 - strength, 1 + strength, 3)
+    hue = rng.uniform(-strength, strength)
+    return adjust_colors(images, brightness, contrast, saturation, hue, rng.permutation(4))
+
+
+def adjust_colors(images, brightness=1.0, contrast=1.0, saturation=1.0, hue=0.0,
+                  order=(0, 1, 2, 3)) -> np.ndarray:  # fmt: skip
+    """The four adjustments of torchvision's ``ColorJitter`` on uint8 (..., H, W, C) images, in
+    ``order`` (0 brightness, 1 contrast, 2 saturation, 3 hue), as PIL's ``ImageEnhance`` and
+    torchvision's ``adjust_hue`` define them: brightness scales the pixels; contrast blends
+    them with their mean grey level, saturation with their grey image (ITU-R 601 luma); hue
+    turns the HSV hue circle by ``hue`` turns. Each result is clipped to [0, 255]; computed in
+    float and rounded once at the end (PIL rounds after each step). Saturation and hue leave a
+    one-channel image as it is.
+    """
+    factors = {0: brightness, 1: contrast, 2: saturation}
+    x = images.astype(np.float32)
+    for op in order:
+        rgb = x.shape[-1] == 3
+        grey = x @ LUMA if rgb else x[..., 0]
+        if op == 0:
+            x = x * factors[0]
+        elif op == 1:
+            mean = grey.mean(axis=(-2, -1), keepdims=True)[..., None]
+            x = factors[1] * x + (1 - factors[1]) * mean
+        elif op == 2 and rgb:
+            x = factors[2] * x + (1 - factors[2]) * grey[..., None]
+        elif op == 3 and rgb and hue:
+            x = _shift_hue(x, hue)
+        x = np.clip(x, 0, 255)
+    return np.round(x).astype(images.dtype)
+
+
+def _shift_hue(x: np.ndarray, turns: float) -> np.ndarray:
+    """Float RGB (..., H, W, 3) in [0, 255] with its HSV hue turned by ``turns``."""
+
+    def shift(frame):
+        hsv = cv2.cvtColor(frame / 255.0, cv2.COLOR_RGB2HSV)  # hue in degrees [0, 360)
+        hsv[..., 0] = (hsv[..., 0] + 360.0 * turns) % 360.0
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB) * 255.0
+
+    return _per_frame(x.astype(np.float32), shift)
+
+
 def _per_frame(images: np.ndarray, function) -> np.ndarray:
     """``function`` of every (H, W, C) frame of (..., H, W, C) images, channels kept (OpenCV
     drops a single channel)."""
@@ -131,6 +190,7 @@ def random_photometric(
     max_color_shift: float = 0.0,
     max_rotation: float = 0.0,
     max_smoothing: int = 0,
+    jitter: float = 0.0,
     probability: float = 0.5,
 ) -> np.ndarray:
     """Micro-Attention's training augmentation (Wang, Peng, Bi, Chen, Neurocomputing 2020,
@@ -138,12 +198,15 @@ def random_photometric(
     a clip: a colour shift of at most ``max_color_shift`` per channel, a rotation by a uniform
     angle in [-``max_rotation``, ``max_rotation``] degrees, a box smoothing with a window
     drawn from 2 .. ``max_smoothing``. The paper gives the maxima (20, 10 degrees, 6) and
-    "randomly", not the distributions: uniform draws are a choice.
+    "randomly", not the distributions: uniform draws are a choice. ``jitter`` adds
+    torchvision's colour jitter of that strength after the rotation (:func:`color_jitter`; the
+    MEGC2019 recogniser's reference code: rotation <= 10 degrees, then ``ColorJitter(.2, .2,
+    .2, .2)``, both always applied: ``probability=1``).
 
     Args:
       images: (..., H, W, C) uint8 image or clip.
       rng: the draw.
-      max_color_shift, max_rotation, max_smoothing: 0 disables a transform.
+      max_color_shift, max_rotation, max_smoothing, jitter: 0 disables a transform.
       probability: of each transform.
     """
     if max_color_shift and rng.random() < probability:
@@ -151,6 +214,8 @@ def random_photometric(
     if max_rotation and rng.random() < probability:
         angle = rng.uniform(-max_rotation, max_rotation)
         images = _per_frame(images, lambda f: rotate(f, angle))
+    if jitter and rng.random() < probability:
+        images = color_jitter(images, rng, jitter)
     if max_smoothing >= 2 and rng.random() < probability:
         images = smooth(images, int(rng.integers(2, max_smoothing + 1)))
     return images

@@ -55,3 +55,33 @@ def test_crops_colour_and_flips():
     flipped = augment.flip_flow(flow)
     np.testing.assert_array_equal(flipped[1, 4], (-2.0, 1.0))  # on the right, moving left
     np.testing.assert_array_equal(augment.flip(images)[:, :, 0], images[:, :, -1])
+
+
+def test_color_adjustments_are_pils_and_torchvisions():
+    """torchvision's ColorJitter on PIL images: brightness, contrast, saturation as PIL's
+    ImageEnhance (to within PIL's rounding), hue a turn of the HSV circle."""
+    from PIL import Image, ImageEnhance
+
+    image = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
+    pil = Image.fromarray(image)
+    for field, enhancer, factor in (
+        ("brightness", ImageEnhance.Brightness, 1.15),
+        ("contrast", ImageEnhance.Contrast, 0.85),
+        ("saturation", ImageEnhance.Color, 1.2),
+    ):
+        op = ("brightness", "contrast", "saturation").index(field)
+        got = augment.adjust_colors(image, order=(op,), **{field: factor})
+        want = np.asarray(enhancer(pil).enhance(factor))
+        assert np.abs(got.astype(int) - want).max() <= 1, field
+    primaries = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], np.uint8)
+    turned = augment.adjust_colors(primaries, hue=1 / 3, order=(3,))
+    np.testing.assert_array_equal(turned, [[[0, 255, 0], [0, 0, 255], [255, 0, 0]]])
+    # Jitter of strength .2: every image changes, stays uint8 and in shape; off: unchanged.
+    rng = np.random.default_rng(1)
+    jittered = augment.color_jitter(image, rng, 0.2)
+    assert jittered.dtype == np.uint8 and jittered.shape == image.shape
+    assert (jittered != image).any()
+    same = augment.random_photometric(image, rng, jitter=0.2, probability=0.0)
+    np.testing.assert_array_equal(same, image)
+    grey = image[..., :1]
+    assert augment.color_jitter(grey, rng, 0.2).shape == grey.shape
