@@ -1,17 +1,16 @@
-"""The results of STAP's cross-database protocol laid out like its Tables VI and VII.
+"""The results of STAP's cross-database protocol laid out as its Tables VI and VII.
 
 Li, Huang, Zhao, arXiv:1907.05023, Sec. IV-E: a detector trained on one of CASME II, CASME and
 SAMM, selected on a second and tested on the third, for the seven AUs the three share (1, 2, 4,
 9, 12, 14, 17). Each run of a ``cross_<A>_<B>_<C>`` config (``configs/stapf.py``,
 ``configs/lbp_top.py``, ...) writes one order's ``results.json``; this gathers any number of
-them into one table per method -- a row per order (train -> validation -> test), a column per
-AU, the average over AUs -- and the all-positive detector of each order's test database beside
-them, the reference a detector has to beat::
+them into one table per method laid out as the paper's Tables VI and VII are: the AUs as rows
+(and their average), the six train / validation / test orders as columns (in the order of
+:data:`mejax.presets.CROSS_ORDERS`; an order without a run is left blank). The all-positive
+detector of each order's test database follows in the same layout, the reference a detector has
+to beat::
 
     python -m mejax.cross_database_table runs/cross/*/ [--out=runs/cross/table.md]
-
-The paper prints no table layout this module could copy verbatim; this one puts what Tables VI
-and VII compare (methods, orders, AUs) in one place.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from mejax import reporting
+from mejax import presets, reporting
 
 NAMES = {"casme2": "CASME II", "casme": "CASME", "samm": "SAMM"}
 
@@ -46,37 +45,71 @@ def read(workdirs: Iterable[str | Path]) -> list[dict]:
     return results
 
 
-def order(result: dict) -> str:
-    """``CASME II -> CASME -> SAMM``: the run's train, validation and test databases."""
+def sides(result: dict) -> tuple[str, str, str]:
+    """The run's train, validation and test databases (tokens: ``casme2``, ``casme``, ``samm``)."""
     (round_,) = result["rounds"]
-    sides = [round_[side][0] for side in ("train", "validation", "test")]
-    return " → ".join(NAMES.get(d, d) for d in sides)
+    return tuple(round_[side][0] for side in ("train", "validation", "test"))
+
+
+def order(result: dict) -> str:
+    """``CASME II → CASME → SAMM``: the run's train, validation and test databases."""
+    return " → ".join(NAMES.get(d, d) for d in sides(result))
+
+
+def _orders(results: list[dict]) -> list[tuple[str, str, str]]:
+    """The six orders of the paper's tables, then any other order a run has."""
+    known = list(presets.CROSS_ORDERS.values())
+    return known + sorted({sides(r) for r in results} - set(known))
+
+
+def _table(aus: list[str], orders: list, cells: dict, average: dict, bold: bool) -> list[str]:
+    """AUs as rows, orders as columns; ``cells[order][au]`` and ``average[order]`` (missing:
+    blank)."""
+    names = [" → ".join(NAMES.get(d, d) for d in o) for o in orders]
+    lines = ["| AU | " + " | ".join(names) + " |", "|---|" + "---:|" * len(orders)]
+    for au in aus:
+        row = [f"{cells[o][au]:.3f}" if o in cells else "" for o in orders]
+        lines.append(f"| {au} | " + " | ".join(row) + " |")
+    mark = "**" if bold else ""
+    row = [f"{mark}{average[o]:.3f}{mark}" if o in average else "" for o in orders]
+    lines.append("| Avg | " + " | ".join(row) + " |")
+    return lines
 
 
 def markdown(results: list[dict]) -> str:
-    """One table per method (the runs' ``experiment``), and the all-positive detector's."""
+    """One table per method (the runs' ``experiment``), and the all-positive detector's: AUs as
+    rows, the train → validation → test orders as columns.
+
+    Raises:
+      ValueError: no results, runs of different AUs, or two runs of one method and order.
+    """
     if not results:
         raise ValueError("no cross-database results")
     aus = list(results[0]["f1"])
     for result in results:
         if list(result["f1"]) != aus:
             raise ValueError(f"runs evaluate different AUs: {aus} and {list(result['f1'])}")
-    header = ["| train → validation → test | " + " | ".join(aus) + " | Avg |",
-              "|---|" + "---:|" * (len(aus) + 1)]  # fmt: skip
-    lines = ["# Cross-database AU detection (STAP, Tables VI and VII): F1 per AU", ""]
-    methods = sorted({r["experiment"] for r in results})
-    for method in methods:
-        rows = sorted((order(r), r) for r in results if r["experiment"] == method)
-        lines += [f"## {method}", "", *header]
-        for name, result in rows:
-            cells = " | ".join(f"{result['f1'][au]:.3f}" for au in aus)
-            lines.append(f"| {name} | {cells} | **{result['average_f1']:.3f}** |")
-        lines.append("")
-    baselines = {order(r): r for r in results}
-    lines += ["## all-positive detector (every AU present in every test clip)", "", *header]
-    for name, result in sorted(baselines.items()):
-        cells = " | ".join(f"{result['f1_all_positive'][au]:.3f}" for au in aus)
-        lines.append(f"| {name} | {cells} | {result['average_f1_all_positive']:.3f} |")
+    orders = _orders(results)
+    lines = [
+        "# Cross-database AU detection (STAP, Tables VI and VII): F1 per AU",
+        "",
+        "Columns: train → validation → test databases.",
+        "",
+    ]
+    for method in sorted({r["experiment"] for r in results}):
+        runs = {}
+        for result in (r for r in results if r["experiment"] == method):
+            if sides(result) in runs:
+                raise ValueError(f"two runs of {method} for the order {order(result)}")
+            runs[sides(result)] = result
+        cells = {o: r["f1"] for o, r in runs.items()}
+        average = {o: r["average_f1"] for o, r in runs.items()}
+        lines += [f"## {method}", "", *_table(aus, orders, cells, average, bold=True), ""]
+    baselines = {sides(r): r for r in results}
+    cells = {o: r["f1_all_positive"] for o, r in baselines.items()}
+    average = {o: r["average_f1_all_positive"] for o, r in baselines.items()}
+    lines += ["## all-positive detector (every AU present in every test clip)", ""]
+    lines += _table(aus, orders, cells, average, bold=False)
     return "\n".join(lines) + "\n"
 
 

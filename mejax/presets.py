@@ -340,7 +340,8 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
         # Sized to finish in minutes on 2 CPU cores: a 1/4-width I3D on 80^2 clips (3x3 last
         # map, so STAP has two row bands), one round of the protocol, 8 epochs.
         c.input.image_size = 80
-        # The paper fine-tunes Kinetics weights on raw frames. Trained from scratch on 120
+        # The paper settings start from pre-trained weights (the paper's ImageNet-inflated I3D,
+        # mejax's Kinetics-400 one) on raw frames. Trained from scratch on 120
         # clips, I3D learns the 1-2 px AU motion from onset differences within minutes but
         # not from raw frames (no clip predicted present after 240 steps). Adam fits the
         # training clips far sooner than the paper's SGD at 0.01 (AU4 training AUC 0.96 at

@@ -106,9 +106,49 @@ def test_stapf_and_lbp_top_on_three_dummy_builders(dummy_data_dir, tmp_path):
         )
     table = cross_database_table.markdown(cross_database_table.read([tmp_path / "lbp_top"]))
     assert "## LBP-TOP" in table and "## all-positive detector" in table
-    row = next(line for line in table.splitlines() if line.startswith("| CASME II → CASME → SAMM"))
-    assert row.count("|") == 7 + 3  # order, seven AUs, Avg
-    assert f"**{shallow['average_f1']:.3f}**" in row
+    lines = table.splitlines()
+    # AUs as rows, the six orders as columns: this run's order first, the others blank.
+    assert next(line for line in lines if line.startswith("| AU |")).startswith(
+        "| AU | CASME II → CASME → SAMM |")  # fmt: skip
+    row = next(line for line in lines if line.startswith("| AU12 |"))
+    assert row == f"| AU12 | {shallow['f1']['AU12']:.3f} |" + "  |" * 5
+    average = next(line for line in lines if line.startswith("| Avg |"))
+    assert average == f"| Avg | **{shallow['average_f1']:.3f}** |" + "  |" * 5
+
+
+def _result(experiment, order, f1):
+    train, validation, test = order
+    aus = ("AU1", "AU4")
+    return {
+        "experiment": experiment,
+        "rounds": [{"train": [train], "validation": [validation], "test": [test]}],
+        "f1": dict(zip(aus, f1, strict=True)),
+        "average_f1": sum(f1) / 2,
+        "f1_all_positive": dict.fromkeys(aus, 0.5),
+        "average_f1_all_positive": 0.5,
+    }
+
+
+def test_table_lays_out_aus_as_rows_and_the_six_orders_as_columns():
+    """STAP Tables VI and VII: a row per AU and the average, a column per train / validation /
+    test order."""
+    results = [_result("STAPF", order, (0.1 * k, 0.2)) for k, order in enumerate(ORDERS)]
+    results.append(_result("LBP-TOP", ("samm", "casme", "casme2"), (0.0, 0.4)))
+    table = cross_database_table.markdown(results).splitlines()
+    header = table[table.index("## STAPF") + 2]
+    columns = [cell.strip() for cell in header.split("|")[2:-1]]
+    assert columns == [" → ".join(cross_database_table.NAMES[d] for d in o)
+                       for o in presets.CROSS_ORDERS.values()]  # fmt: skip
+    stapf = table[table.index("## STAPF") + 2 :]
+    assert stapf[2] == "| AU1 | " + " | ".join(f"{0.1 * k:.3f}" for k in range(6)) + " |"
+    assert stapf[3] == "| AU4 |" + " 0.200 |" * 6
+    assert stapf[4].startswith("| Avg | **0.100** | **0.150** |")
+    lbp = table[table.index("## LBP-TOP") + 2 :]
+    column = list(presets.CROSS_ORDERS.values()).index(("samm", "casme", "casme2"))
+    assert lbp[3].split("|")[2 + column].strip() == "0.400"
+    assert sum(cell.strip() == "" for cell in lbp[3].split("|")[2:-1]) == 5
+    with pytest.raises(ValueError, match="two runs of LBP-TOP"):
+        cross_database_table.markdown([*results, results[-1]])
 
 
 def test_table_refuses_other_protocols(tmp_path):

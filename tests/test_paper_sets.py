@@ -175,6 +175,20 @@ def test_select_all_and_no_rule_return_the_clips():
     assert paper_sets.select(clips, ml_collections.ConfigDict({"aus": (4,)})) is clips
 
 
+def test_select_without_listed_emotions():
+    config = ml_collections.ConfigDict(
+        {"aus": (4,), "samples": "without_emotions", "emotions": ("Happiness", "tense")}
+    )
+    assert paper_sets.select(clips_of(CLIPS), config).names == ["c0", "c2", "c3", "c5"]
+    table_1 = paper_sets.without_sadness(paper_sets.SCA["casme2"])
+    assert (table_1.samples, table_1.emotions, table_1.aus) == (
+        "without_emotions", ("sadness",), paper_sets.SCA["casme2"].aus)  # fmt: skip
+    with pytest.raises(ValueError, match="keeps every clip"):
+        paper_sets.without_sadness(paper_sets.SCA["samm"])
+    with pytest.raises(ValueError, match="'without_emotions' needs emotions"):
+        paper_sets.PaperSet("STAP", "III", "casme2", (4,), 243, "without_emotions")
+
+
 def test_select_keeping_nothing_is_an_error():
     config = ml_collections.ConfigDict({"aus": (4,), "samples": "emotions", "emotions": ("fear",)})
     with pytest.raises(ValueError, match="keeps none of the 6 clips"):
@@ -280,6 +294,45 @@ def test_recorded_sheet_counts_are_what_the_sheets_give():
             elif key.startswith("AU"):
                 assert au_count(samples, int(key[2:])) == count, (file, key)
             else:
-                matching = [s for s in every_set if s.name == key and s.database == database]
+                name = key.removesuffix(" without sadness")
+                matching = [s for s in every_set if s.name == name and s.database == database]
                 assert len(matching) == 1, (file, key)
-                assert sheet_count(samples, matching[0]) == count, (file, key)
+                paper_set = matching[0] if name == key else paper_sets.without_sadness(matching[0])
+                assert sheet_count(samples, paper_set) == count, (file, key)
+
+
+@needs_annotations
+def test_casme2_2014_sheet_without_sadness_reproduces_the_papers_243_clips():
+    """The papers' 243 CASME II clips are the 2014 sheet's 250 without its 7 "sadness" clips;
+    STAP Table II's AU1 (26) and AU4 (129) are counted with those clips, not without."""
+    samples = readers.casme2(CASME2_2014).samples
+    assert sum(s.emotion == "sadness" for s in samples) == 7
+    for paper_set in (paper_sets.STAP["casme2"], paper_sets.SCA["casme2"]):
+        assert sheet_count(samples, paper_sets.without_sadness(paper_set)) == 243
+    kept = [s for s in samples if s.emotion != "sadness"]
+    table = paper_sets.STAP_TABLE_II_CASME2
+    assert (au_count(kept, 1), au_count(kept, 4)) == (19, 128) != (table[1], table[4])
+    assert sheet_count(readers.casme2(CASME2_2019).samples,
+                       paper_sets.without_sadness(paper_sets.STAP["casme2"])) == 251  # fmt: skip
+
+
+@needs_annotations
+def test_casme2_au14_differs_from_sca_table_1_27_against_21():
+    """Known difference: SCA Table 1 gives AU14 in 21 CASME II clips; the 2014 sheet codes it in
+    27 (with or without the sadness clips), the 2019 sheet in 22."""
+    samples = readers.casme2(CASME2_2014).samples
+    assert au_count(samples, 14) == 27
+    assert au_count([s for s in samples if s.emotion != "sadness"], 14) == 27
+    assert au_count(readers.casme2(CASME2_2019).samples, 14) == 22
+    assert any("AU14" in d and "21" in d and "27" in d for d in paper_sets.KNOWN_DIFFERENCES)
+
+
+@needs_annotations
+def test_samm_au7_is_44_clips_46_with_the_reference_codes():
+    """Known difference: AU7 in 44 SAMM clips as the AU grammar reads the sheet, 46 when the two
+    clips coded only as a reference AU, ``ref(7B)``, are counted."""
+    samples = readers.samm(SAMM_SHEET).samples
+    assert au_count(samples, 7) == 44
+    referenced = sorted(s.clip for s in samples if "ref(7" in s.au_code and 7 not in s.aus)
+    assert referenced == ["010_2_1", "010_4_1"]
+    assert any("SAMM AU7" in d and "44" in d and "46" in d for d in paper_sets.KNOWN_DIFFERENCES)
