@@ -163,7 +163,33 @@ def _header(config, rounds: list) -> dict:
         "database": config.dataset.name,
         "protocol": config.protocol.name,
         "rounds": [{"name": r.name, **r.describe()} for r in rounds],
+        "selected_by": selection_note(config, rounds),
     }
+
+
+def selection_note(config, rounds: list) -> str:
+    """How a run's models (or a baseline's C) were selected, as ``results.md`` says it: on
+    validation subjects, on a validation database (STAP's cross-database protocol), on held-out
+    validation clips (pre-training), the model of the last step (``train.selection="last"``, or
+    no validation side), or a fixed C (``baseline.classifier.c_selection="fixed"``)."""
+    protocol = config.protocol.name
+    if protocol == "cross_database":
+        where = f"the validation database ({config.protocol.get('validation', '')}) only"
+    elif protocol == "pretrain":
+        where = "validation clips held out of the training subjects"
+    else:
+        where = "validation subjects only"
+    validated = any(r.describe()["validation"] for r in rounds)
+    if "baseline" in config:
+        classifier = config.baseline.get("classifier", {})
+        if classifier.get("c_selection", "validation") == "fixed":
+            return f"a fixed C = {classifier.get('fixed_c', 1000.0):g} for every SVM (no selection)"
+        if not validated:
+            return "C the first of the grid (no validation side to select it on)"
+        return f"C selected on {where}"
+    if config.get("train", {}).get("selection", "validation") == "last" or not validated:
+        return "the model of the last step (no selection: a fixed schedule)"
+    return f"models selected on {where}"
 
 
 # =============================================================================================
@@ -276,7 +302,8 @@ class AUTask(Task):
             f"# {method} on {results['database']} ({results['protocol']})",
             "",
             f"F1 per AU on {results['num_test_clips']} test clips pooled over "
-            f"{len(results['rounds'])} round(s); models selected on validation subjects only.",
+            f"{len(results['rounds'])} round(s); "
+            f"{results.get('selected_by', 'models selected on validation subjects only')}.",
             "",
             f"| AU | test positives | {method} | all-positive | {method} accuracy |",
             "|---|---:|---:|---:|---:|",
@@ -516,14 +543,17 @@ class Recognition(Task):
         return loss
 
     @staticmethod
-    def class_loss(logits, classes, hparams) -> jnp.ndarray:
-        """Softmax cross-entropy averaged over the clips with a class (>= 0), each weighted by
-        its class's ``hparams["class_weights"]`` when given."""
+    def class_loss(logits, classes, hparams, reduction: str = "mean") -> jnp.ndarray:
+        """Softmax cross-entropy of the clips with a class (>= 0), each weighted by its class's
+        ``hparams["class_weights"]`` when given: their weighted mean (``reduction="mean"``) or
+        their weighted sum over the batch (``"sum"``)."""
         known = jnp.maximum(classes, 0)
         per_clip = optax.softmax_cross_entropy_with_integer_labels(logits, known)
         weights = (classes >= 0).astype(per_clip.dtype)
         if "class_weights" in hparams:
             weights = weights * hparams["class_weights"][known]
+        if reduction == "sum":
+            return jnp.sum(weights * per_clip)
         return jnp.sum(weights * per_clip) / jnp.maximum(jnp.sum(weights), 1e-12)
 
     def probabilities(self, outputs) -> np.ndarray:
@@ -579,7 +609,7 @@ class Recognition(Task):
                 f"weights for a later run's init_from. Validation UF1 "
                 f"{results['validation_uf1']:.3f}.\n"
             )
-        note = (
+        note = results.get("selected_by") or (  # results.json of a run before "selected_by"
             "models (or a baseline's C) selected on validation subjects only"
             if results["selection"] == "validation"
             else "the model of the last step (the papers' fixed schedule)"
@@ -621,13 +651,23 @@ class RecognitionWithAUs(Recognition):
         detection loss and the per-AU F1 only (the paper's Table VII trains AU detection on
         STAP's clips, which include objective classes VI and VII; how they enter the MER loss
         is not stated, so here they do not).
+      class_loss_reduction: how the class cross-entropy of a batch is reduced. ``"sum"``: summed
+        over the batch's classified clips, as the paper prints it (Sec. III-D: the CE a sum over
+        the samples, L_detc a mean over the K AUs and M samples), so that lambda =
+        0.75 keeps the paper's balance between the two terms; ``"mean"``: averaged over those
+        clips, which weighs the detection loss about M (the batch's classified clips) times more
+        against the class loss than the paper's L does at the same lambda (the same balance
+        would need lambda = 0.75 / M). The MER-auGCN configs take ``"sum"``: with Adam, the
+        paper's optimiser, the overall scale of L hardly matters, the balance does.
     """
 
     aus: tuple[int, ...] = ()
     detection_weight: float = 0.75
     detection_loss: str = "balanced"
     unclassified: bool = False
+    class_loss_reduction: str = "mean"
     DETECTION_LOSSES = ("balanced", "focal")
+    CLASS_LOSS_REDUCTIONS = ("mean", "sum")
 
     def __post_init__(self):
         super().__post_init__()
@@ -639,6 +679,11 @@ class RecognitionWithAUs(Recognition):
         if self.detection_loss not in self.DETECTION_LOSSES:
             raise ValueError(
                 f"task.detection_loss {self.detection_loss!r} not in {self.DETECTION_LOSSES}"
+            )
+        if self.class_loss_reduction not in self.CLASS_LOSS_REDUCTIONS:
+            raise ValueError(
+                f"task.class_loss_reduction {self.class_loss_reduction!r} not in "
+                f"{self.CLASS_LOSS_REDUCTIONS}"
             )
 
     @property
@@ -680,7 +725,7 @@ class RecognitionWithAUs(Recognition):
     def model_loss(self, outputs, batch, hparams):
         targets = batch["targets"]
         classes, au_labels = targets[:, 0], targets[:, 1:]
-        loss = self.class_loss(outputs["logits"], classes, hparams)
+        loss = self.class_loss(outputs["logits"], classes, hparams, self.class_loss_reduction)
         if "au_logits" not in outputs:  # the backbone-only ablation: no detectors
             return loss
         if self.detection_loss == "balanced":
@@ -819,6 +864,7 @@ def build(config, clips=None) -> Task:
             detection_weight=config.get("detection_weight", 0.75),
             detection_loss=config.get("detection_loss", "balanced"),
             unclassified=config.get("unclassified", False),
+            class_loss_reduction=config.get("class_loss_reduction", "mean"),
         )
     defaults = TASKS[name]
     return defaults(

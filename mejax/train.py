@@ -324,12 +324,17 @@ class RoundRun:
         inputs = input_pipeline.Rows(data.inputs, rows)  # no copy of the training clips
         self.train_targets = context["targets"][rows]
         self.val_data, self.val_targets = _evaluation_side(context, round_, "validation", config)
-        check_init_subjects(config.get("init_from", ""), round_, data)
+        init_from = presets.init_source(config.get("init_from", ""))
+        check_init_subjects(init_from, round_, data)
+        aux_people = context.get("aux_people", [])
+        check_aux_subjects(config, round_, data, aux_people)
         if jax.process_index() == 0:
             self.dir.mkdir(parents=True, exist_ok=True)
             people = data.people
             seen = {"train": sorted({people[i] for i in rows}),
-                    "validation": sorted(set(self.val_data.people))}  # fmt: skip
+                    "validation": sorted(set(self.val_data.people)),
+                    "auxiliary": list(aux_people),
+                    "inherited": init_weights.run_lineage(init_from) or {}}  # fmt: skip
             reporting.write_text(self.dir / init_weights.SUBJECTS_FILE, json.dumps(seen, indent=1))
         task.check_training(self.train_targets, round_.name)
         targets = self.train_targets
@@ -526,28 +531,66 @@ def _step_until_done(runs: list[RoundRun], context: dict) -> None:
     bar.close()
 
 
+def _names(persons: list[str]) -> str:
+    return ", ".join(persons[:10]) + (", ..." if len(persons) > 10 else "")
+
+
 def check_init_subjects(init_from: str, round_, clips) -> None:
-    """Refuses to start a round from a previous run (``init_from=WORKDIR``) that trained or
-    selected its model on a person this round tests: the test would no longer be subject
+    """Refuses to start a round from a previous run (``init_from=WORKDIR``) whose model was
+    shaped by a person this round tests: trained or selected on, trained on as its auxiliary
+    database, or any of that by a run it started from in turn (the whole ``init_from`` chain,
+    :func:`mejax.weights.init_from.run_lineage`). The test would no longer be subject
     independent. Persons are compared by database and subject (:attr:`ClipSet.people`), as the
-    source round recorded them (``ROUND/subjects.json``); a run without that record is not
-    checked (logged)."""
-    source = init_weights.run_subjects(init_from)
-    if source is None:
+    source rounds recorded them (``ROUND/subjects.json``); a run without that record is not
+    checked (logged).
+
+    Raises:
+      ValueError: naming each run of the chain, how it saw them and the persons.
+    """
+    lineage = init_weights.run_lineage(init_from)
+    if lineage is None:
         if init_from and Path(init_from).expanduser().is_dir():
             logging.warning("init_from=%s: the run records no subjects; not checked against "
                             "round %s's test subjects", init_from, round_.name)  # fmt: skip
         return
-    source_dir, seen = source
     tested = {clips.people[i] for i in round_.indices("test", clips)}
-    shared = sorted(seen & tested)
-    if shared:
+    how = {"train": "trained or selected its model on",
+           "auxiliary": "trained, as its auxiliary database (aux_dataset), on"}  # fmt: skip
+    found = []
+    for depth, (source_dir, sides) in enumerate(lineage.items()):
+        which = source_dir if depth == 0 else f"{source_dir} (a run the source started from)"
+        seen = set(sides["train"]) | set(sides["validation"])
+        for side, persons in (("train", seen), ("auxiliary", set(sides["auxiliary"]))):
+            shared = sorted(persons & tested)
+            if shared:
+                found.append(f"{which} {how[side]} {len(shared)} subject(s) that round "
+                             f"{round_.name} tests ({_names(shared)})")  # fmt: skip
+    if found:
         raise ValueError(
-            f"init_from={init_from}: {source_dir} trained or selected its model on "
-            f"{len(shared)} subject(s) that round {round_.name} tests ({', '.join(shared[:10])}"
-            f"{', ...' if len(shared) > 10 else ''}); the test would not be subject-independent. "
-            "Start from a run that never saw them (e.g. a pre-training on another database, or "
-            "a run of the same protocol round), or drop init_from."
+            f"init_from={init_from}: " + "; ".join(found) + ". The test would not be "
+            "subject-independent. Start from a run that never saw them (e.g. a pre-training on "
+            "another database, or a run of the same protocol round), or drop init_from."
+        )
+
+
+def check_aux_subjects(config, round_, clips, aux_people) -> None:
+    """Refuses to train a round with an auxiliary database (``config.aux_dataset``) that holds
+    a person the round tests, compared by database and subject (:attr:`ClipSet.people`; a
+    person is matched across databases only as the database and subject name it).
+
+    Raises:
+      ValueError: naming the auxiliary database and the persons.
+    """
+    if not aux_people:
+        return
+    tested = {clips.people[i] for i in round_.indices("test", clips)}
+    shared = sorted(set(aux_people) & tested)
+    if shared:
+        name = config.get("aux_dataset", {}).get("name", "")
+        raise ValueError(
+            f"aux_dataset {name}: holds {len(shared)} subject(s) that round {round_.name} tests "
+            f"({_names(shared)}); its clips would train on the test persons. Use an auxiliary "
+            "database without them (e.g. another database than the run's), or drop aux_dataset."
         )
 
 
@@ -619,8 +662,9 @@ def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     clips = paper_sets.select(input_pipeline.load(config), config.task)
     task = tasks.build(config.task, clips)
     data, targets = task.take_part(clips)
-    aux = input_pipeline.load_aux(config)
+    aux, aux_people = input_pipeline.load_aux(config), []
     if aux is not None:
+        aux_people = sorted(set(aux.people))  # every person of the database, taking part or not
         aux_data, aux_targets = task.take_part(aux)
         aux = (aux_data.inputs, aux_targets)
     rounds = protocols.build(
@@ -637,6 +681,7 @@ def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
         "data": data,
         "targets": targets,
         "aux": aux,
+        "aux_people": aux_people,
         "steps": make_steps(
             model,
             task,

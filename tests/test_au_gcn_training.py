@@ -57,6 +57,29 @@ def test_joint_loss_is_the_class_cross_entropy_plus_lambda_times_the_detection_l
     np.testing.assert_allclose(without_detectors, ce, rtol=1e-5)
 
 
+def test_summed_class_loss_is_the_papers_printed_cross_entropy_beside_the_mean_detection_loss():
+    """MER-auGCN Sec. III-D: L = CE + 0.75 L_detc with the CE summed over the batch (the
+    configs' ``task.class_loss_reduction="sum"``) and L_detc a mean over AUs and clips."""
+    from mejax import config_args, losses
+
+    rng = np.random.default_rng(1)
+    outputs = {"logits": rng.normal(size=(4, 3)), "au_logits": rng.normal(size=(4, 2))}
+    targets = np.array([[0, 1, 0], [2, 0, 1], [-1, 1, 1], [1, 0, 0]])
+    loss = joint_task(unclassified=True, class_loss_reduction="sum").model_loss(
+        outputs, {"targets": targets}, {}
+    )
+    logits = outputs["logits"][[0, 1, 3]]
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    ce_sum = -np.sum(log_p[[0, 1, 2], [0, 2, 1]])  # the unclassified clip is left out
+    detection = losses.balanced_detection_loss(outputs["au_logits"], targets[:, 1:])
+    np.testing.assert_allclose(loss, ce_sum + 0.75 * float(detection), rtol=1e-5)
+    with pytest.raises(ValueError, match="class_loss_reduction"):
+        joint_task(class_loss_reduction="total")
+    for arg in ("synth", "megc2018", "megc2018,cde", "megc2018,au_detection"):
+        config = config_args.load_file(REPO / "configs" / "au_gcn.py", arg)
+        assert tasks.build(config.task).class_loss_reduction == "sum"
+
+
 def test_augmented_flows_train_all_pairs_and_evaluate_the_plain_one():
     apex_index = np.array([3, 5, 5, 7])
     angle = np.array([0.0, 5.0, 0.0, 0.0])
@@ -108,10 +131,16 @@ def megc2018_dir(tmp_path_factory):
 )
 def test_megc2018_configs_read_the_composite_and_run(arg, rounds, megc2018_dir):
     """HDE (both directions), CDE and Table VII on the builder's dummy data (synthetic pixels in
-    the real layouts; the two objective classes both of its databases hold)."""
+    the real layouts; the two objective classes both of its databases hold). Table VII reads
+    CASME II and SAMM themselves (the composite's two manual directories), not the composite."""
     config = config_file("au_gcn", arg)
     config.dataset.data_dir = str(megc2018_dir / "tfds")
-    config.dataset.manual_dir = str(REPO / "mejax" / "datasets" / "megc2018" / "dummy_data")
+    dummy = REPO / "mejax" / "datasets" / "megc2018" / "dummy_data"
+    config.dataset.manual_dir = str(dummy)
+    if "au_detection" in arg:
+        # SAMM as frames, not the paper setting's face crops (a face detector's seconds per clip).
+        config.dataset.update(manual_dir=str(dummy / "casme2"), extra=("samm",),
+                              extra_manual_dirs=(str(dummy / "samm"),))  # fmt: skip
     config.update_from_flattened_dict(
         {
             # Farneback at 112^2 (a cached variant of every licensed builder) in place of
@@ -135,7 +164,13 @@ def test_megc2018_configs_read_the_composite_and_run(arg, rounds, megc2018_dir):
         assert len(names) == 2
     if "au_detection" in arg:
         assert results["au_detection"]["aus"] == [f"AU{au}" for au in (1, 2, 4, 9, 12, 14, 17)]
-        assert results["au_detection"]["num_test_clips"] == 5  # every clip, classified or not
+        # STAP's clips (the any_au rule on the seven AUs), not the composite's classes I-V: all
+        # 8 dummy clips of CASME II and SAMM carry one of the seven AUs (SAMM 006_1_3 as "R6 or
+        # R12"), 3 of them are of class VII (CASME II EP01_01, SAMM 006_1_3 and 028_4_1).
+        assert results["au_detection"]["num_test_clips"] == 8
+        # Of them, 4 are of the classes (I, III) the test recognises: EP02_03f, EP12_01f,
+        # 006_1_2 and 028_2_2 (EP03_02 is of class II).
+        assert results["num_test_clips"] == 4
 
 
 def test_class_loss_weights_each_clip_by_its_class_and_leaves_unclassified_clips_out():

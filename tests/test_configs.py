@@ -248,6 +248,11 @@ def test_au_gcn_paper_setting():
     assert load_config(REPO / "configs" / "au_gcn.py", "megc2018,cde").protocol.name == "cde"
     table_vii = load_config(REPO / "configs" / "au_gcn.py", "megc2018,au_detection")
     assert tuple(table_vii.task.aus) == (1, 2, 4, 9, 12, 14, 17) and table_vii.task.unclassified
+    # Table VII runs on STAP's clips of CASME II and SAMM (any of the 7 AUs), not the composite.
+    databases = (table_vii.dataset.name, tuple(table_vii.dataset.extra))
+    assert databases == ("casme2/cropped", ("samm/faces",))
+    assert (table_vii.task.samples, table_vii.protocol.name) == ("any_au", "hde")
+    assert paper.task.samples == "all" and paper.task.class_loss_reduction == "sum"
     with pytest.raises(ValueError, match="Table VII"):
         load_config(REPO / "configs" / "au_gcn.py", "megc2018,cde,au_detection")
 

@@ -1,10 +1,11 @@
 """``config.init_from``: a model's initial variables from pretrained weights or a previous run.
 
-Every paper starts from pretrained weights: STAP/STAPF fine-tune DeepMind's Kinetics-400 I3D
-(Li, Huang, Zhao, arXiv:1907.05023, Sec. IV-B); SCA Hara et al.'s Kinetics 3D ResNets; the
-neural ME recogniser and MER-auGCN an ImageNet ResNet-18; the micro-attention network is trained
-in stages, ImageNet -> macro-expression databases -> micro-expressions (Wang et al., Sec. 4.2),
-each stage starting from the previous stage's weights. ``init_from`` is one of:
+Every paper starts from pretrained weights: STAP/STAPF from an ImageNet-pretrained I3D (Li,
+Huang, Zhao, arXiv:1907.05023, Sec. III-A), for which mejax's settings start from DeepMind's
+Kinetics-400 I3D, the one it can load (``kinetics400`` below); SCA Hara et al.'s Kinetics 3D
+ResNets; the neural ME recogniser and MER-auGCN an ImageNet ResNet-18; the micro-attention
+network is trained in stages, ImageNet -> macro-expression databases -> micro-expressions (Wang
+et al., Sec. 4.2), each stage starting from the previous stage's weights. ``init_from`` is one of:
 
 * ``""`` -- nothing: the model keeps its random initialisation;
 * ``"kinetics400"`` -- the Kinetics-400 RGB I3D (:mod:`mejax.weights.kinetics`; needs
@@ -168,21 +169,48 @@ def run_checkpoints(path: Path) -> Path:
 
 
 SUBJECTS_FILE = "subjects.json"
+# The sides of a round's subjects.json whose persons shaped its model: trained on, selected on,
+# trained on as an auxiliary database (aux_dataset).
+SEEN_SIDES = ("train", "validation", "auxiliary")
 
 
-def run_subjects(init_from: str) -> tuple[Path, set[str]] | None:
-    """(the round directory, the subjects it trained or selected on) of a previous run that
-    ``init_from`` names, as its round wrote them (``ROUND/subjects.json``, subjects qualified by
-    database: ``casme2:sub01``); None when ``init_from`` is not a run directory or the run
-    predates that file."""
+def round_directory(init_from: str) -> Path | None:
+    """The round directory of the previous run ``init_from`` names (None: not a run directory)."""
     path = Path(init_from).expanduser() if init_from else None
     if path is None or init_from == KINETICS400 or not path.is_dir():
         return None
-    round_dir = run_checkpoints(path.resolve()).parent
-    if not (round_dir / SUBJECTS_FILE).is_file():
+    return run_checkpoints(path.resolve()).parent
+
+
+def run_lineage(init_from: str) -> dict[str, dict[str, list[str]]] | None:
+    """Every person whose clips shaped the model ``init_from`` names, run by run: ``{round
+    directory: {side: persons}}`` with the sides of :data:`SEEN_SIDES`, the source round first,
+    then the runs it started from in turn (a chain of ``init_from`` of any length; each round
+    records its own chain in ``ROUND/subjects.json`` under ``inherited``). Persons are
+    ``database:subject`` (:attr:`mejax.clipset.ClipSet.people`).
+
+    None when ``init_from`` is not a run directory or the run predates ``subjects.json``.
+    """
+    round_dir = round_directory(init_from)
+    if round_dir is None or not (round_dir / SUBJECTS_FILE).is_file():
         return None
     seen = json.loads((round_dir / SUBJECTS_FILE).read_text())
-    return round_dir, set(seen["train"]) | set(seen["validation"])
+    lineage = {str(round_dir): {side: list(seen.get(side, [])) for side in SEEN_SIDES}}
+    for source, sides in seen.get("inherited", {}).items():
+        lineage.setdefault(source, {side: list(sides.get(side, [])) for side in SEEN_SIDES})
+    return lineage
+
+
+def run_subjects(init_from: str) -> tuple[Path, set[str]] | None:
+    """(the round directory, every person its model was shaped by: trained or selected on, its
+    auxiliary data, and those of the runs it started from) of a previous run that ``init_from``
+    names (:func:`run_lineage`); None when ``init_from`` is not a run directory or the run
+    predates ``subjects.json``."""
+    lineage = run_lineage(init_from)
+    if lineage is None:
+        return None
+    seen = {person for sides in lineage.values() for people in sides.values() for person in people}
+    return round_directory(init_from), seen
 
 
 def _run_config(checkpoints: Path) -> dict | None:
