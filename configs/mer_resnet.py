@@ -44,7 +44,8 @@ ARGS = {
 SETTINGS = {
     "megc2019": ("megc2019", "megc2019_loso"),
     "megc2018": ("objective_5", "cde"),
-    "casme2": ("emotion", "loso"),
+    # CASME II's five classes (mejax.datasets.labels): its 2 fear clips are one subject's.
+    "casme2": ("casme2_5", "loso"),
     "samm": ("emotion", "loso"),
     "smic": ("emotion", "loso"),
     "synth": ("megc2019", "subject_kfold"),

@@ -123,6 +123,8 @@ def get_config(arg=None):
     c.seed = 0
     c.init_from = ""
     c.dataset = presets.dataset_block(database)
+    if database == "casme2":  # objective classes: the 2019 sheet's (the 2014 sheet has none)
+        c.dataset.name = "casme2/cropped"
     c.dataset.extra = ()
     c.input = ml_collections.ConfigDict(
         {
@@ -171,6 +173,7 @@ def get_config(arg=None):
         name, extra = MACRO[database if synthetic else "paper"]
         c.dataset.name, c.dataset.extra = name, extra
         c.task.label_set = "basic_5"
+        c.task.classes = ()  # the five basic emotions, whatever the classes of stage 2
         c.protocol = ml_collections.ConfigDict({"name": "pretrain", "rounds": (), "holdout": 0.1})
         c.optimizer.learning_rate = 0.01
         c.optimizer.weight_decay = 0.0

@@ -44,7 +44,7 @@ class Setting:
 
 def arguments(path: str | Path) -> list[str]:
     """The paper-setting arguments of one config file (see the module docstring): of the
-    arguments that give the same config, the shortest."""
+    arguments that give the same config, the shortest (then the first in order)."""
     module = config_args.load_module(path)
     groups = [g for n, g in module.ARGS.items() if n not in MODEL_GROUPS]
     found = {}
@@ -58,7 +58,7 @@ def arguments(path: str | Path) -> list[str]:
         if any(name.startswith("synth_me") for name in names):
             continue
         key = config.to_json_best_effort(sort_keys=True)
-        if key not in found or len(arg) < len(found[key]):
+        if key not in found or (len(arg), arg) < (len(found[key]), found[key]):
             found[key] = arg
     return sorted(found.values())
 

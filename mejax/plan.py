@@ -296,11 +296,13 @@ def _steps(config, round_dict: dict, train_targets, task, aux, problems: _Proble
         )
 
 
-def _round_problems(round_dict: dict, task, train_targets, selection: str, problems) -> None:
+def _round_problems(round_dict: dict, task, train_targets, selection: str, tested: bool,
+                    problems: _Problems) -> None:  # fmt: skip
     name = round_dict["name"]
-    for side in ("train", "test"):
-        if not round_dict[side]["clips"]:
-            problems.add(f"{name}: the {side} side has no clip.", impossible=True)
+    if not round_dict["train"]["clips"]:
+        problems.add(f"{name}: the training side has no clip.", impossible=True)
+    if not round_dict["test"]["clips"] and tested:
+        problems.add(f"{name}: the test side has no clip.", impossible=True)
     if selection == "validation" and not round_dict["validation"]["clips"]:
         problems.add(
             f"{name}: the validation side has no clip; the model of the last step is taken."
@@ -310,17 +312,48 @@ def _round_problems(round_dict: dict, task, train_targets, selection: str, probl
             task.check_training(train_targets, name)
         except ValueError as error:
             problems.add(str(error) + ".", impossible=True)
-    for side in ("train", "validation", "test"):
-        if side == "validation" and selection != "validation" or not round_dict[side]["clips"]:
-            continue
-        absent = [n for n, c in round_dict[side]["counts"].items() if c == 0]
-        if absent:
-            consequence = {
-                "train": "nothing to learn them from",
-                "validation": "model selection cannot see them",
-                "test": "no test figure for them",
-            }[side]
-            problems.add(f"{name}: no {side} clip of {', '.join(absent)} ({consequence}).")
+    absent = [n for n, c in round_dict["train"]["counts"].items() if c == 0]
+    if round_dict["train"]["clips"] and absent:
+        problems.add(f"{name}: no training clip of {', '.join(absent)} (nothing to learn from).")
+
+
+def _absent(round_dict: dict, side: str) -> list[str]:
+    if not round_dict[side]["clips"]:
+        return []
+    return [n for n, c in round_dict[side]["counts"].items() if c == 0]
+
+
+# Up to this many rounds, each round's figures are reported (2-fold, 4-fold, HDE): a class or AU
+# a round cannot validate or test is named per round. Over more rounds (LOSO) the test figures
+# are pooled, and one subject rarely holds every class.
+PER_ROUND_FIGURES = 4
+
+
+def _side_problems(rounds: list[dict], selection: str, problems: _Problems) -> None:
+    """What the validation and test sides of the rounds lack (see :data:`PER_ROUND_FIGURES`)."""
+    sides = ("validation", "test") if selection == "validation" else ("test",)
+    consequence = {"validation": "model selection cannot see them",
+                   "test": "no test figure for them"}  # fmt: skip
+    if len(rounds) <= PER_ROUND_FIGURES:
+        for round_ in rounds:
+            for side in sides:
+                if absent := _absent(round_, side):
+                    problems.add(f"{round_['name']}: no {side} clip of {', '.join(absent)} "
+                                 f"({consequence[side]}).")  # fmt: skip
+        return
+    lacking = [(r["name"], _absent(r, "validation")) for r in rounds]
+    lacking = [(name, absent) for name, absent in lacking if absent]
+    if "validation" in sides and lacking:
+        first, absent = lacking[0]
+        problems.add(
+            f"{len(lacking)} of {len(rounds)} rounds validate on a side without a clip of some "
+            f"class or AU (e.g. {first}: {', '.join(absent)}); their model selection cannot "
+            "see it."
+        )
+    names = list(rounds[0]["test"]["counts"]) if rounds else []
+    never = [n for n in names if not any(r["test"]["counts"].get(n) for r in rounds)]
+    if never:
+        problems.add(f"no round tests a clip of {', '.join(never)} (no pooled test figure).")
 
 
 def _setting(config) -> str:
@@ -371,10 +404,12 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
         sides = {}
         for side in ("train", "validation", "test"):
             entry[side], sides[side] = _side(round_, side, data, targets, task)
-        _round_problems(entry, task, sides["train"], selection, problems)
+        tested = _has_side(round_, "test")  # the pretraining protocol tests nothing
+        _round_problems(entry, task, sides["train"], selection, tested, problems)
         if entry["train"]["clips"] and "train" in config:  # a deep model's schedule
             _steps(config, entry, sides["train"], task, aux, problems)
         planned.append(entry)
+    _side_problems(planned, selection, problems)
     return Plan(setting, planned, problems.all, problems.impossible)
 
 

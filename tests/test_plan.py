@@ -67,7 +67,7 @@ def test_paper_settings_are_every_licensed_argument_of_the_configs():
     # Every database and protocol token that the configs accept, synth_me never.
     for expected in ("sca:samm", "sca:casme2", "sca:casme", "stapf:cross_casme2_casme_samm",
                      "neural_mer:megc2019", "au_gcn:megc2018,cde", "au_gcn:megc2018",
-                     "lbp_top:megc2019,mer", "micro_attention:smic,pretrain",
+                     "lbp_top:megc2019,mer", "micro_attention:samm,pretrain",
                      "mer_resnet:megc2018,apex,hde"):  # fmt: skip
         assert expected in names
     assert not any("synth" in n.split(":")[1].split(",") for n in names)

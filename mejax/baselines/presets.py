@@ -143,6 +143,8 @@ def baseline(method: str, descriptor: dict, arg: str | None) -> ml_collections.C
         label_set, protocol = (
             ("megc2019", "megc2019_loso") if database == "megc2019" else ("emotion", "loso")
         )
+        if database == "casme2":  # its five classes (mejax.datasets.labels): fear is one subject's
+            label_set = "casme2_5"
         c.task = ml_collections.ConfigDict({"name": "mer", "label_set": label_set, "classes": ()})
         c.protocol = ml_collections.ConfigDict({"name": protocol, "rounds": ()})
         c.baseline.classifier.c_selection = "validation"

@@ -17,6 +17,11 @@ A label set turns them into a class index, or -1 where the clip is not part of t
   Neurocomputing 2020, Sec. 4.1): happiness, surprise, anger, disgust, sadness, from each
   macro-expression database's names (CK+'s ``happy``, JAFFE's, Oulu-CASIA's and MUG's, and
   ``synth_me``'s emotions of classes I-V); fear, contempt, neutral and others are left out.
+* ``casme2_5`` -- CASME II's five emotion classes of its release paper (Yan et al., PLoS ONE
+  2014, Sec. "Emotion labels"; the 5-class CASME II task of the recognition literature):
+  happiness, disgust, repression, surprise, others. Fear (2 clips, both of sub09 in the 2014
+  sheet) and sadness (7) are left out: a LOSO round testing sub09 would have no fear clip to
+  train on.
 * ``emotion`` -- each database's own emotion labels (CASME II: happiness, surprise, disgust,
   repression, others; SMIC: negative, positive, surprise; ...): the classes are the distinct
   non-empty emotions of the clips (or the config's list).
@@ -47,7 +52,8 @@ MEGC2019_MAP = {
 OBJECTIVE_5 = aus.OBJECTIVE_CLASSES[:5]
 BASIC_5_CLASSES = ("happiness", "surprise", "anger", "disgust", "sadness")
 BASIC_5_MAP = {**{name: name for name in BASIC_5_CLASSES}, "happy": "happiness"}
-LABEL_SETS = ("megc2019", "objective_5", "objective", "emotion", "basic_5")
+CASME2_5_CLASSES = ("disgust", "happiness", "others", "repression", "surprise")
+LABEL_SETS = ("megc2019", "objective_5", "objective", "emotion", "basic_5", "casme2_5")
 
 
 def class_names(label_set: str, emotion: Sequence[str], objective_class: np.ndarray,
@@ -65,6 +71,8 @@ def class_names(label_set: str, emotion: Sequence[str], objective_class: np.ndar
         return aus.OBJECTIVE_CLASSES
     if label_set == "basic_5":
         return BASIC_5_CLASSES
+    if label_set == "casme2_5":
+        return CASME2_5_CLASSES
     return tuple(sorted({e.lower() for e in emotion if e}))
 
 
@@ -79,6 +87,8 @@ def class_labels(label_set: str, classes: Sequence[str], emotion: Sequence[str],
         names = [MEGC2019_MAP.get(e.lower(), "") for e in emotion]
     elif label_set == "basic_5":
         names = [BASIC_5_MAP.get(e.lower(), "") for e in emotion]
+    elif label_set == "casme2_5":
+        names = [e.lower() if e.lower() in CASME2_5_CLASSES else "" for e in emotion]
     elif label_set in ("objective_5", "objective"):
         names = [aus.OBJECTIVE_CLASSES[i] if i >= 0 else "" for i in np.asarray(objective_class)]
     elif label_set == "emotion":

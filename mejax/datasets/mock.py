@@ -681,6 +681,7 @@ def write(
     frame_size: tuple[int, int] = DEFAULT_FRAME_SIZE,
     seed: int = 0,
     progress: bool = True,
+    frames: bool = True,
 ) -> Summary:
     """Writes the mock of ``database`` under ``out`` (see the module docstring).
 
@@ -691,6 +692,8 @@ def write(
       frame_size: (height, width) of the whole frames; the face is the shorter side square.
       seed: seeds the faces, their motion and CASME's invented sheet.
       progress: show a tqdm progress bar over the frames.
+      frames: False: the sheets and the (empty) frame folders only, a label-only copy that
+        ``python -m mejax.main --plan`` reads in seconds (no builder can build from it).
 
     Returns:
       The :class:`Summary`.
@@ -708,14 +711,19 @@ def write(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     clips = mock.all_clips()
+    if not frames:
+        for clip in clips:
+            for output in clip.outputs:
+                output.folder.mkdir(parents=True, exist_ok=True)
+    drawn = clips if frames else []
     files = written = 0
     with tqdm.tqdm(
-        total=sum(len(c.numbers) for c in clips),
+        total=sum(len(c.numbers) for c in drawn),
         unit="frame",
         desc=f"mock {database}",
         disable=not progress,
     ) as bar:
-        for clip in clips:
+        for clip in drawn:
             faces = renderer.faces(clip)
             whole = None
             for output in clip.outputs:
@@ -737,7 +745,7 @@ def write(
         root=root,
         clips={name: len(c) for name, c in by_part.items()},
         subjects={name: len({x.subject for x in c}) for name, c in by_part.items()},
-        frames=sum(len(c.numbers) for c in clips),
+        frames=sum(len(c.numbers) for c in drawn),
         files=files,
         bytes=written,
         seconds=time.perf_counter() - started,

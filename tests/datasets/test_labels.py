@@ -41,3 +41,11 @@ def test_objective_and_emotion_label_sets():
         labels.class_labels("emotion", classes, ["fear"], objective[:1])
     with pytest.raises(ValueError, match="task.label_set 'mood' not in"):
         labels.class_names("mood", [], objective)
+
+
+def test_casme2_five_classes_leave_fear_and_sadness_out():
+    emotions = ["Happiness", "fear", "others", "sadness", "repression", "disgust", "surprise"]
+    classes = labels.class_names("casme2_5", emotions, np.zeros(7))
+    assert classes == ("disgust", "happiness", "others", "repression", "surprise")
+    got = labels.class_labels("casme2_5", classes, emotions, np.zeros(7))
+    assert got.tolist() == [1, -1, 2, -1, 3, 0, 4]
