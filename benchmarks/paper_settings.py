@@ -3,6 +3,8 @@
     python benchmarks/paper_settings.py                                # every setting
     python benchmarks/paper_settings.py --settings 'sca:|neural_mer'   # a subset (a regex)
     python benchmarks/paper_settings.py --frame-size 480x640           # real-size frames
+    python benchmarks/paper_settings.py --tiny                         # tiny models: the data
+                                                                       # path, in minutes
 
 Builds, once, a mock copy of every database the settings read (``mejax.datasets.mock``: the
 real coding sheets, synthetic faces; small frames by default), then runs each paper setting
@@ -18,8 +20,11 @@ rounds, clips, build time (the databases and variants the setting reads, not yet
 earlier setting), compile time (the first training step less the median of the others), time
 per training step (the median), peak resident memory of the setting's process, status, and the
 projected time of the full run on this machine: the time per step times the steps of the
-setting's whole schedule (``--plan``'s count; validation and test time not included). The
-last line is the headline: how many settings finished every round.
+setting's whole schedule (``--plan``'s count; validation and test time not included). With
+``--tiny`` every model is its tiny variant (and raw frames are read at 32^2): every round of
+every setting still runs on the real shape -- clips, subjects, protocol, cached variants -- in
+a fraction of the time, but its times are not the paper models'. The last line is the
+headline: how many settings finished every round.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import argparse
 import json
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,9 +49,9 @@ COLUMNS = ("setting", "rounds", "clips", "build_s", "compile_s", "step_s", "peak
            "status", "projected_full_run_h")  # fmt: skip
 
 
-def prepare(config, mocks: Path, data_dir: Path, steps: int):
+def prepare(config, mocks: Path, data_dir: Path, steps: int, tiny: bool = False):
     """The setting's config as the benchmark runs it (see the module docstring)."""
-    from mejax import presets
+    from mejax import models, presets
 
     config = paper_settings.on_copies(config, mocks, data_dir)
     if config.get("init_from", "") in (presets.REQUIRED, presets.KINETICS400):
@@ -53,10 +59,22 @@ def prepare(config, mocks: Path, data_dir: Path, steps: int):
     if "train" in config:
         config.train.max_steps = steps
         config.train.log_every_steps = 1
+    if tiny and "model" in config and f"{config.model.name}_tiny" in models.MODELS:
+        config.model.name = f"{config.model.name}_tiny"
+        for field in models.MODELS[config.model.name].keywords:  # what the variant fixes
+            if field in config.model:
+                del config.model[field]
+    if tiny and "baseline" in config:
+        config.input.image_size = 64  # the descriptors' frames
+    if tiny and "model" in config and config.input.get("variant", "frames") == "frames":
+        config.input.image_size = 32  # raw frames are resized when read; variants keep theirs
+        if config.input.get("crop_size", 0):
+            config.input.crop_size = 28
     return config
 
 
-def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int) -> dict:
+def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
+            tiny: bool = False) -> dict:  # fmt: skip
     """Runs one setting in this process; returns its measurements (see the module
     docstring)."""
     import ml_collections
@@ -65,7 +83,8 @@ def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int) -
     from mejax.baselines import run as baseline_run
 
     setting = {s.name: s for s in paper_settings.settings()}[name]
-    config = prepare(setting.load(), mocks, data_dir, steps)
+    shutil.rmtree(workdir, ignore_errors=True)  # a fresh run each time
+    config = prepare(setting.load(), mocks, data_dir, steps, tiny)
     result = {"setting": name}
     planned = plan.plan(config)
     result["rounds"] = len(planned.rounds)
@@ -148,13 +167,19 @@ def main(argv=None) -> int:
     parser.add_argument("--work", default="runs/paper_settings", help="mocks, builds, runs")
     parser.add_argument("--out", default="", help="the table as Markdown (JSON beside it)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per setting")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="the models' tiny variants (raw frames at 32^2): the data path of every round at the "
+        "real shape in minutes; the times are then not the paper models'",
+    )
     parser.add_argument("--one", default="", help=argparse.SUPPRESS)  # the child's setting
     args = parser.parse_args(argv)
     work = Path(args.work).absolute()
     mocks, data_dir, runs = work / "mocks", work / "tfds", work / "runs"
     if args.one:
-        result = run_one(args.one, mocks, data_dir, runs / args.one.replace(":", "_"),
-                         args.steps_per_round)  # fmt: skip
+        workdir = runs / ("tiny" if args.tiny else "paper") / args.one.replace(":", "_")
+        result = run_one(args.one, mocks, data_dir, workdir, args.steps_per_round, args.tiny)
         print("RESULT " + json.dumps(result), flush=True)
         return 0
     chosen = [s for s in paper_settings.settings() if re.search(args.settings, s.name)]
@@ -169,6 +194,7 @@ def main(argv=None) -> int:
         print(f"[{index}/{len(chosen)}] {setting.name}", flush=True)
         command = [sys.executable, __file__, "--one", setting.name, "--work", str(work),
                    "--steps-per-round", str(args.steps_per_round)]  # fmt: skip
+        command += ["--tiny"] if args.tiny else []
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, cwd=REPO)  # fmt: skip
         try:
@@ -192,8 +218,9 @@ def main(argv=None) -> int:
         Path(args.out).write_text(text + "\n")
         Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
     finished = sum(row["status"] == "ok" for row in rows)
-    print(f"{finished} of {len(rows)} paper settings finished every round "
-          f"({args.steps_per_round} steps per round, {args.frame_size} mock frames)")  # fmt: skip
+    models = "tiny models" if args.tiny else "the paper models"
+    print(f"{finished} of {len(rows)} paper settings finished every round ({models}, "
+          f"{args.steps_per_round} steps per round, {args.frame_size} mock frames)")  # fmt: skip
     return 0
 
 
