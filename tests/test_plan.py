@@ -112,3 +112,12 @@ def test_plan_reports_a_batch_larger_than_the_side_and_exits_non_zero(tiny_data_
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(out.read_text())["rounds"][0]["steps_per_epoch"] == 1
+
+
+def test_plan_refuses_weights_that_are_not_there(tiny_data_dir, tmp_path):
+    config = _tiny(presets.sca("synth_tiny"), tiny_data_dir)
+    config.init_from = str(tmp_path / "r3d18_K_200ep.pth")
+    result = plan.plan(config)
+    assert result.impossible == [f"init_from={config.init_from}: no such file or run directory."]
+    (tmp_path / "r3d18_K_200ep.pth").write_bytes(b"")
+    assert not plan.plan(config).impossible
