@@ -120,6 +120,13 @@ def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
     return result
 
 
+def _error_line(output: str) -> str:
+    """The exception line of a failed setting's output (its last line if none)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]*(Error|Exception|Exit)\b", line)]
+    return (errors or lines or ["no output"])[-1][:200]
+
+
 def _row(result: dict) -> dict:
     row = {key: result.get(key, "") for key in COLUMNS}
     step = result.get("step_s")
@@ -205,11 +212,13 @@ def main(argv=None) -> int:
         status = process.returncode
         found = [line for line in output.splitlines() if line.startswith("RESULT ")]
         result = json.loads(found[-1][len("RESULT ") :]) if found else {"setting": setting.name}
+        log = work / "logs" / f"{setting.name.replace(':', '_')}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(output)
         if found:
             result["status"] = "ok"
         else:
-            last = [line for line in output.strip().splitlines() if line.strip()][-1:] or ["?"]
-            result["status"] = f"FAILED ({status}): {last[0][:160]}"
+            result["status"] = f"FAILED ({status}): {_error_line(output)} (see {log})"
         rows.append(_row(result))
         print(f"  {rows[-1]['status']}", flush=True)
     text = table(rows)

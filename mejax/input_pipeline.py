@@ -242,8 +242,12 @@ def render_flow(flow: np.ndarray, input_config) -> np.ndarray:
 def plain_first(flows: np.ndarray, example: dict) -> np.ndarray:
     """The (P, S, S, 2) flows of an augmented example (``flow_<m>_<S>_aug70``) reordered so
     that the plain onset -> apex flow (the annotated apex, no rotation) comes first: the one
-    validation and test clips are scored on (:func:`augmented_side`)."""
+    validation and test clips are scored on (:func:`augmented_side`). A clip without an
+    annotated apex (-1: CASME II sub04/EP12_01f) was augmented around the middle frame, as the
+    builder substitutes it (:func:`mejax.datasets.builder.middle_apex`)."""
     apex = int(example["apex"])
+    if apex < 0:
+        apex = (int(example["onset"]) + int(example["offset"])) // 2
     plain = np.flatnonzero((np.asarray(example["apex_index"]) == apex) & (example["angle"] == 0))
     if not len(plain):
         raise ValueError(

@@ -95,6 +95,10 @@ def test_augmented_flows_train_all_pairs_and_evaluate_the_plain_one():
     np.testing.assert_array_equal(plain[:, 0, 0, 0], [2, 12])
     with pytest.raises(ValueError, match="no unrotated"):
         input_pipeline.plain_first(flows, {**example, "apex": 4})
+    # No annotated apex (CASME II sub04/EP12_01f): the builder augmented the middle frame.
+    middle = {**example, "apex": -1, "onset": 3, "offset": 8}  # (3 + 8) // 2 = 5
+    np.testing.assert_array_equal(input_pipeline.plain_first(flows, middle)[:, 0, 0, 0],
+                                  [2, 0, 1, 3])  # fmt: skip
 
 
 def test_synthetic_config_trains_with_augmented_flows_and_reports_au_f1(tmp_path, tiny_data_dir):
