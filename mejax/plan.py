@@ -67,12 +67,12 @@ class Plan:
                 for side in ("train", "validation", "test")
             )
             out.append(f"{round_['name']}: {sides}")
-            names = list(round_["train"]["counts"])
-            if names:
-                counts = ", ".join(
-                    f"{n} {'/'.join(str(round_[s]['counts'][n]) for s in ('train', 'validation', 'test'))}"  # noqa: E501
-                    for n in names
-                )
+            sides = ("train", "validation", "test")
+            counts = ", ".join(
+                f"{n} " + "/".join(str(round_[side]["counts"][n]) for side in sides)
+                for n in round_["train"]["counts"]
+            )
+            if counts:
                 out.append(f"  {round_['counted']} (train/validation/test): {counts}")
             steps = round_.get("steps_per_epoch")
             if steps is not None:
