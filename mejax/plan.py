@@ -28,6 +28,7 @@ import numpy as np
 from mejax import clipset, config_checks, input_pipeline, paper_sets, presets, protocols, tasks
 from mejax.datasets import aus as au_vocab
 
+SIDES = ("train", "validation", "test")
 # A round whose epochs leave out more than this share of its training clips is reported.
 DROPPED_SHARE = 0.25
 # The number of flows per clip of an augmented flow variant (MER-auGCN's ``aug70``).
@@ -64,12 +65,11 @@ class Plan:
         for round_ in self.rounds:
             sides = " | ".join(
                 f"{side} {len(round_[side]['subjects'])} subjects, {round_[side]['clips']} clips"
-                for side in ("train", "validation", "test")
+                for side in SIDES
             )
             out.append(f"{round_['name']}: {sides}")
-            sides = ("train", "validation", "test")
             counts = ", ".join(
-                f"{n} " + "/".join(str(round_[side]["counts"][n]) for side in sides)
+                f"{n} " + "/".join(str(round_[side]["counts"][n]) for side in SIDES)
                 for n in round_["train"]["counts"]
             )
             if counts:
@@ -406,7 +406,7 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
     for round_ in rounds:
         entry = {"name": round_.name, "counted": task.counted}
         sides = {}
-        for side in ("train", "validation", "test"):
+        for side in SIDES:
             entry[side], sides[side] = _side(round_, side, data, targets, task)
         tested = _has_side(round_, "test")  # the pretraining protocol tests nothing
         _round_problems(entry, task, sides["train"], selection, tested, problems)
