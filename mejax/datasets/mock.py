@@ -14,7 +14,9 @@ real data is at hand::
 Options: ``--annotations PATH`` a folder of coding sheets laid out as below (default: the
 environment variable ``MEJAX_ANNOTATIONS``, else ``shared/annotations`` beside the checkout);
 ``--frame-size HxW`` (default ``48x64``); ``--seed N`` (the faces, the motion and, for CASME,
-the invented sheet). A summary (clips, subjects, frames, output folder) ends the run.
+the invented sheet); ``--no-frames`` (the sheets and empty frame folders: a label-only copy for
+``python -m mejax.main ... --plan``). A summary (clips, subjects, frames, output folder) ends
+the run.
 
 The annotations folder (the user's own copies of the sheets)::
 
@@ -783,6 +785,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{DEFAULT_FRAME_SIZE[0]}x{DEFAULT_FRAME_SIZE[1]}, the least is 32 on the shorter side)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-frames",
+        action="store_true",
+        help="the sheets and the empty frame folders only: a label-only copy for --plan",
+    )
     args = parser.parse_args(argv)
     if args.database == "casme":
         print(f"NOTE: {CASME_INVENTED_NOTE}", flush=True)
@@ -793,6 +800,7 @@ def main(argv: list[str] | None = None) -> int:
             annotations=args.annotations,
             frame_size=args.frame_size,
             seed=args.seed,
+            frames=not args.no_frames,
         )
     except (AnnotationsNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
