@@ -27,8 +27,16 @@ import numpy as np
 # =============================================================================================
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | Path, write: Callable, binary: bool = False) -> None:
-    """Calls ``write(file)`` on a temporary file beside ``path``, then renames it to ``path``."""
+    """Calls ``write(file)`` on a temporary file beside ``path``, then renames it to ``path``,
+    with the permissions the umask gives a new file (``tempfile`` creates it 0600: colleagues
+    could not read a shared run's ``results.md``)."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -36,6 +44,7 @@ def write_atomic(path: str | Path, write: Callable, binary: bool = False) -> Non
             write(file)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

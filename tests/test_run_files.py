@@ -2,7 +2,9 @@
 resume, unreadable predictions and configs written again."""
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import flax.linen as nn
@@ -44,6 +46,18 @@ def test_an_interrupted_write_leaves_the_previous_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left
     reporting.savez(tmp_path / "p.npz", scores=np.arange(3))
     np.testing.assert_array_equal(np.load(tmp_path / "p.npz")["scores"], np.arange(3))
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_run_files_have_the_permissions_the_umask_gives(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        reporting.write_text(tmp_path / "results.md", "| AU | F1 |")
+        reporting.savez(tmp_path / "predictions.npz", labels=np.zeros(2))
+    finally:
+        os.umask(previous)
+    for name in ("results.md", "predictions.npz"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode
 
 
 def test_a_cut_short_last_metrics_line_is_ignored(tmp_path):
