@@ -9,9 +9,9 @@ copy cut short) is moved aside as ``9.incomplete`` with a warning. A latest step
 restore (a file damaged after it was written) is moved aside as ``9.unreadable``, with a warning,
 and the previous step is restored instead.
 
-:func:`workdir_lock` holds ``WORKDIR/run.lock`` while a run trains: a second run in the same
-workdir is refused with the first one's process id and host, and the lock of a process that no
-longer runs on this host is taken over.
+:func:`workdir_lock` holds an operating-system lock on ``WORKDIR/run.lock`` while a run (deep or
+hand-crafted) lasts: a second run in the same workdir is refused with the first one's process
+id and host; the lock dies with its process, so a killed run leaves none behind.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import contextlib
 import json
 import os
 import socket
-import tempfile
 import time
 from pathlib import Path
 
+import filelock
 import jax
 import orbax.checkpoint as ocp
 from absl import logging
@@ -130,89 +130,53 @@ def restore_as_saved(directory: str | Path, step: int | None = None):
 # =============================================================================================
 
 LOCK_NAME = "run.lock"
+HOLDER_NAME = "run.lock.json"
 
 
 class WorkdirInUse(RuntimeError):
-    """Another run (alive, or on another host) holds the workdir's lock."""
+    """Another run holds the workdir's lock."""
 
 
-def _alive(pid: int) -> bool:
+def _read_holder(workdir: Path) -> dict:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a process of another user
-        return True
-    return True
-
-
-def _read_holder(lock: Path) -> dict:
-    try:
-        return json.loads(lock.read_text())
+        return json.loads((workdir / HOLDER_NAME).read_text())
     except (OSError, ValueError):
         return {}
 
 
-def _stale(holder: dict) -> bool:
-    """The lock of a process that no longer runs on this host (or an unreadable lock)."""
-    if not holder:
-        return True
-    pid = holder.get("pid")
-    return holder.get("host") == socket.gethostname() and isinstance(pid, int) and not _alive(pid)
-
-
-def _write_lock(lock: Path, replace: bool) -> bool:
-    """Writes this process's lock (all at once); False if another lock is there (not replace)."""
-    holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-    handle, temporary = tempfile.mkstemp(dir=lock.parent, prefix=f".{lock.name}.")
-    with os.fdopen(handle, "w") as file:
-        json.dump(holder, file)
-    try:
-        if replace:
-            os.replace(temporary, lock)
-            return True
-        os.link(temporary, lock)  # fails if the lock exists
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-
-
-def _refusal(workdir: Path, holder: dict) -> WorkdirInUse:
+def _refusal(workdir: Path) -> WorkdirInUse:
+    holder = _read_holder(workdir)
     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("since", 0)))
+    who = f" (pid {holder.get('pid')} on host {holder.get('host')}, since {since})"
     return WorkdirInUse(
-        f"{workdir} is in use by another run (pid {holder.get('pid')} on host "
-        f"{holder.get('host')}, since {since}). Wait for it to end or use another --workdir; if "
-        f"that run no longer exists, remove {workdir / LOCK_NAME}."
+        f"{workdir} is in use by another run{who if holder else ''}. Wait for it to end or use "
+        "another --workdir."
     )
 
 
-def acquire_lock(workdir: str | Path) -> Path:
-    """Takes ``workdir``'s lock, taking over a stale one.
+def acquire_lock(workdir: str | Path) -> filelock.BaseFileLock:
+    """Takes ``workdir``'s lock: an operating-system lock on ``run.lock`` (``filelock``), which
+    the system releases when its process ends, however it ends -- no stale lock to take over, no
+    race between two runs taking one over. The holder's pid, host and start time are written
+    beside it (``run.lock.json``) for the refusal message.
 
     Raises:
-      WorkdirInUse: another live run holds it (its pid and host are in the message).
+      WorkdirInUse: another run (or this process, in another ``with`` block) holds it.
     """
-    lock = Path(workdir) / LOCK_NAME
-    if _write_lock(lock, replace=False):
-        return lock
-    holder = _read_holder(lock)
-    if holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname():
-        raise _refusal(Path(workdir), holder)  # this process runs in it already
-    if not _stale(holder):
-        raise _refusal(Path(workdir), holder)
-    logging.warning("taking over the stale lock %s of %s", lock, holder or "an unknown run")
-    _write_lock(lock, replace=True)
+    workdir = Path(workdir)
+    lock = filelock.FileLock(workdir / LOCK_NAME, timeout=0, thread_local=False)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise _refusal(workdir) from None
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+    (workdir / HOLDER_NAME).write_text(json.dumps(holder))
     return lock
 
 
-def release_lock(lock: Path) -> None:
-    """Removes ``lock`` if this process holds it."""
-    if _read_holder(lock).get("pid") == os.getpid():
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
+def release_lock(lock: filelock.BaseFileLock) -> None:
+    """Releases a lock of :func:`acquire_lock`."""
+    lock.release()
 
 
 @contextlib.contextmanager

@@ -3,15 +3,17 @@ and a workdir's lock refuses a second run (taking over the lock of a dead proces
 
 import json
 import os
-import socket
 import subprocess
 import sys
+import time
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mejax import checkpointing, presets, train
+from mejax import checkpointing, config_args, presets, train
+from mejax.baselines import run as baseline_run
+from tests.conftest import REPO
 
 TARGET = {"a": jnp.zeros(4), "b": jnp.zeros(3)}
 
@@ -69,45 +71,85 @@ def test_no_step_that_restores_is_an_error_naming_the_folder(two_steps):
         _restore(two_steps)
 
 
-def _dead_pid():
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
+HOLD = (
+    "import sys, time\n"
+    "from mejax import checkpointing\n"
+    "lock = checkpointing.acquire_lock(sys.argv[1])\n"
+    "print('held', flush=True)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+)
 
 
-def _write_holder(workdir, pid, host):
-    lock = workdir / checkpointing.LOCK_NAME
-    lock.write_text(json.dumps({"pid": pid, "host": host, "since": 0}))
-    return lock
+def _holder(workdir, seconds=60):
+    """A process that holds ``workdir``'s lock for ``seconds`` (started once it holds it)."""
+    process = subprocess.Popen([sys.executable, "-c", HOLD, str(workdir), str(seconds)],
+                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert process.stdout.readline().strip() == "held"
+    return process
 
 
 def test_a_second_run_in_a_workdir_is_refused_naming_the_first(tmp_path):
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = _holder(tmp_path)
     try:
-        _write_holder(tmp_path, sleeper.pid, socket.gethostname())
-        with pytest.raises(checkpointing.WorkdirInUse, match=rf"pid {sleeper.pid} on host"):
+        with pytest.raises(checkpointing.WorkdirInUse, match=rf"pid {holder.pid} on host"):
             checkpointing.acquire_lock(tmp_path)
         config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny")
         with pytest.raises(checkpointing.WorkdirInUse, match="in use by another run"):
             train.run(config, tmp_path)
+        baseline = config_args.load_file(REPO / "configs/lbp_top.py", "synth_tiny")
+        with pytest.raises(checkpointing.WorkdirInUse, match="in use by another run"):
+            baseline_run.run(baseline, tmp_path)
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        holder.kill()
+        holder.wait()
     assert not (tmp_path / "config.json").exists()  # refused before anything was written
 
 
-def test_the_lock_of_a_dead_process_on_this_host_is_taken_over(tmp_path):
-    _write_holder(tmp_path, _dead_pid(), socket.gethostname())
+def test_a_killed_holder_leaves_no_lock_and_one_process_cannot_hold_it_twice(tmp_path):
+    holder = _holder(tmp_path)
+    holder.kill()  # SIGKILL: no clean-up runs; the system releases the lock
+    holder.wait()
     with checkpointing.workdir_lock(tmp_path):
-        holder = json.loads((tmp_path / checkpointing.LOCK_NAME).read_text())
-        assert holder["pid"] == os.getpid()
+        assert json.loads((tmp_path / checkpointing.HOLDER_NAME).read_text())["pid"] == os.getpid()
         with pytest.raises(checkpointing.WorkdirInUse):  # nor twice in one process
             checkpointing.acquire_lock(tmp_path)
-    assert not (tmp_path / checkpointing.LOCK_NAME).exists()
+    with checkpointing.workdir_lock(tmp_path):  # released at the end of the block
+        pass
 
 
-def test_the_lock_of_another_host_is_not_taken_over(tmp_path):
-    _write_holder(tmp_path, _dead_pid(), "another-host")
-    with pytest.raises(checkpointing.WorkdirInUse, match="on host another-host"):
-        checkpointing.acquire_lock(tmp_path)
-    assert json.loads((tmp_path / checkpointing.LOCK_NAME).read_text())["host"] == "another-host"
+RACE = (
+    "import sys, time\n"
+    "from mejax import checkpointing\n"
+    "start = float(sys.argv[2])\n"
+    "time.sleep(max(0.0, start - time.time()))\n"
+    "try:\n"
+    "    lock = checkpointing.acquire_lock(sys.argv[1])\n"
+    "except checkpointing.WorkdirInUse:\n"
+    "    print('refused', flush=True)\n"
+    "else:\n"
+    "    print('held', flush=True)\n"
+    "    time.sleep(1.0)\n"
+)
+
+
+def test_processes_started_together_give_exactly_one_holder(tmp_path):
+    """Several processes ask at the same instant for the lock of a workdir whose last run was
+    killed (SIGKILL), many times: exactly one holds it each time (a run of either path takes
+    this lock: the test above)."""
+    for trial in range(5):
+        workdir = tmp_path / str(trial)
+        workdir.mkdir()
+        killed = _holder(workdir)
+        killed.kill()
+        killed.wait()
+        start = time.time() + 4.0  # after every process has imported mejax
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-c", RACE, str(workdir), str(start)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            for _ in range(4)
+        ]
+        outcomes = sorted(p.communicate(timeout=120)[0].strip() for p in processes)
+        assert outcomes == ["held", "refused", "refused", "refused"], (trial, outcomes)

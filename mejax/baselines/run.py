@@ -29,7 +29,17 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from mejax import clipset, evaluate, input_pipeline, paper_sets, protocols, reporting, tasks, train
+from mejax import (
+    checkpointing,
+    clipset,
+    evaluate,
+    input_pipeline,
+    paper_sets,
+    protocols,
+    reporting,
+    tasks,
+    train,
+)
 from mejax.baselines import descriptors, features, recognition, svm
 
 
@@ -85,6 +95,12 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    with checkpointing.workdir_lock(workdir):  # the deep runs' lock: one run per workdir
+        return _run_in(config, workdir)
+
+
+def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
+    """:func:`run` in a locked ``workdir``."""
     train.check_workdir(config, workdir)
     # Fail on a bad setting before any extraction.
     svm.Settings.from_config(config.baseline.classifier)
