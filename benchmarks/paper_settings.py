@@ -24,7 +24,8 @@ setting's whole schedule (``--plan``'s count; validation and test time not inclu
 ``--tiny`` every model is its tiny variant (and raw frames are read at 32^2): every round of
 every setting still runs on the real shape -- clips, subjects, protocol, cached variants -- in
 a fraction of the time, but its times are not the paper models'. The last line is the
-headline: how many settings finished every round.
+headline: how many settings finished every round. Each finished setting's row is kept in
+``WORK/results_{tiny,paper}.jsonl``; a later call skips those settings (``--again`` reruns them).
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def main(argv=None) -> int:
         help="the models' tiny variants (raw frames at 32^2): the data path of every round at the "
         "real shape in minutes; the times are then not the paper models'",
     )
+    parser.add_argument("--again", action="store_true", help="run finished settings again")
     parser.add_argument("--one", default="", help=argparse.SUPPRESS)  # the child's setting
     args = parser.parse_args(argv)
     work = Path(args.work).absolute()
@@ -196,8 +198,20 @@ def main(argv=None) -> int:
     print(f"{len(chosen)} settings; mocks of {', '.join(sorted(databases))} in {mocks}")
     for database, seconds in build_mocks(databases, mocks, args.frame_size, args.seed).items():
         print(f"mock {database}: written in {seconds:.0f} s")
+    # Each setting's row is appended as it finishes; a later call skips the settings that
+    # finished (--again runs them anew).
+    record = work / f"results_{'tiny' if args.tiny else 'paper'}.jsonl"
+    done = {}
+    if record.exists() and not args.again:
+        for line in record.read_text().splitlines():
+            row = json.loads(line)
+            if row["status"] == "ok":
+                done[row["setting"]] = row
     rows = []
     for index, setting in enumerate(chosen, 1):
+        if setting.name in done:
+            rows.append(done[setting.name])
+            continue
         print(f"[{index}/{len(chosen)}] {setting.name}", flush=True)
         command = [sys.executable, __file__, "--one", setting.name, "--work", str(work),
                    "--steps-per-round", str(args.steps_per_round)]  # fmt: skip
@@ -220,6 +234,8 @@ def main(argv=None) -> int:
         else:
             result["status"] = f"FAILED ({status}): {_error_line(output)} (see {log})"
         rows.append(_row(result))
+        with record.open("a") as file:
+            file.write(json.dumps(rows[-1]) + "\n")
         print(f"  {rows[-1]['status']}", flush=True)
     text = table(rows)
     print(text)
