@@ -175,7 +175,10 @@ def acquire_lock(workdir: str | Path) -> filelock.BaseFileLock:
 
 
 def release_lock(lock: filelock.BaseFileLock) -> None:
-    """Releases a lock of :func:`acquire_lock`."""
+    """Releases a lock of :func:`acquire_lock` (``run.lock`` stays: removing a file others may
+    be waiting on would let two runs hold two locks)."""
+    with contextlib.suppress(FileNotFoundError):
+        (Path(lock.lock_file).parent / HOLDER_NAME).unlink()
     lock.release()
 
 

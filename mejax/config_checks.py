@@ -25,9 +25,11 @@ COUNTS = (
     "train.eval_batch_size",
     "train.log_every_steps",
     "train.folds_per_step",
+    "input.num_frames",
+    "input.image_size",
 )
-# Settings where 0 means "the default" and a negative value is an error.
-DEFAULTABLE_COUNTS = ("train.models_per_step",)
+# Settings where 0 means "the default" (or "none") and a negative value is an error.
+DEFAULTABLE_COUNTS = ("train.models_per_step", "input.crop_size")
 
 
 class ConfigError(ValueError):
@@ -56,6 +58,37 @@ def count_errors(config: ml_collections.ConfigDict) -> list[str]:
     return errors
 
 
+def setting_errors(config: ml_collections.ConfigDict) -> list[str]:
+    """What else a run would fail on only after loading its data: a model or AU that does not
+    exist, a learning rate that is not a finite positive number, pre-trained weights that are
+    not there."""
+    import math  # noqa: PLC0415
+
+    from mejax import models  # noqa: PLC0415  (JAX and Flax; the configs load without them)
+    from mejax.datasets import aus  # noqa: PLC0415
+
+    errors = []
+    name = _lookup(config, "model.name")
+    if name is not None and name not in models.MODELS:
+        errors.append(f"model.name = {name!r}: no such model; one of {sorted(models.MODELS)}")
+    unknown = [au for au in (_lookup(config, "task.aus") or ()) if au not in aus.AU_INDEX]
+    if unknown:
+        errors.append(f"task.aus = {tuple(_lookup(config, 'task.aus'))}: AU(s) {unknown} are not "
+                      f"in the AU vocabulary {aus.AU_VOCAB}")  # fmt: skip
+    rates = {"optimizer.learning_rate": _lookup(config, "optimizer.learning_rate")}
+    for group, block in (_lookup(config, "optimizer.groups") or {}).items():
+        rates[f"optimizer.groups.{group}.learning_rate"] = block.get("learning_rate")
+    for key, rate in rates.items():
+        number = isinstance(rate, int | float) and not isinstance(rate, bool)
+        if rate is not None and not (number and math.isfinite(rate) and rate > 0):
+            errors.append(f"{key} = {rate!r}: must be a finite number > 0")
+    source = presets.init_source(_lookup(config, "init_from") or "")
+    if source and source not in (presets.REQUIRED, presets.KINETICS400):
+        if not Path(source).expanduser().exists():
+            errors.append(f"init_from = {source!r}: no such file or run directory")
+    return errors
+
+
 def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
@@ -78,9 +111,15 @@ def workdir_errors(workdir: str | Path) -> list[str]:
 
 
 def check(config: ml_collections.ConfigDict, workdir: str | Path) -> None:
-    """Raises :class:`ConfigError` listing every invalid count of ``config`` and every reason
+    """Raises :class:`ConfigError` listing every invalid count and setting of ``config``
+    (:func:`count_errors`, :func:`setting_errors`, missing pre-trained weights) and every reason
     ``workdir`` cannot be used; returns quietly when there is none."""
-    errors = count_errors(config) + presets.pretraining_errors(config) + workdir_errors(workdir)
+    errors = (
+        count_errors(config)
+        + setting_errors(config)
+        + presets.pretraining_errors(config)
+        + workdir_errors(workdir)
+    )
     if errors:
         raise ConfigError("invalid config or workdir:\n  " + "\n  ".join(errors))
 

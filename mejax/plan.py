@@ -378,12 +378,9 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
       ``batch_size``, ``steps_per_epoch``, ``clips_dropped_per_epoch`` and ``total_steps``.
     """
     problems = _Problems()
-    for error in config_checks.count_errors(config) + presets.pretraining_errors(config):
+    checks = config_checks.count_errors(config) + config_checks.setting_errors(config)
+    for error in checks + presets.pretraining_errors(config):
         problems.add(error, impossible=True)
-    source = presets.init_source(config.get("init_from", "") or "")
-    if source and source not in (presets.REQUIRED, presets.KINETICS400):
-        if not pathlib.Path(source).expanduser().exists():
-            problems.add(f"init_from={source}: no such file or run directory.", impossible=True)
     setting = _setting(config)
     clips = label_clips(config, problems)
     if clips is None:

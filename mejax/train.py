@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 import time
 import zipfile
 import zlib
@@ -84,9 +85,10 @@ def _flatten(config: dict, prefix: str = "") -> dict:
 EXECUTION_SETTINGS = ("train.models_per_step", "train.folds_per_step")
 
 
-def check_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
-    """Records the config in ``workdir/config.json``; refuses a workdir of another config
-    (:data:`EXECUTION_SETTINGS` aside).
+def check_workdir(config: ml_collections.ConfigDict, workdir: Path, record: bool = True) -> None:
+    """Records the config in ``workdir/config.json`` (unless not ``record``: a run records it
+    once everything it needs is loaded and built, so a refused start leaves nothing behind);
+    refuses a workdir of another config (:data:`EXECUTION_SETTINGS` aside).
 
     An unreadable ``config.json`` (left by a version that wrote it in place and was killed while
     writing it, at the start of its run) is written again, with a warning.
@@ -108,7 +110,7 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: Path) -> None:
                 f"{workdir} holds a run of another config ({details}). Its checkpoints are left "
                 "untouched; use a new --workdir, or the config it was made with to resume."
             )
-    elif jax.process_index() == 0:
+    elif record and jax.process_index() == 0:
         reporting.write_text(recorded, json.dumps(current, indent=2, sort_keys=True))
 
 
@@ -649,14 +651,20 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
     """
     config_checks.check(config, workdir)
     workdir = Path(workdir)
+    created = not workdir.exists()
     workdir.mkdir(parents=True, exist_ok=True)
-    with checkpointing.workdir_lock(workdir):
-        return _run_in(config, workdir)
+    try:
+        with checkpointing.workdir_lock(workdir):
+            return _run_in(config, workdir)
+    except BaseException:
+        if created and not (workdir / "config.json").exists():  # refused before it started
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
 
 
 def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     """:func:`run` in a checked, locked ``workdir``."""
-    check_workdir(config, workdir)
+    check_workdir(config, workdir, record=False)
     sharding.check_batch_size(config.train.batch_size)
     sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")
     clips = paper_sets.select(input_pipeline.load(config), config.task)
@@ -674,6 +682,7 @@ def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     mesh = sharding.data_mesh()
     chunk = config.train.models_per_step or default_models_per_step(task.num_models)
     tx = optim.make_optimizer(config.optimizer)
+    check_workdir(config, workdir)  # everything is loaded and built: the run starts here
     context = {
         "workdir": workdir,
         "task": task,

@@ -38,6 +38,47 @@ def test_each_invalid_count_is_refused_before_the_run(tmp_path, key, value):
     assert not (tmp_path / "run").exists()  # refused before anything is written
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("model.name", "nosuchmodel", "model.name = 'nosuchmodel': no such model"),
+        ("input.num_frames", 0, "input.num_frames = 0: must be an integer >= 1"),
+        ("input.image_size", -8, "input.image_size = -8: must be an integer >= 1"),
+        ("task.aus", (4, 99), r"task.aus = \(4, 99\): AU\(s\) \[99\] are not"),
+        ("optimizer.learning_rate", -0.01, "optimizer.learning_rate = -0.01: must be a finite"),
+        ("optimizer.learning_rate", float("nan"), "optimizer.learning_rate = nan: must be"),
+        ("init_from", "/nowhere/r3d18.pth", "init_from = '/nowhere/r3d18.pth': no such file"),
+    ],
+)
+def test_a_setting_the_run_would_fail_on_is_refused_before_anything_is_written(
+    tmp_path, key, value, message
+):
+    config = tiny_config(**{key: value})
+    with pytest.raises(config_checks.ConfigError, match=message):
+        train.run(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_round_that_does_not_exist_leaves_the_workdir_as_it_was(tmp_path, tiny_data_dir):
+    """protocol.rounds is checked against the database's subjects, once they are read: the
+    refused run leaves nothing behind, and the corrected command then runs in the same
+    workdir (it is not "a run of another config")."""
+    config = tiny_config(**{"protocol.rounds": (7,), "dataset.data_dir": str(tiny_data_dir),
+                            "train.num_epochs": 1})  # fmt: skip
+    with pytest.raises(ValueError, match="protocol.rounds: 7 is not a round"):
+        train.run(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    with pytest.raises(ValueError, match="protocol.rounds: 7 is not a round"):
+        train.run(config, existing)
+    assert sorted(p.name for p in existing.iterdir()) == ["run.lock"]
+    corrected = tiny_config(**{"protocol.rounds": (0,), "dataset.data_dir": str(tiny_data_dir),
+                               "train.num_epochs": 1})  # fmt: skip
+    train.run(corrected, existing)
+    assert (existing / "results.json").exists()
+
+
 def test_every_problem_is_listed_at_once(tmp_path):
     config = tiny_config(**{"train.num_epochs": -1, "train.eval_every_epochs": 0})
     (tmp_path / "file").write_text("")

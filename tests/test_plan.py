@@ -118,6 +118,6 @@ def test_plan_refuses_weights_that_are_not_there(tiny_data_dir, tmp_path):
     config = _tiny(presets.sca("synth_tiny"), tiny_data_dir)
     config.init_from = str(tmp_path / "r3d18_K_200ep.pth")
     result = plan.plan(config)
-    assert result.impossible == [f"init_from={config.init_from}: no such file or run directory."]
+    assert result.impossible == [f"init_from = {config.init_from!r}: no such file or run directory"]
     (tmp_path / "r3d18_K_200ep.pth").write_bytes(b"")
     assert not plan.plan(config).impossible
