@@ -96,6 +96,11 @@ def build_command(name: str, database: str) -> str:
     )
 
 
+class NotBuilt(ValueError):
+    """A licensed database (or its cached variant) is not built and no manual directory is
+    given to build it from."""
+
+
 def database_builder(dataset, input_config=None) -> tfds.core.DatasetBuilder:
     """The prepared TFDS builder of a ``dataset`` block (``name``, ``data_dir``,
     ``manual_dir``) as ``input_config`` reads it (its cached variant, if any).
@@ -111,7 +116,7 @@ def database_builder(dataset, input_config=None) -> tfds.core.DatasetBuilder:
     name = builder_name(dataset.name, input_config) if input_config is not None else dataset.name
     manual_dir = dataset.get("manual_dir") or None
     if not builder.is_prepared() and module not in GENERATED and manual_dir is None:
-        raise ValueError(
+        raise NotBuilt(
             f"{name} is not built in {builder.data_dir} and dataset.manual_dir is empty. "
             f"Build it once from your copy of the database:\n  {build_command(name, module)}\n"
             "or pass --config.dataset.manual_dir=DIR (and data_dir) to build it in this run."

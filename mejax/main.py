@@ -174,6 +174,30 @@ def round_lines(results: dict, baseline: bool) -> list[str]:
     return lines
 
 
+def known_errors() -> tuple[type[BaseException], ...]:
+    """The errors a user can act on from their message alone: printed as one line (their
+    traceback with ``--verbosity=1``)."""
+    from mejax import checkpointing, config_checks, input_pipeline, train
+
+    return (
+        config_checks.ConfigError,
+        checkpointing.WorkdirInUse,
+        train.AnotherConfig,
+        input_pipeline.NotBuilt,
+        FloatingPointError,
+    )
+
+
+def _run(config, workdir: str, baseline: bool) -> dict:
+    if baseline:  # hand-crafted descriptors + SVMs (mejax/baselines)
+        from mejax.baselines import run as baseline_run
+
+        return baseline_run.run(config, workdir)
+    from mejax import train
+
+    return train.run(config, workdir)
+
+
 def run_plan(config, json_path: str | None) -> int:
     """Prints the plan of ``config``'s run (:mod:`mejax.plan`), writes it as JSON to
     ``json_path`` if given; returns the exit status: 1 when a problem makes the run impossible."""
@@ -211,14 +235,12 @@ def main(argv):
     if lead:
         print(describe(_CONFIG.value, _WORKDIR.value), flush=True)
     baseline = "baseline" in _CONFIG.value
-    if baseline:  # hand-crafted descriptors + SVMs (mejax/baselines)
-        from mejax.baselines import run as baseline_run
-
-        results = baseline_run.run(_CONFIG.value, _WORKDIR.value)
-    else:
-        from mejax import train
-
-        results = train.run(_CONFIG.value, _WORKDIR.value)
+    try:
+        results = _run(_CONFIG.value, _WORKDIR.value, baseline)
+    except known_errors() as error:
+        if verbosity.present and verbosity.value >= 1:
+            raise  # the traceback, at a higher verbosity
+        sys.exit(f"FATAL {error}")
     if lead:
         print("\n".join(round_lines(results, baseline)))
     print(f"{tasks.headline(results)}; see {_WORKDIR.value}/results.md")

@@ -85,6 +85,10 @@ def _flatten(config: dict, prefix: str = "") -> dict:
 EXECUTION_SETTINGS = ("train.models_per_step", "train.folds_per_step")
 
 
+class AnotherConfig(ValueError):
+    """The workdir holds a run of another config."""
+
+
 def check_workdir(config: ml_collections.ConfigDict, workdir: Path, record: bool = True) -> None:
     """Records the config in ``workdir/config.json`` (unless not ``record``: a run records it
     once everything it needs is loaded and built, so a refused start leaves nothing behind);
@@ -106,7 +110,7 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: Path, record: bool
         differing = sorted(k for k in keys if previous.get(k) != now.get(k))
         if differing:
             details = "; ".join(f"{k}: {previous.get(k)!r} -> {now.get(k)!r}" for k in differing)
-            raise ValueError(
+            raise AnotherConfig(
                 f"{workdir} holds a run of another config ({details}). Its checkpoints are left "
                 "untouched; use a new --workdir, or the config it was made with to resume."
             )
@@ -417,11 +421,16 @@ class RoundRun:
         if not (np.all(np.isfinite(loss)) and np.all(finite)):
             ok = np.isfinite(loss) & finite
             bad = [n for n, good in zip(task.model_names, ok, strict=True) if not good]
+            latest = self.checkpointer.latest_step()
+            kept = (
+                f"the last checkpoint (step {latest}) in {self.dir / 'checkpoints'} is intact"
+                if latest is not None
+                else "the round has no checkpoint yet"
+            )
             raise FloatingPointError(
                 f"{self.name}: non-finite loss or parameters at step {step} for {bad} "
-                f"(losses {loss.tolist()}). Stopped without saving; the last checkpoint "
-                f"(step {self.checkpointer.latest_step()}) in {self.dir / 'checkpoints'} is "
-                "intact. Lower optimizer.learning_rate or check the input."
+                f"(losses {loss.tolist()}). Stopped without saving; {kept}. Lower "
+                "optimizer.learning_rate or check the input."
             )
         self.state, self.step = state, step + 1
         bar.set_postfix(loss=f"{loss.mean():.4f}", step_s=f"{step_time:.2f}")

@@ -150,3 +150,27 @@ def test_sca_paper_setting_without_weights_stops_naming_both_ways_forward(tmp_pa
     config = config.unlock()
     config.init_from = "none"
     config_checks.check(config.lock(), tmp_path / "run")  # trains from scratch knowingly
+
+
+@pytest.mark.parametrize("case", ["unknown model", "another config", "not built"])
+def test_known_errors_are_a_fatal_message_without_a_traceback(tmp_path, case):
+    workdir = tmp_path / "run"
+    config, overrides = "configs/sca.py:synth_tiny", []
+    if case == "unknown model":
+        overrides = ["--config.model.name=nosuchmodel"]
+        expected = "model.name = 'nosuchmodel': no such model"
+    elif case == "another config":
+        workdir.mkdir()
+        (workdir / "config.json").write_text('{"name": "another"}')
+        expected = "holds a run of another config"
+    else:
+        config, overrides = "configs/sca.py:samm", ["--config.init_from=none"]
+        expected = "samm/faces is not built in"
+    command = [sys.executable, "-m", "mejax.main", f"--config={config}", f"--workdir={workdir}",
+               f"--config.dataset.data_dir={tmp_path / 'tfds'}", *overrides]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.startswith("FATAL ") and expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    if case != "another config":
+        assert not workdir.exists()  # nothing written

@@ -437,3 +437,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, tiny_data
     steps = checkpoint_steps(tmp_path)
     assert steps == [4]
     assert not (tmp_path / "results.json").exists()
+    # Non-finite before the first checkpoint: the message says there is none (not "step None").
+    config.update_from_flattened_dict({"optimizer.schedule": "constant",
+                                       "optimizer.learning_rate": 1e38})  # fmt: skip
+    with pytest.raises(FloatingPointError, match="the round has no checkpoint yet"):
+        train.run(config.lock(), tmp_path / "at_once")
