@@ -31,6 +31,7 @@ run's one array (:class:`mejax.input_pipeline.Rows`), not copied per round.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import shutil
 import time
@@ -94,15 +95,30 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: Path, record: bool
     once everything it needs is loaded and built, so a refused start leaves nothing behind);
     refuses a workdir of another config (:data:`EXECUTION_SETTINGS` aside).
 
-    An unreadable ``config.json`` (left by a version that wrote it in place and was killed while
-    writing it, at the start of its run) is written again, with a warning.
+    An unreadable ``config.json`` (cut short, or damaged) is written again, with a warning, only
+    when every round the workdir holds records this config's hash (:func:`mark_round`): a run of
+    another config is refused even then, and so is one whose rounds cannot be recognised.
 
     Raises:
-      ValueError: naming every setting that differs from the one the workdir was made with.
+      AnotherConfig: naming every setting that differs from the one the workdir was made with,
+        or the rounds of an unreadable ``config.json`` that are not this config's.
     """
     recorded = workdir / "config.json"
     current = json.loads(config.to_json_best_effort())
     previous = _read_config(recorded)
+    if previous is None and recorded.exists():
+        strangers = [
+            name for name, found in round_hashes(workdir).items() if found != config_hash(config)
+        ]
+        if strangers:
+            raise AnotherConfig(
+                f"{recorded} is unreadable and the round(s) {', '.join(strangers)} of {workdir} "
+                f"do not record this config's hash in their {CONFIG_HASH_FILE}: they may be a "
+                "run of another config. Their checkpoints are left untouched; use a new "
+                "--workdir, or restore the config.json of that run."
+            )
+        logging.warning("%s is unreadable; its rounds are this config's: writing it again",
+                        recorded)  # fmt: skip
     if previous is not None:
         previous = _flatten(previous)
         now = _flatten(current)
@@ -124,9 +140,39 @@ def _read_config(recorded: Path) -> dict | None:
         return None
     try:
         return json.loads(recorded.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        logging.warning("%s is unreadable (cut short); writing it again", recorded)
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+
+
+# Beside each round's checkpoints: the hash of the config that made them (check_workdir).
+CONFIG_HASH_FILE = "config.sha256"
+
+
+def config_hash(config: ml_collections.ConfigDict) -> str:
+    """SHA-256 of the config's settings (:data:`EXECUTION_SETTINGS` aside)."""
+    flat = _flatten(json.loads(config.to_json_best_effort()))
+    kept = {k: v for k, v in flat.items() if k not in EXECUTION_SETTINGS}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
+
+
+def mark_round(round_dir: Path, config: ml_collections.ConfigDict) -> None:
+    """Records, in a round's folder, the hash of the config that runs it."""
+    if jax.process_index() == 0:
+        round_dir.mkdir(parents=True, exist_ok=True)
+        reporting.write_text(round_dir / CONFIG_HASH_FILE, config_hash(config) + "\n")
+
+
+def round_hashes(workdir: Path) -> dict[str, str | None]:
+    """Round folder -> the config hash it records (None: none, or unreadable), for every
+    folder of ``workdir`` that holds checkpoints or a test record."""
+    found = {}
+    for folder in sorted(p for p in workdir.iterdir() if p.is_dir()):
+        if (folder / "checkpoints").is_dir() or (folder / "predictions.npz").exists():
+            try:
+                found[folder.name] = (folder / CONFIG_HASH_FILE).read_text().strip()
+            except (OSError, UnicodeDecodeError):
+                found[folder.name] = None
+    return found
 
 
 # =============================================================================================
@@ -334,8 +380,8 @@ class RoundRun:
         check_init_subjects(init_from, round_, data)
         aux_people = context.get("aux_people", [])
         check_aux_subjects(config, round_, data, aux_people)
+        mark_round(self.dir, config)
         if jax.process_index() == 0:
-            self.dir.mkdir(parents=True, exist_ok=True)
             people = data.people
             seen = {"train": sorted({people[i] for i in rows}),
                     "validation": sorted(set(self.val_data.people)),

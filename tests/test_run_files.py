@@ -102,6 +102,26 @@ def test_a_cut_short_config_json_is_written_again(tmp_path, tiny_data_dir):
     train.check_workdir(config, tmp_path)  # and is then the workdir's config
 
 
+def test_an_unreadable_config_json_cannot_let_another_config_in(finished_run, tmp_path):
+    """The rounds record their config's hash: with config.json damaged, a run of another
+    config is refused, the run's own config writes it again (and resumes), and rounds that
+    record no hash are refused."""
+    run, config, _ = finished_run
+    copy = _copy(run, tmp_path)
+    (copy / "config.json").write_bytes(b"\x00\xff garbage")
+    other = config.copy_and_resolve_references().unlock()
+    other.optimizer.learning_rate = 0.5
+    with pytest.raises(train.AnotherConfig, match="round0 of .* do not record this config"):
+        train.check_workdir(other.lock(), copy)
+    assert (copy / "config.json").read_bytes() == b"\x00\xff garbage"  # left as it was
+    train.check_workdir(config, copy)
+    assert json.loads((copy / "config.json").read_text())["optimizer"]["learning_rate"] != 0.5
+    (copy / "config.json").write_text('{"cut sh')
+    (copy / "round0" / train.CONFIG_HASH_FILE).unlink()
+    with pytest.raises(train.AnotherConfig, match="round0"):
+        train.check_workdir(config, copy)
+
+
 @pytest.fixture
 def pooled_model(monkeypatch):
     monkeypatch.setattr(train.models, "build", lambda config, outputs=1: PooledModel(outputs))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mejax import protocols, reporting
+from mejax import protocols, reporting, train
 from mejax.baselines import svm
 
 
@@ -37,6 +37,7 @@ def run_round(config, round_: protocols.Round, data, labels, task, workdir: Path
     record_file = workdir / round_.name / "predictions.npz"
     if record_file.exists():
         return dict(np.load(record_file))
+    train.mark_round(workdir / round_.name, config)
     settings = svm.Settings.from_config(config.baseline.classifier)
     x = data.inputs
     chosen = svm.select(

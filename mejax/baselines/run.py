@@ -49,6 +49,7 @@ def run_round(config, round_: protocols.Round, data, labels, task, workdir: Path
     if record_file.exists():
         logging.info("%s already finished: %s", round_.name, record_file)
         return dict(np.load(record_file))
+    train.mark_round(workdir / round_.name, config)
     settings = svm.Settings.from_config(config.baseline.classifier)
     train_idx, val_idx, test_idx = (
         round_.indices(side, data) for side in ("train", "validation", "test")
