@@ -7,7 +7,8 @@ intact. Only a folder with orbax's ``_CHECKPOINT_METADATA`` (written when a step
 counts as a step: any other folder named by a number (``checkpoints/9/``, made by hand or by a
 copy cut short) is moved aside as ``9.incomplete`` with a warning. A latest step that fails to
 restore (a file damaged after it was written) is moved aside as ``9.unreadable``, with a warning,
-and the previous step is restored instead.
+and the previous step is restored instead; a complete step outside the run's schedule (another
+run's checkpoint copied in as ``999``) is moved aside as ``999.foreign``.
 
 :func:`workdir_lock` holds an operating-system lock on ``WORKDIR/run.lock`` while a run (deep or
 hand-crafted) lasts: a second run in the same workdir is refused with the first one's process
@@ -21,6 +22,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import filelock
@@ -52,13 +54,33 @@ def set_aside_incomplete_steps(directory: Path) -> None:
             _move_aside(folder, "incomplete", f"is not a complete step (no {COMPLETE_MARKER})")
 
 
-class Checkpointer:
-    """Saves and restores training states in one directory."""
+def set_aside_foreign_steps(directory: Path, valid_step: Callable[[int], bool]) -> None:
+    """Moves every complete step of ``directory`` that ``valid_step`` rejects aside (a step the
+    run's schedule never saves, e.g. a checkpoint of another run copied in as ``999``)."""
+    if not directory.is_dir():
+        return
+    for folder in sorted(directory.iterdir()):
+        if folder.name.isdigit() and folder.is_dir() and not valid_step(int(folder.name)):
+            _move_aside(folder, "foreign", "is not a step of this run's schedule")
 
-    def __init__(self, directory: str | Path, max_to_keep: int = 2):
+
+class Checkpointer:
+    """Saves and restores training states in one directory.
+
+    Args:
+      directory: the checkpoints' folder.
+      max_to_keep: the newest steps kept.
+      valid_step: which steps the run saves (its schedule); any other step found is set aside
+        as ``STEP.foreign`` before anything is restored.
+    """
+
+    def __init__(self, directory: str | Path, max_to_keep: int = 2,
+                 valid_step: Callable[[int], bool] | None = None):  # fmt: skip
         self._directory = Path(directory).absolute()
         self._options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
         set_aside_incomplete_steps(self._directory)
+        if valid_step is not None:
+            set_aside_foreign_steps(self._directory, valid_step)
         self._manager = ocp.CheckpointManager(self._directory, options=self._options)
 
     def latest_step(self) -> int | None:

@@ -429,13 +429,21 @@ class RoundRun:
             "score": np.full(task.num_models, -1.0),
             "step": np.zeros(task.num_models, np.int32),
         }
-        self.checkpointer = checkpointing.Checkpointer(self.dir / "checkpoints")
+        self.checkpointer = checkpointing.Checkpointer(
+            self.dir / "checkpoints", valid_step=self.saves_at
+        )
         if self.checkpointer.latest_step() is not None:
             restored = self.checkpointer.restore({"state": self.state, "selection": self.selection})
             self.state, self.selection = restored["state"], restored["selection"]
             logging.info("%s: resumed from step %d", self.name, int(self.state["step"]))
         self.step = int(self.state["step"])
         context["writer"].drop_after(self.name, self.step)  # logged after the last checkpoint
+
+    def saves_at(self, step: int) -> bool:
+        """Whether the round's schedule checkpoints ``step`` (each validation, and the end)."""
+        return 1 <= step <= self.num_steps and (
+            step % self.eval_every == 0 or step == self.num_steps
+        )
 
     @property
     def done(self) -> bool:

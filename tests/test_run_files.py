@@ -162,6 +162,20 @@ def test_a_cut_short_predictions_file_is_predicted_again(finished_run, tmp_path)
     assert _logged_steps(workdir) == _logged_steps(reference)
 
 
+def test_a_checkpoint_outside_the_schedule_is_set_aside(finished_run, tmp_path):
+    """A complete checkpoint copied in as step 999 (another run's, or a hand copy) is not
+    taken as the latest: it is moved aside as 999.foreign and the round ends as before."""
+    reference, config, results = finished_run
+    workdir = _copy(reference, tmp_path)
+    checkpoints = workdir / "round0" / "checkpoints"
+    latest = max(int(p.name) for p in checkpoints.iterdir() if p.name.isdigit())
+    shutil.copytree(checkpoints / str(latest), checkpoints / "999")
+    (workdir / "round0" / "predictions.npz").unlink()
+    (workdir / "results.json").unlink()
+    assert train.run(config, workdir) == results
+    assert (checkpoints / "999.foreign").is_dir() and not (checkpoints / "999").exists()
+
+
 @pytest.mark.xdist_group("stapf_tiny_cli_run")
 def test_a_resumed_round_logs_each_step_once(finished_run, tmp_path):
     reference, config, results = finished_run
