@@ -52,6 +52,16 @@ def write_atomic(path: str | Path, write: Callable, binary: bool = False) -> Non
         raise
 
 
+def remove_temporaries(workdir: str | Path) -> list[Path]:
+    """Removes the temporary files of :func:`write_atomic` that a killed run left in
+    ``workdir`` and its round folders (call it holding the workdir's lock); returns them."""
+    found = [p for p in Path(workdir).glob("**/.*.tmp") if p.is_file()]
+    for path in found:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    return found
+
+
 def write_text(path: str | Path, text: str) -> None:
     """``path.write_text(text)``, atomically."""
     write_atomic(path, lambda file: file.write(text))

@@ -727,6 +727,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
 
 def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     """:func:`run` in a checked, locked ``workdir``."""
+    for path in reporting.remove_temporaries(workdir):
+        logging.info("removed %s, a temporary file of a killed run", path)
     check_workdir(config, workdir, record=False)
     sharding.check_batch_size(config.train.batch_size)
     sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")

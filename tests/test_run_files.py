@@ -60,6 +60,16 @@ def test_run_files_have_the_permissions_the_umask_gives(tmp_path, umask, mode):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode
 
 
+def test_temporary_files_of_a_killed_run_are_removed_at_the_next_start(finished_run, tmp_path):
+    reference, config, results = finished_run
+    workdir = _copy(reference, tmp_path)
+    left = [workdir / ".results.json.k2j3.tmp", workdir / "round0" / ".predictions.npz.x9.tmp"]
+    for path in left:
+        path.write_text("cut sh")
+    assert train.run(config, workdir) == results
+    assert not any(path.exists() for path in left)
+
+
 def test_a_cut_short_last_metrics_line_is_ignored(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"round": "r", "step": 1, "loss": 1.0}\n{"round": "r", "step": 2, "lo')
