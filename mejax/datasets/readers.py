@@ -10,7 +10,10 @@ Rules shared by all readers:
 * Spreadsheets (``.xlsx`` with openpyxl, ``.xls`` with xlrd) and CSV files are read as
   tables; the header is the first row whose first cell is ``Subject`` (SAMM's sheet has a
   preamble). Header names are matched case- and space-insensitively.
-* Rows whose subject and file name cells are both empty are skipped (trailing blank rows).
+* Rows whose cells are all empty are skipped (trailing blank rows); a row with content but no
+  subject and file name, two header columns of one name, a negative subject number and an
+  ``.xlsx`` formula cell saved without its computed value are each an :class:`AnnotationError`
+  naming the file, row and cells (each would change labels silently).
 * A malformed cell (a frame number that is not an integer of ASCII digits, a missing file
   name, frames out of order) is an :class:`AnnotationError` naming the file, the row, the cell
   and what was expected: such a file needs an erratum, not a guess. So is a (subject, clip)
@@ -199,6 +202,7 @@ def read_table(path: str | pathlib.Path, sheet: str | None = None) -> Iterator[R
             raise AnnotationError(f"{path.name}: no sheet {sheet!r} (sheets: {book.sheetnames})")
         rows = list((book[sheet] if sheet else book.worksheets[0]).iter_rows(values_only=True))
         book.close()
+        _check_cached_formulas(path, sheet, rows)
     elif suffix == ".xls":
         import xlrd
 
@@ -214,11 +218,59 @@ def read_table(path: str | pathlib.Path, sheet: str | None = None) -> Iterator[R
     if not starts:
         raise AnnotationError(f"{path.name}: no header row starting with 'Subject'")
     index = starts[0]
-    header = {_key(v): i for i, v in enumerate(rows[index]) if v is not None}
-    for number, values in enumerate(rows[index + 1 :], start=index + 2):
-        if len(values) < 2 or (values[0] in (None, "") and values[1] in (None, "")):
+    header = {}
+    for i, v in enumerate(rows[index]):
+        if v is None:
             continue
+        if _key(v) in header:
+            raise AnnotationError(
+                f"{path.name}, row {index + 1}: two header columns are named {_key(v)!r} "
+                f"(cells {column_letter(header[_key(v)])}{index + 1} and "
+                f"{column_letter(i)}{index + 1}); rename one, or the wrong one would be read"
+            )
+        header[_key(v)] = i
+    for number, values in enumerate(rows[index + 1 :], start=index + 2):
+        blank = [v in (None, "") for v in values]
+        if len(values) < 2 or (blank[0] and blank[1]):
+            if not all(blank):  # a row with content but no subject and file name
+                cells = ", ".join(
+                    f"{column_letter(i)}{number}" for i, b in enumerate(blank) if not b
+                )
+                raise AnnotationError(
+                    f"{path.name}, row {number}: cells {cells} are filled but the key cells "
+                    f"{column_letter(0)}{number} and {column_letter(1)}{number} (subject and "
+                    "file name) are empty; complete them or empty the row"
+                )
+            continue
+        subject = values[0]
+        if (
+            isinstance(subject, int | float)
+            and subject < 0
+            or (isinstance(subject, str) and re.fullmatch(r"\s*-[0-9]+\s*", subject))
+        ):
+            raise AnnotationError(
+                f"{path.name}, row {number}, cell A{number}: subject {subject!r} is not a "
+                "subject number (negative)"
+            )
         yield Row(path.name, number, header, tuple(values))
+
+
+def _check_cached_formulas(path: pathlib.Path, sheet: str | None, values: list[tuple]) -> None:
+    """Refuses an ``.xlsx`` whose formula cells hold no cached value (a sheet written by a
+    program that does not compute formulas): openpyxl would read them as empty cells."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    formulas = list((book[sheet] if sheet else book.worksheets[0]).iter_rows(values_only=True))
+    book.close()
+    for number, (cached, written) in enumerate(zip(values, formulas, strict=False), start=1):
+        for column, (value, formula) in enumerate(zip(cached, written, strict=False)):
+            if value is None and isinstance(formula, str) and formula.startswith("="):
+                raise AnnotationError(
+                    f"{path.name}, row {number}, cell {column_letter(column)}{number}: the "
+                    f"formula {formula!r} has no computed value saved with it; open and save "
+                    "the sheet in a spreadsheet program, or write the value"
+                )
 
 
 # --------------------------------------------------------------------------------------

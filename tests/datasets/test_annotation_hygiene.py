@@ -64,6 +64,32 @@ def test_a_duplicated_row_is_named(tmp_path):
         readers.casme2(path)
 
 
+def _second_onset_column(ws):
+    ws["J1"] = "OnsetFrame"  # the last of two same-named columns would win: empty onsets
+
+
+def _blank_keys(ws):
+    ws["A4"], ws["B4"] = None, None  # the row keeps its frames, AUs and emotion
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            _second_onset_column,
+            "row 1: two header columns are named 'onsetframe' \\(cells D1 and J1",
+        ),
+        (_blank_keys, "row 4: cells .* are filled but the key cells A4 and B4"),
+        (lambda ws: ws.__setitem__("A3", -1), "row 3, cell A3: subject -1 is not a subject"),
+        (lambda ws: ws.__setitem__("D3", "=C3+1"), "row 3, cell D3: the formula '=C3\\+1' has no"),
+    ],
+)
+def test_annotation_edits_that_would_change_labels_silently_are_refused(tmp_path, edit, message):
+    path = _sheet(tmp_path, edit)
+    with pytest.raises(readers.AnnotationError, match=rf"{SHEET}, {message}"):
+        readers.casme2(path)
+
+
 def _sample(clip, source):
     return readers.Sample("casme2", "sub01", clip, 1, 2, 3, "12", frozenset({12}), "", None, source)
 
