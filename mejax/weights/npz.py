@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -101,7 +103,52 @@ def save(path: str | Path, tree_or_flat: dict) -> Path:
     return path
 
 
+# A zip archive (``.npz``, PyTorch's ``.pth``) may declare far more than it holds (a "zip bomb":
+# 28 MB inflating to 6 GiB). Arrays of weights compress little: an archive whose members declare
+# more than this many times its own size, and more than MAX_UNCHECKED bytes, is refused before
+# anything is inflated.
+MAX_EXPANSION = 20
+MAX_UNCHECKED = 64 * 2**20
+
+
+def check_zip_sizes(path: str | Path, limit: int | None = None) -> None:
+    """Refuses a zip archive whose members declare more bytes than it can plausibly hold (see
+    :data:`MAX_EXPANSION`) or than ``limit``, before anything is read.
+
+    Raises:
+      ValueError: naming the file, the declared and the actual sizes.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        why = error or type(error).__name__
+        raise ValueError(f"{path}: not a readable zip archive ({why})") from None
+    actual = path.stat().st_size
+    allowed = max(MAX_UNCHECKED, MAX_EXPANSION * actual)
+    if limit is not None:
+        allowed = min(allowed, limit)
+    if declared > allowed:
+        raise ValueError(
+            f"{path}: its members declare {declared / 2**20:.0f} MiB for a file of "
+            f"{actual / 2**20:.1f} MiB (at most {allowed / 2**20:.0f} MiB are read): a damaged "
+            "or hostile archive, refused before inflating it"
+        )
+
+
 def load_flat(path: str | Path) -> dict[str, np.ndarray]:
-    """{key: array} of an ``.npz`` file, refusing pickled objects."""
-    with np.load(path, allow_pickle=False) as npz:
-        return {key: npz[key] for key in npz.files}
+    """{key: array} of an ``.npz`` file, refusing pickled objects and archives that declare
+    more than they can hold (:func:`check_zip_sizes`).
+
+    Raises:
+      ValueError: naming the file: not an ``.npz`` of arrays, or an implausible archive.
+    """
+    path = Path(path)
+    check_zip_sizes(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        why = error or type(error).__name__
+        raise ValueError(f"{path}: not an .npz file of arrays ({why})") from None

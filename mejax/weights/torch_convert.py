@@ -39,9 +39,12 @@ statistics the scale normalises away again, as in DeepMind's network, which neve
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from mejax.weights import npz
 
 TORCH_SUFFIXES = (".pt", ".pth", ".pth.tar", ".tar", ".ckpt", ".bin")
 LAYOUTS = ("torchvision_resnet", "hara_res3d", "piergiaj_i3d")
@@ -73,9 +76,10 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as npz:
-            state = {key: npz[key] for key in npz.files}
+        state = npz.load_flat(path)
     else:
+        if zipfile.is_zipfile(path):  # PyTorch's format since 1.6: refuse a zip bomb first
+            npz.check_zip_sizes(path)
         torch = _safe_torch(path)
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
