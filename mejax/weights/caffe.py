@@ -134,6 +134,9 @@ def net_parameter_class():
 # --- Reading -------------------------------------------------------------------------------------
 
 
+MAX_BLOB_AXES = 32  # Caffe's kMaxBlobAxes
+
+
 def _blob_array(blob, layer: str, index: int, description: str) -> np.ndarray:
     if len(blob.double_data) and not len(blob.data):
         values = np.fromiter(blob.double_data, np.float64, count=len(blob.double_data))
@@ -145,6 +148,12 @@ def _blob_array(blob, layer: str, index: int, description: str) -> np.ndarray:
         shape = (int(blob.num), int(blob.channels), int(blob.height), int(blob.width))
     else:
         shape = ()
+    if len(shape) > MAX_BLOB_AXES or any(d <= 0 for d in shape):
+        raise ValueError(
+            f"{description}: layer {layer!r}, blob {index} has the shape {shape[:8]}"
+            f"{'...' if len(shape) > 8 else ''} ({len(shape)} axes): a blob has at most "
+            f"{MAX_BLOB_AXES} axes, each of at least one value"
+        )
     if math.prod(shape) != values.size:
         raise ValueError(
             f"{description}: layer {layer!r}, blob {index} holds {values.size} values for its "

@@ -179,6 +179,19 @@ def test_reads_old_v1_layers_with_4d_blob_shapes():
     np.testing.assert_array_equal(read["conv1"][1], [[[[0.5, -0.5]]]])
 
 
+@pytest.mark.parametrize("dims", [(-2, -3), (0, 4), (1,) * 40])
+def test_a_blob_of_negative_zero_or_too_many_axes_names_file_and_layer(tmp_path, dims):
+    net = caffe.net_parameter_class()()
+    layer = net.layer.add(name="conv1")
+    blob = layer.blobs.add()
+    blob.shape.dim.extend(dims)
+    blob.data.extend([1.0] * 6)
+    path = tmp_path / "hostile.caffemodel"
+    path.write_bytes(net.SerializeToString())
+    with pytest.raises(ValueError, match=r"hostile\.caffemodel: layer 'conv1', blob 0 has"):
+        caffe.read_caffemodel(path)
+
+
 # --- Converting ----------------------------------------------------------------------------------
 
 
