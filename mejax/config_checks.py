@@ -95,18 +95,19 @@ def _nearest_existing(path: Path) -> Path:
     return path
 
 
-def workdir_errors(workdir: str | Path) -> list[str]:
-    """Why ``workdir`` cannot hold a run (it is a file, lies under a file, is not writable)."""
+def workdir_errors(workdir: str | Path, what: str = "workdir") -> list[str]:
+    """Why ``workdir`` (a run's, or another output folder: ``what``) cannot be written (it is a
+    file, lies under a file, is not writable)."""
     workdir = Path(workdir).expanduser().absolute()
     if workdir.exists() and not workdir.is_dir():
-        return [f"workdir {workdir} is a file, not a directory"]
+        return [f"{what} {workdir} is a file, not a directory"]
     existing = _nearest_existing(workdir)
     if not existing.is_dir():
-        return [f"workdir {workdir} cannot be created: {existing} is a file"]
+        return [f"{what} {workdir} cannot be created: {existing} is a file"]
     if not os.access(existing, os.W_OK | os.X_OK):
         if existing == workdir:
-            return [f"workdir {workdir} is not writable"]
-        return [f"workdir {workdir} cannot be created: {existing} is not writable"]
+            return [f"{what} {workdir} is not writable"]
+        return [f"{what} {workdir} cannot be created: {existing} is not writable"]
     return []
 
 

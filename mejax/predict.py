@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mejax import console, reporting
+from mejax import config_checks, console, reporting
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -418,6 +418,9 @@ def predict(
     """Applies the run in ``workdir`` to ``video``; writes ``<name>.json``, ``<name>.png`` and,
     for a model with class-activation maps, ``<name>_cam.png`` in ``output_dir`` (``name``: the
     video's name) and returns the JSON's content."""
+    unusable = config_checks.workdir_errors(output_dir, what="--output_dir")
+    if unusable:  # before any model runs
+        raise PredictError(unusable[0])
     config, task, rounds = read_run(workdir, round_name)
     frames = read_frames(video)
     if len(frames) < 2:

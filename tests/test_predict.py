@@ -170,6 +170,12 @@ def test_clear_errors(finished_run, tmp_path, synth_clip):
 
     code = predict.main([f"--workdir={empty}", f"--video={path}", f"--output_dir={tmp_path}"])
     assert code == 1
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    with pytest.raises(predict.PredictError, match=rf"--output_dir {a_file} is a file"):
+        predict.predict(finished_run, path, output_dir=a_file)
+    with pytest.raises(predict.PredictError, match="cannot be created: .* is a file"):
+        predict.predict(finished_run, path, output_dir=a_file / "out")
 
 
 # =============================================================================================
