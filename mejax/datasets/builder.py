@@ -219,6 +219,23 @@ def check_clips(database: str, root: pathlib.Path, clips: list[Clip]) -> None:
             )
 
 
+def linked_outside(root: pathlib.Path, clips: list[Clip]) -> list[dict]:
+    """The clips whose frame folder is reached through a link that leaves the manual directory
+    ``root`` (allowed: a manual directory may be a tree of links to the data; listed in the
+    build report, so that a link to the wrong copy does not go unseen): folder, where it leads,
+    and the annotation row."""
+    real_root = root.resolve()
+    return [
+        {
+            "folder": str(clip.folder),
+            "target": str(clip.folder.resolve()),
+            "source": clip.sample.source,
+        }  # fmt: skip
+        for clip in clips
+        if not clip.folder.resolve().is_relative_to(real_root)
+    ]
+
+
 ANNOTATION_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt")
 
 
@@ -525,6 +542,10 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder):
         clips, report = self._clips(root)
         check_clips(self.name, root, clips)
         gaps = frame_gaps(clips)
+        links = linked_outside(root, clips)
+        for link in links:
+            logging.warning("%s: %s (%s) leads outside the manual directory, to %s",
+                            self.name, link["folder"], link["source"], link["target"])  # fmt: skip
         for key, missing in gaps.items():
             logging.warning("%s: %s has no frame file numbered %s", self.name, key, missing[:20])
         if getattr(self.builder_config, "face_crop", False):
@@ -540,6 +561,7 @@ class ManualBuilder(tfds.core.GeneratorBasedBuilder):
             "manual_dir": str(root.absolute()),
             "annotation_sha256": annotation_hashes(root),
             "frame_gaps": gaps,
+            "linked_outside": links,
             **faces,
         }
         if self._variant is not None:

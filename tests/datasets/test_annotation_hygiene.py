@@ -110,6 +110,20 @@ def test_duplicated_clips_and_folders_outside_the_manual_directory(tmp_path):
         builder.check_clips("casme2", root, [escaping])
 
 
+def test_a_frame_folder_linked_outside_the_manual_directory_is_in_the_build_report(tmp_path):
+    root = tmp_path / "manual"
+    shutil.copytree(DUMMY, root)
+    clip = root / "Cropped" / "sub01" / "EP01_01"
+    elsewhere = tmp_path / "another_copy" / "EP01_01"
+    shutil.move(clip, elsewhere)
+    clip.symlink_to(elsewhere, target_is_directory=True)
+    build = tfds.builder("casme2/cropped", data_dir=tmp_path / "tfds")
+    build.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=root))
+    (link,) = build.info.metadata["build_report"]["linked_outside"]
+    assert (link["folder"], link["target"]) == (str(clip), str(elsewhere.resolve()))
+    assert link["source"].startswith(f"{SHEET}:")
+
+
 def test_a_gap_in_the_frame_numbers_is_in_the_build_report(tmp_path):
     root = tmp_path / "manual"
     shutil.copytree(DUMMY, root)
