@@ -54,14 +54,25 @@ def set_aside_incomplete_steps(directory: Path) -> None:
             _move_aside(folder, "incomplete", f"is not a complete step (no {COMPLETE_MARKER})")
 
 
-def set_aside_foreign_steps(directory: Path, valid_step: Callable[[int], bool]) -> None:
-    """Moves every complete step of ``directory`` that ``valid_step`` rejects aside (a step the
-    run's schedule never saves, e.g. a checkpoint of another run copied in as ``999``)."""
+OWNER_FILE = "mejax_owner.txt"  # in a step's folder: what the run that saved it is (its config)
+
+
+def set_aside_foreign_steps(directory: Path, valid_step: Callable[[int], bool] | None,
+                            owner: str | None) -> None:  # fmt: skip
+    """Moves every step of ``directory`` aside that ``valid_step`` rejects (a step the run's
+    schedule never saves, e.g. a checkpoint of another run copied in as ``999``) or that records
+    another ``owner`` (another run's checkpoint, at a step of this schedule)."""
     if not directory.is_dir():
         return
     for folder in sorted(directory.iterdir()):
-        if folder.name.isdigit() and folder.is_dir() and not valid_step(int(folder.name)):
+        if not (folder.name.isdigit() and folder.is_dir()):
+            continue
+        if valid_step is not None and not valid_step(int(folder.name)):
             _move_aside(folder, "foreign", "is not a step of this run's schedule")
+            continue
+        recorded = folder / OWNER_FILE
+        if owner is not None and recorded.exists() and recorded.read_text().strip() != owner:
+            _move_aside(folder, "foreign", "was saved by a run of another config")
 
 
 class Checkpointer:
@@ -72,15 +83,18 @@ class Checkpointer:
       max_to_keep: the newest steps kept.
       valid_step: which steps the run saves (its schedule); any other step found is set aside
         as ``STEP.foreign`` before anything is restored.
+      owner: what identifies the run (its config's hash): written into every step saved, and a
+        step that records another is set aside as ``STEP.foreign``.
     """
 
     def __init__(self, directory: str | Path, max_to_keep: int = 2,
-                 valid_step: Callable[[int], bool] | None = None):  # fmt: skip
+                 valid_step: Callable[[int], bool] | None = None,
+                 owner: str | None = None):  # fmt: skip
         self._directory = Path(directory).absolute()
         self._options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
+        self._owner = owner
         set_aside_incomplete_steps(self._directory)
-        if valid_step is not None:
-            set_aside_foreign_steps(self._directory, valid_step)
+        set_aside_foreign_steps(self._directory, valid_step, owner)
         self._manager = ocp.CheckpointManager(self._directory, options=self._options)
 
     def latest_step(self) -> int | None:
@@ -91,6 +105,8 @@ class Checkpointer:
         """Saves ``state`` as ``step`` and waits until it is on disk."""
         self._manager.save(step, args=ocp.args.StandardSave(state))
         self._manager.wait_until_finished()
+        if self._owner is not None and jax.process_index() == 0:
+            (self._directory / str(step) / OWNER_FILE).write_text(self._owner + "\n")
 
     def restore(self, target, step: int | None = None):
         """Restores the checkpoint of ``step`` into ``target``'s structure, shapes, dtypes and

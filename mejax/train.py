@@ -430,7 +430,7 @@ class RoundRun:
             "step": np.zeros(task.num_models, np.int32),
         }
         self.checkpointer = checkpointing.Checkpointer(
-            self.dir / "checkpoints", valid_step=self.saves_at
+            self.dir / "checkpoints", valid_step=self.saves_at, owner=config_hash(config)
         )
         if self.checkpointer.latest_step() is not None:
             restored = self.checkpointer.restore({"state": self.state, "selection": self.selection})

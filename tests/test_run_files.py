@@ -11,7 +11,7 @@ import flax.linen as nn
 import numpy as np
 import pytest
 
-from mejax import presets, reporting, train
+from mejax import checkpointing, presets, reporting, train
 
 
 class PooledModel(nn.Module):
@@ -184,6 +184,11 @@ def test_a_checkpoint_outside_the_schedule_is_set_aside(finished_run, tmp_path):
     (workdir / "results.json").unlink()
     assert train.run(config, workdir) == results
     assert (checkpoints / "999.foreign").is_dir() and not (checkpoints / "999").exists()
+    # At a step of the schedule, but saved by a run of another config.
+    (checkpoints / str(latest) / checkpointing.OWNER_FILE).write_text("another run\n")
+    (workdir / "round0" / "predictions.npz").unlink()
+    train.run(config, workdir)
+    assert (checkpoints / f"{latest}.foreign").is_dir()
 
 
 @pytest.mark.xdist_group("stapf_tiny_cli_run")
