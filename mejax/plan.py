@@ -163,28 +163,27 @@ def _label_clips(dataset, input_config, prefix: bool, problems: _Problems):
     builder, module = input_pipeline.unprepared_builder(dataset, input_config)
     manual_dir = dataset.get("manual_dir") or ""
     generated = module in input_pipeline.GENERATED
-    if not builder.is_prepared():
-        full_name = f"{builder.name}/{builder.builder_config.name}"
-        command = input_pipeline.build_command(full_name, module)
-        if generated:
-            pass  # generated below, as the run would
-        elif not manual_dir:
+    full_name = f"{builder.name}/{builder.builder_config.name}"
+    if not builder.is_prepared() and not generated:  # synth_me is generated below
+        if not manual_dir:
+            command = input_pipeline.build_command(full_name, module)
             problems.add(
-                f"{builder.name}/{builder.builder_config.name} is not built and "
-                f"dataset.manual_dir is empty: build it from your copy with\n    {command}\n"
-                "  or give --config.dataset.manual_dir=DIR.",
+                f"{full_name} is not built and dataset.manual_dir is empty: build it from your "
+                f"copy with\n    {command}\n  or give --config.dataset.manual_dir=DIR.",
                 impossible=True,
             )
             return None
-        else:
-            problems.add(f"{builder.name}/{builder.builder_config.name} is not built: the run "
-                         f"builds it first from {manual_dir}.")  # fmt: skip
+        problems.add(f"{full_name} is not built: the run builds it first from {manual_dir}.")
     if manual_dir and not generated:
         root = pathlib.Path(manual_dir).expanduser()
         if not root.is_dir():
             problems.add(f"dataset.manual_dir {root} is not a directory.", impossible=True)
             return None
-        rows = _rows_from_sheets(builder, root, prefix)
+        try:
+            rows = _rows_from_sheets(builder, root, prefix)
+        except (FileNotFoundError, ValueError) as error:  # a missing path, a malformed row
+            problems.add(f"{full_name} cannot be read from {root}: {error}", impossible=True)
+            return None
     elif builder.is_prepared():
         rows = _rows_from_build(builder, prefix)
     else:  # a generated database not built yet (synth_me): built now, as the run would

@@ -121,3 +121,13 @@ def test_plan_refuses_weights_that_are_not_there(tiny_data_dir, tmp_path):
     assert result.impossible == [f"init_from = {config.init_from!r}: no such file or run directory"]
     (tmp_path / "r3d18_K_200ep.pth").write_bytes(b"")
     assert not plan.plan(config).impossible
+
+
+def test_plan_names_a_copy_that_is_not_complete(tmp_path):
+    config = presets.sca("samm").unlock()
+    config.init_from = "none"
+    config.dataset.manual_dir, config.dataset.data_dir = str(tmp_path), str(tmp_path / "tfds")
+    result = plan.plan(config)
+    (problem,) = result.impossible
+    assert problem.startswith(f"samm/faces cannot be read from {tmp_path}")
+    assert "SAMM_Micro_FACS_Codes_v2.xlsx" in problem  # the missing sheet is named
