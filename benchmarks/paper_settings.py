@@ -78,8 +78,6 @@ def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
             tiny: bool = False) -> dict:  # fmt: skip
     """Runs one setting in this process; returns its measurements (see the module
     docstring)."""
-    import ml_collections
-
     from mejax import input_pipeline, plan, train
     from mejax.baselines import run as baseline_run
 
@@ -94,12 +92,10 @@ def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
     ) // max(len(planned.rounds), 1)
     result["full_steps"] = plan.total_steps(planned)
     tick = time.perf_counter()
-    for block in paper_settings.dataset_blocks(config):
-        input_config = config.input
-        if block is config.get("aux_dataset"):
-            input_config = ml_collections.ConfigDict(config.input.to_dict())
-            input_config.update(dict(block.get("input", {})))
-        input_pipeline.database_builder(block, input_config)
+    for block in input_pipeline.dataset_blocks(config.dataset):
+        input_pipeline.database_builder(block, config.input)
+    if config.get("aux_dataset", {}).get("name"):
+        input_pipeline.database_builder(config.aux_dataset, input_pipeline.aux_input(config))
     result["build_s"] = time.perf_counter() - tick
     if "baseline" in config:
         tick = time.perf_counter()

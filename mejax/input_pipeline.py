@@ -393,9 +393,15 @@ def load_aux(config: ml_collections.ConfigDict) -> clipset.ClipSet | None:
     aux = config.get("aux_dataset")
     if aux is None or not aux.get("name"):
         return None
+    return load_database(aux, aux_input(config))
+
+
+def aux_input(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The ``input`` block the clips of ``config.aux_dataset`` are read with: the run's, with
+    the fields of ``aux_dataset.input`` in place of its own."""
     input_config = ml_collections.ConfigDict(config.input.to_dict())
-    input_config.update(dict(aux.get("input", {})))
-    return load_database(aux, input_config)
+    input_config.update(dict(config.aux_dataset.get("input", {})))
+    return input_config
 
 
 def center_crop(clips: np.ndarray, size: int) -> np.ndarray:

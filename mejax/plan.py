@@ -209,9 +209,7 @@ def aux_label_clips(config, problems: _Problems):
     aux = config.get("aux_dataset")
     if aux is None or not aux.get("name"):
         return None
-    input_config = ml_collections.ConfigDict(config.input.to_dict())
-    input_config.update(dict(aux.get("input", {})))
-    return _label_clips(aux, input_config, False, problems)
+    return _label_clips(aux, input_pipeline.aux_input(config), False, problems)
 
 
 # =============================================================================================

@@ -130,7 +130,16 @@ def check_workdir(config: ml_collections.ConfigDict, workdir: Path, record: bool
                 f"{workdir} holds a run of another config ({details}). Its checkpoints are left "
                 "untouched; use a new --workdir, or the config it was made with to resume."
             )
-    elif record and jax.process_index() == 0:
+    elif record:
+        record_config(config, workdir)
+
+
+def record_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
+    """Writes ``workdir/config.json`` unless it holds a readable config (which
+    :func:`check_workdir` has found to be this one)."""
+    recorded = workdir / "config.json"
+    if _read_config(recorded) is None and jax.process_index() == 0:
+        current = json.loads(config.to_json_best_effort())
         reporting.write_text(recorded, json.dumps(current, indent=2, sort_keys=True))
 
 
@@ -747,7 +756,7 @@ def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     mesh = sharding.data_mesh()
     chunk = config.train.models_per_step or default_models_per_step(task.num_models)
     tx = optim.make_optimizer(config.optimizer)
-    check_workdir(config, workdir)  # everything is loaded and built: the run starts here
+    record_config(config, workdir)  # everything is loaded and built: the run starts here
     context = {
         "workdir": workdir,
         "task": task,
