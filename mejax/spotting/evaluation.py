@@ -38,6 +38,7 @@ scored, not replaced by zeros that make F1 0/0 = NaN).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -391,11 +392,15 @@ def analysis_scores(true_emotions, predicted_emotions, classes: Sequence[str]) -
             "per_class": {c: dict(zero) for c in classes},
             "confusion": [[0] * len(classes) for _ in classes],
         }
-    precision, recall, f1, support = precision_recall_fscore_support(
-        true_emotions, predicted_emotions, labels=classes, average=None, zero_division=0.0
-    )
+    with warnings.catch_warnings():
+        # One class: scikit-learn warns that the 1 x 1 confusion matrix may miss labels; it
+        # does not, the classes are passed explicitly.
+        warnings.filterwarnings("ignore", "A single label was found", UserWarning)
+        precision, recall, f1, support = precision_recall_fscore_support(
+            true_emotions, predicted_emotions, labels=classes, average=None, zero_division=0.0
+        )
+        recognition = recognition_metrics(true_emotions, predicted_emotions, classes)
     mean_p, mean_r = float(np.mean(precision)), float(np.mean(recall))
-    recognition = recognition_metrics(true_emotions, predicted_emotions, classes)
     return {
         "precision": mean_p,
         "recall": mean_r,
