@@ -74,7 +74,9 @@ DRIFT_PERIOD_SECONDS = (6.0, 40.0)
 # labels use render's label stream shifted by 200 (201); the others start at 210.
 _LABEL_KIND = dataclasses.replace(render.MICRO, name="long", stream_offset=200)
 _TIMING, _POSE, _HEAD, _BLINKS, _SENSOR = range(210, 215)
-_EVENT_KEY = 1000  # labels of event e of video v: render.sample_labels(..., clip=v * 1000 + e)
+# Labels of event e of video v at f fps: render.sample_labels(..., clip=key) with
+# key = (round(1000 f) * 1000 + v) * 1000 + e.
+_EVENT_KEY = 1000
 
 _MAX_SUBJECTS = 99
 _MAX_VIDEOS = 99
@@ -227,8 +229,14 @@ class VideoSpec:
         return inside
 
 
-def _rng(seed: int, stream: int, subject: int, video: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, stream, subject, video]))
+def _fps_key(fps: float) -> int:
+    """The frame rate in mHz: keys the streams, so two rates draw different videos."""
+    return int(round(fps * 1000))
+
+
+def _rng(seed: int, stream: int, subject: int, video: int, fps: float) -> np.random.Generator:
+    keys = [seed, stream, subject, video, _fps_key(fps)]
+    return np.random.default_rng(np.random.SeedSequence(keys))
 
 
 def _event_intensity(rise: int, hold: int, fall: int) -> np.ndarray:
@@ -343,7 +351,7 @@ def sample_video_spec(
       The :class:`VideoSpec`.
     """
     n, s = num_frames, image_size
-    rng = _rng(seed, _TIMING, subject, video)
+    rng = _rng(seed, _TIMING, subject, video, fps)
     events = []
     position = int(round(rng.uniform(*LEAD_IN_SECONDS) * fps))
     last = n - 1 - int(round(TAIL_SECONDS * fps))
@@ -356,9 +364,8 @@ def sample_video_spec(
         onset, offset = position, position + rise + hold + fall
         if offset > last:
             break
-        labels = render.sample_labels(
-            seed, subject, video * _EVENT_KEY + len(events), kind=_LABEL_KIND
-        )
+        key = (_fps_key(fps) * _EVENT_KEY + video) * _EVENT_KEY + len(events)
+        labels = render.sample_labels(seed, subject, key, kind=_LABEL_KIND)
         per_au = dict(zip(render.RENDERED_AUS, amplitude, strict=True))
         tokens = render.parse_code(labels.au_code)
         amplitudes = {
@@ -378,7 +385,7 @@ def sample_video_spec(
         )
         position = offset + 1 + gap
 
-    rng = _rng(seed, _POSE, subject, video)
+    rng = _rng(seed, _POSE, subject, video, fps)
     angle = math.radians(rng.uniform(-1.5, 1.5))
     scale = rng.uniform(0.985, 1.015)
     shift = rng.uniform(-0.01, 0.01, 2) * s
@@ -399,9 +406,9 @@ def sample_video_spec(
     turn_rate = math.radians(rng.uniform(-30.0, 30.0)) / 60.0  # radians a second
     gradient[:, 1] = rng.uniform(0, 2 * np.pi) + turn_rate * seconds
 
-    head, turns = _head(_rng(seed, _HEAD, subject, video), n, fps, s)
-    blink = _blinks(_rng(seed, _BLINKS, subject, video), n, fps)
-    rng = _rng(seed, _SENSOR, subject, video)
+    head, turns = _head(_rng(seed, _HEAD, subject, video, fps), n, fps, s)
+    blink = _blinks(_rng(seed, _BLINKS, subject, video, fps), n, fps)
+    rng = _rng(seed, _SENSOR, subject, video, fps)
     return VideoSpec(
         seed=seed,
         subject=subject,
@@ -570,10 +577,10 @@ class SynthMeLong(tfds.core.GeneratorBasedBuilder):
         ),
         SynthMeLongConfig(
             name="tiny_200fps",
-            description="3 subjects x 1 video x 3 s at 200 fps, 32x32: for tests.",
+            description="3 subjects x 1 video x 5 s at 200 fps, 32x32: for tests.",
             num_subjects=3,
             videos_per_subject=1,
-            seconds=3.0,
+            seconds=5.0,
             fps=200.0,
             image_size=32,
         ),
