@@ -22,6 +22,14 @@ A label set turns them into a class index, or -1 where the clip is not part of t
   happiness, disgust, repression, surprise, others. Fear (2 clips, both of sub09 in the 2014
   sheet) and sadness (7) are left out: a LOSO round testing sub09 would have no fear clip to
   train on.
+* ``casme3_7``, ``casme3_4``, ``casme3_3`` -- CAS(ME)³ part A's micro-expression emotions
+  (``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx``, column ``emotion``; Li et al., IEEE TPAMI
+  2023, Sec. 5, which reports 3-, 4- and 7-class recognition): the 7 classes are the sheet's
+  emotions disgust, surprise, others, fear, anger, sad, happy (``Others`` lower-cased); the 4
+  classes negative (disgust, fear, anger, sad), positive (happy), surprise, others; the 3
+  classes negative, positive, surprise, with others left out. The 860 rows of the v2 sheet:
+  disgust 250, surprise 187, others 161, fear 86, anger 64, sad 57, happy 55 (4 classes: 457 /
+  55 / 187 / 161).
 * ``emotion`` -- each database's own emotion labels (CASME II: happiness, surprise, disgust,
   repression, others; SMIC: negative, positive, surprise; ...): the classes are the distinct
   non-empty emotions of the clips (or the config's list).
@@ -53,7 +61,29 @@ OBJECTIVE_5 = aus.OBJECTIVE_CLASSES[:5]
 BASIC_5_CLASSES = ("happiness", "surprise", "anger", "disgust", "sadness")
 BASIC_5_MAP = {**{name: name for name in BASIC_5_CLASSES}, "happy": "happiness"}
 CASME2_5_CLASSES = ("disgust", "happiness", "others", "repression", "surprise")
-LABEL_SETS = ("megc2019", "objective_5", "objective", "emotion", "basic_5", "casme2_5")
+CASME3_7_CLASSES = ("disgust", "surprise", "others", "fear", "anger", "sad", "happy")
+CASME3_4_CLASSES = ("negative", "positive", "surprise", "others")
+CASME3_3_CLASSES = ("negative", "positive", "surprise")
+CASME3_4_MAP = {
+    "disgust": "negative",
+    "fear": "negative",
+    "anger": "negative",
+    "sad": "negative",
+    "happy": "positive",
+    "surprise": "surprise",
+    "others": "others",
+}
+CASME3_3_MAP = {k: v for k, v in CASME3_4_MAP.items() if v != "others"}
+LABEL_SETS = (
+    "megc2019", "objective_5", "objective", "emotion", "basic_5", "casme2_5", "casme3_7",
+    "casme3_4", "casme3_3",
+)  # fmt: skip
+# Fixed classes and the emotion -> class map of the label sets that read ``emotion``.
+_FIXED = {
+    "casme3_7": (CASME3_7_CLASSES, {name: name for name in CASME3_7_CLASSES}),
+    "casme3_4": (CASME3_4_CLASSES, CASME3_4_MAP),
+    "casme3_3": (CASME3_3_CLASSES, CASME3_3_MAP),
+}
 
 
 def class_names(label_set: str, emotion: Sequence[str], objective_class: np.ndarray,
@@ -73,6 +103,8 @@ def class_names(label_set: str, emotion: Sequence[str], objective_class: np.ndar
         return BASIC_5_CLASSES
     if label_set == "casme2_5":
         return CASME2_5_CLASSES
+    if label_set in _FIXED:
+        return _FIXED[label_set][0]
     return tuple(sorted({e.lower() for e in emotion if e}))
 
 
@@ -89,6 +121,8 @@ def class_labels(label_set: str, classes: Sequence[str], emotion: Sequence[str],
         names = [BASIC_5_MAP.get(e.lower(), "") for e in emotion]
     elif label_set == "casme2_5":
         names = [e.lower() if e.lower() in CASME2_5_CLASSES else "" for e in emotion]
+    elif label_set in _FIXED:
+        names = [_FIXED[label_set][1].get(e.lower(), "") for e in emotion]
     elif label_set in ("objective_5", "objective"):
         names = [aus.OBJECTIVE_CLASSES[i] if i >= 0 else "" for i in np.asarray(objective_class)]
     elif label_set == "emotion":
