@@ -314,7 +314,7 @@ def cache_path(cache_dir: str | Path, video: LongVideo, tag: str) -> Path:
 def cached_per_video(
     videos: Sequence[LongVideo],
     cache_dir: str | Path,
-    tag: str,
+    tag: str | Callable[[LongVideo], str],
     compute: Callable[[LongVideo], np.ndarray],
     *,
     progress: bool = True,
@@ -327,7 +327,7 @@ def cached_per_video(
       videos: the videos.
       cache_dir: the cache's root directory.
       tag: the options of ``compute`` as a file-name part (every option that changes the
-        result must be in it).
+        result must be in it), or a function of the video giving it.
       compute: the per-video computation (an array).
       progress: one tqdm bar over the videos.
       description: the bar's label.
@@ -338,7 +338,7 @@ def cached_per_video(
     """
     results = {}
     for video in tqdm(videos, desc=description, unit="video", disable=not progress):
-        path = cache_path(cache_dir, video, tag)
+        path = cache_path(cache_dir, video, tag(video) if callable(tag) else tag)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             array = np.asarray(compute(video))
