@@ -50,9 +50,13 @@ relative to OpenCV's TV-L1 and end-point error):
   defaults), pairs run on one thread per core;
 - ``"tvl1_opencv"``: OpenCV's ``DualTVL1OpticalFlow``, exactly SOFTNet's call.
 
-Farneback is the default because a synthetic run (16 videos x 600 frames, two types, ~19,000
-pairs) must compute in a minute or two on two cores; the TV-L1 options match SOFTNet and are
-one to two orders of magnitude slower (see the benchmark's docstring for the figures).
+Flow alone per 64^2 pair: Farneback 0.50 ms (EPE 0.12 px), DIS 0.18 ms (0.14 px), JAX TV-L1
+5.9 ms (0.11 px), OpenCV TV-L1 58 ms (0.11 px). End to end (PNG decoding, grey, flow,
+features) on 600-frame 64^2 videos, two shared cores: Farneback 0.6-0.7 s a video and type, so
+a synthetic run of 16 videos x 600 frames x 2 types takes about 20 s; DIS 0.35 s; JAX TV-L1
+6-10 s (about 4 minutes for that run). Farneback is the default: within 0.02 px of TV-L1 on
+the benchmark's pairs at a twelfth of the JAX TV-L1's time; ``"tvl1"`` is the option that
+matches SOFTNet.
 
 **Streaming and cache.** :func:`frame_pairs` reads a video through
 :meth:`~mejax.datasets.long_video.LongVideo.window` in chunks of at most ``chunk`` frames,
