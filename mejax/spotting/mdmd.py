@@ -89,7 +89,6 @@ REFERENCE = {
 }
 REFERENCE_FPS = {"CAS(ME)^2": 30.0, "SAMM-LV": 200.0}
 _ALIASES = {
-    "casme2": "CAS(ME)^2",  # only the long-video database is spotted; CASME II has no long videos
     "casmesq": "CAS(ME)^2",
     "casmesquare": "CAS(ME)^2",
     "sammlv": "SAMM-LV",
@@ -108,8 +107,8 @@ def _canonical(database: str | None) -> str | None:
 def mdmd_params(expression_type: str, fps: float, database: str | None = None) -> MDMDParams:
     """The baseline's parameters for a database (by name), else CAS(ME)²'s scaled by fps / 30.
 
-    Names recognised (case and punctuation ignored): CAS(ME)^2, casme_sq; SAMM-LV, samm_lv,
-    SAMM_MEGC.
+    Names recognised (case and punctuation ignored): CAS(ME)^2, casme_sq (the builder's name);
+    SAMM-LV, samm_lv, SAMM_MEGC. ``casme3`` (30 fps) gets CAS(ME)²'s values through the scaling.
     """
     name = _canonical(database)
     if name is not None:

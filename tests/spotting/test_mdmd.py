@@ -80,6 +80,8 @@ def test_parameters_per_database_and_fps():
     assert mdmd.mdmd_params("micro", 30, "CAS(ME)^2") == mdmd.MDMDParams(12, 7, 16)
     assert mdmd.mdmd_params("macro", 30, "casme_sq") == mdmd.MDMDParams(39, 17, None)
     assert mdmd.mdmd_params("micro", 200, "SAMM-LV") == mdmd.MDMDParams(80, 47, 105)
+    assert mdmd.mdmd_params("macro", 200, "samm_lv") == mdmd.MDMDParams(260, 106, None)
+    assert mdmd.mdmd_params("micro", 30, "casme3") == mdmd.MDMDParams(12, 7, 16)
     # Other databases: CAS(ME)^2's values scaled by fps / 30.
     assert mdmd.mdmd_params("micro", 30, "synth_me_long") == mdmd.MDMDParams(12, 7, 16)
     assert mdmd.mdmd_params("macro", 200, "synth_me_long") == mdmd.MDMDParams(260, 113, None)
