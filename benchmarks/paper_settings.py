@@ -44,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mejax import paper_settings  # noqa: E402
+from mejax import paper_settings  # noqa: E402, experiment
 
 COLUMNS = ("setting", "rounds", "clips", "build_s", "compile_s", "step_s", "peak_ram_gib",
            "status", "projected_full_run_h")  # fmt: skip
@@ -52,11 +52,12 @@ COLUMNS = ("setting", "rounds", "clips", "build_s", "compile_s", "step_s", "peak
 
 def prepare(config, mocks: Path, data_dir: Path, steps: int, tiny: bool = False):
     """The setting's config as the benchmark runs it (see the module docstring)."""
-    from mejax import models, presets
+    from mejax import models
+    from mejax.weights import pretrained
 
     config = paper_settings.on_copies(config, mocks, data_dir)
-    if config.get("init_from", "") in (presets.REQUIRED, presets.KINETICS400):
-        config.init_from = presets.NONE
+    if config.get("init_from", "") in (pretrained.REQUIRED, pretrained.KINETICS400):
+        config.init_from = pretrained.NONE
     if "train" in config:
         config.train.max_steps = steps
         config.train.log_every_steps = 1
@@ -78,8 +79,7 @@ def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
             tiny: bool = False) -> dict:  # fmt: skip
     """Runs one setting in this process; returns its measurements (see the module
     docstring)."""
-    from mejax import input_pipeline, plan, train
-    from mejax.baselines import run as baseline_run
+    from mejax import experiment, input_pipeline, plan
 
     setting = {s.name: s for s in paper_settings.settings()}[name]
     shutil.rmtree(workdir, ignore_errors=True)  # a fresh run each time
@@ -99,10 +99,10 @@ def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
     result["build_s"] = time.perf_counter() - tick
     if "baseline" in config:
         tick = time.perf_counter()
-        baseline_run.run(config, workdir)
+        experiment.run(config, workdir)
         result["run_s"] = time.perf_counter() - tick
     else:
-        train.run(config, workdir)
+        experiment.run(config, workdir)
         times = [
             json.loads(line).get("step_time")
             for line in (workdir / "metrics.jsonl").read_text().splitlines()

@@ -3,7 +3,7 @@
 ``python -m mejax.main`` trains the rounds (folds) of a protocol one after another by default;
 ``--config.train.folds_per_step=N`` trains N of them together: their states stacked and
 ``vmap``ped in one compiled step, each fold drawing batches from its own training subjects on
-its own schedule (``mejax.train.train_rounds``). This script runs the same protocol both ways,
+its own schedule (``mejax.train.DeepFitter.fit``). This script runs the same protocol both ways,
 in the same process, and prints the wall time and folds per hour of each (compilation,
 validation and the test predictions included: the time a researcher waits), and how far the
 two runs' test scores are apart (float rounding; ``tests/test_train.py`` shows the two are the
@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 from absl import logging
 
-from mejax import config_args, input_pipeline, train
+from mejax import config_args, experiment, input_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,7 +76,7 @@ def protocol_config(args, folds_per_step: int):
 
 def timed_run(config, workdir: Path) -> tuple[float, dict]:
     start = time.perf_counter()
-    train.run(config, workdir)
+    experiment.run(config, workdir)
     seconds = time.perf_counter() - start
     scores = {}
     for record in sorted(workdir.glob("*/predictions.npz")):

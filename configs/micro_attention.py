@@ -48,7 +48,7 @@ The paper settings (Sec. 4.1), and the choices where it is silent:
   epochs" are the paper's), lr divided by 10 every 10 epochs, 30 epochs (not stated), the last
   epoch's model (no selection is stated). Stage 2 of a paper database starts from stage 1
   (``init_from`` its workdir, or ImageNet weights): without one it refuses to start
-  (``init_from = "required"``, :func:`mejax.presets.pretraining_errors`) unless
+  (``init_from = "required"``, :func:`mejax.weights.pretrained.pretraining_errors`) unless
   ``--config.init_from=none`` asks for a random start knowingly. Per protocol (the minus signs
   of the printed weight decays are lost in the text; read as negative exponents):
 
@@ -88,6 +88,7 @@ figure compared), 0.275, 0.296, 0.278 and 0.210:
 import ml_collections
 
 from mejax import config_args, presets
+from mejax.weights import pretrained
 
 ARGS = {
     "database": config_args.databases("synth", "synth_tiny", "megc2018", "casme2", "samm", "smic"),
@@ -186,7 +187,7 @@ def get_config(arg=None):
         c.input.crop_mode = "random"
     if not (pretrain or synthetic):
         # Stage 2 starts from stage 1 (or ImageNet): no silent random start.
-        c.init_from = presets.REQUIRED
+        c.init_from = pretrained.REQUIRED
     presets.synthetic(c, database)
     if synthetic:
         c.input.image_size, c.input.crop_size = (64, 56) if database == "synth" else (48, 40)

@@ -50,8 +50,8 @@ Choices where the paper is silent or the reference leaks, each a config field: t
 last epoch (``train.selection=last``; the reference keeps each fold's best *test* epoch), the
 flow at 112^2 rendered to the network at that size (the reference renders 224^2 HSV images of
 320^2 face chips). The paper setting starts from ImageNet weights, which mejax cannot download:
-it refuses to start (``init_from = "required"``, :func:`mejax.presets.pretraining_errors`)
-until given torchvision's ResNet-18 checkpoint,
+it refuses to start (``init_from = "required"``,
+:func:`mejax.weights.pretrained.pretraining_errors`) until given torchvision's ResNet-18 checkpoint,
 ``--config.init_from=/path/to/resnet18-f37072fd.pth`` (read by
 :mod:`mejax.weights.torch_convert`), or
 ``--config.init_from=none`` to train a random ResNet-18 knowingly (the backbone then still
@@ -67,6 +67,7 @@ rendering of the flow that can be reproduced on purpose.
 import ml_collections
 
 from mejax import config_args, optim, presets
+from mejax.weights import pretrained
 
 ARGS = {
     "database": config_args.databases("synth", "synth_tiny", "megc2019"),
@@ -88,7 +89,7 @@ def get_config(arg=None):
     c.name = method
     c.seed = 0
     # ImageNet weights (torchvision's resnet18-f37072fd.pth) or none, knowingly.
-    c.init_from = "" if database in config_args.SYNTHETIC else presets.REQUIRED
+    c.init_from = "" if database in config_args.SYNTHETIC else pretrained.REQUIRED
     c.dataset = presets.dataset_block(database)
     c.dataset.extra = ()
     c.input = ml_collections.ConfigDict(

@@ -19,7 +19,7 @@ in the model's input). One PNG per clip and AU (``<clip>_AU<k>.png``) and one pe
 AUs side by side (``<clip>.png``), ``<clip>`` being ``<subject>_<clip>`` for a clip named with its
 subject; the titles give the predicted probability and the label. The clips, and so the rounds'
 subjects, are those the run trained and tested on: the task's sample rule
-(:func:`mejax.paper_sets.select`) and the clips taking part in the task.
+(:func:`mejax.paper_sets.apply`) and the clips taking part in the task.
 
 **The maps of other models** (:func:`activation_maps`; ``python -m mejax.predict`` draws them
 for a new clip). A CAM exists where the logits are a linear read-out of the last feature map
@@ -55,26 +55,24 @@ the map of its log-odds.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
 import jax
 import jax.numpy as jnp
 import matplotlib
-import ml_collections
 import numpy as np
 from absl import app, flags
 
 from mejax import (
     checkpointing,
+    experiment,
     input_pipeline,
     models,
     optim,
     paper_sets,
     protocols,
     sharding,
-    tasks,
     train,
 )
 
@@ -188,17 +186,6 @@ def activation_maps(model, variables, inputs) -> dict:
     return {"maps": maps, "logits": logits, "bias": bias, "outputs": outputs}
 
 
-def named_maps(task, maps: list) -> dict:
-    """{AU or class name: (h, w) map} of one clip from each of the task's models' (K, h, w) maps
-    (``maps[m]``: model m's). A one-vs-rest AU model's map is present minus absent."""
-    from mejax import tasks as tasks_lib
-
-    if isinstance(task, tasks_lib.AUOneVsRest):
-        return {name: m[1] - m[0] for name, m in zip(task.names, maps, strict=True)}
-    names = task.classes if isinstance(task, tasks_lib.Recognition) else task.names
-    return dict(zip(names, maps[0], strict=True))
-
-
 def class_activation_maps(model, variables, clips: jnp.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B, K, h, w) CAMs (averaged over the map's time steps) and (B, K) logits of model
     inputs ``clips`` (B, T, H, W, 3) (:func:`activation_maps` of an SCA model)."""
@@ -277,7 +264,7 @@ def _restore_selection(config, model, task, round_dir: Path, example_clips):
 def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | None = None) -> list:
     """Writes the CAM PNGs of ``clip_names`` for the run in ``workdir``; returns their paths."""
     workdir = Path(workdir)
-    config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
+    config, task = experiment.open_run(workdir)
     if config.model.name not in ("sca_classifier", "sca_classifier_tiny"):
         raise ValueError(
             f"{workdir}: model {config.model.name!r}; python -m mejax.cam draws the held-out "
@@ -286,11 +273,10 @@ def write_cams(workdir: str | Path, clip_names: list[str], out: str | Path | Non
         )
     out = Path(out) if out else workdir / "cam"
     out.mkdir(parents=True, exist_ok=True)
-    task = tasks.build(config.task)
     model = models.build(config.model, task.outputs_per_model)
     # The clips the run used (its sample rule, the clips with targets), so that the rounds
     # deal the same subjects as in training.
-    data, _ = task.take_part(paper_sets.select(input_pipeline.load(config), config.task))
+    data, _ = task.take_part(paper_sets.apply(input_pipeline.load(config), config.task))
     rounds = protocols.build(config.protocol, data, config.seed)
     crop = config.input.get("crop_size", 0)
     round_variables = {}  # each round's model is read once, however many clips ask

@@ -93,10 +93,6 @@ class ClipSet:
             raise ValueError(f"subjects {sorted(unknown)} have no clips here")
         return np.asarray([i for i, s in enumerate(self.subjects) if s in wanted], np.int64)
 
-    def select(self, split: str) -> np.ndarray:
-        """Indices of the clips of a ``+``-joined subject split (e.g. a round's side)."""
-        return self.of_subjects(split.split("+"))
-
     @staticmethod
     def concatenate(parts: Sequence[ClipSet]) -> ClipSet:
         """The clips of every part, sorted by name (then subject); no (subject, name) may

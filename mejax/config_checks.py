@@ -15,7 +15,7 @@ from pathlib import Path
 
 import ml_collections
 
-from mejax import presets
+from mejax.weights import pretrained
 
 # Settings that count something and must be >= 1 (0 means "the default" for none of them).
 COUNTS = (
@@ -82,8 +82,8 @@ def setting_errors(config: ml_collections.ConfigDict) -> list[str]:
         number = isinstance(rate, int | float) and not isinstance(rate, bool)
         if rate is not None and not (number and math.isfinite(rate) and rate > 0):
             errors.append(f"{key} = {rate!r}: must be a finite number > 0")
-    source = presets.init_source(_lookup(config, "init_from") or "")
-    if source and source not in (presets.REQUIRED, presets.KINETICS400):
+    source = pretrained.source(_lookup(config, "init_from") or "")
+    if source and source not in (pretrained.REQUIRED, pretrained.KINETICS400):
         if not Path(source).expanduser().exists():
             errors.append(f"init_from = {source!r}: no such file or run directory")
     return errors
@@ -118,7 +118,7 @@ def check(config: ml_collections.ConfigDict, workdir: str | Path) -> None:
     errors = (
         count_errors(config)
         + setting_errors(config)
-        + presets.pretraining_errors(config)
+        + pretrained.pretraining_errors(config)
         + workdir_errors(workdir)
     )
     if errors:

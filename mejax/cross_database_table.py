@@ -6,7 +6,7 @@ SAMM, selected on a second and tested on the third, for the seven AUs the three 
 ``configs/lbp_top.py``, ...) writes one order's ``results.json``; this gathers any number of
 them into one table per method laid out as the paper's Tables VI and VII are: the AUs as rows
 (and their average), the six train / validation / test orders as columns (in the order of
-:data:`mejax.presets.CROSS_ORDERS`; an order without a run is left blank). The all-positive
+:data:`mejax.protocols.CROSS_ORDERS`; an order without a run is left blank). The all-positive
 detector of each order's test database follows in the same layout, the reference a detector has
 to beat::
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from mejax import presets, reporting
+from mejax import protocols, reporting
 
 NAMES = {"casme2": "CASME II", "casme": "CASME", "samm": "SAMM"}
 
@@ -58,7 +58,7 @@ def order(result: dict) -> str:
 
 def _orders(results: list[dict]) -> list[tuple[str, str, str]]:
     """The six orders of the paper's tables, then any other order a run has."""
-    known = list(presets.CROSS_ORDERS.values())
+    known = list(protocols.CROSS_ORDERS.values())
     return known + sorted({sides(r) for r in results} - set(known))
 
 

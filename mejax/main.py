@@ -4,8 +4,8 @@ With ``--plan`` (no ``--workdir`` needed) it prints what every round of the run 
 every problem found, and stops (:mod:`mejax.plan`; ``--plan_json=FILE`` also writes it as JSON);
 the exit status is 1 when a problem makes the run impossible.
 
-Runs (or resumes) the experiment of the config in DIR: a deep model (``train.run``), or a
-hand-crafted baseline when the config has a ``baseline`` block (``baselines.run.run``). Any
+Runs (or resumes) the experiment of the config in DIR (:func:`mejax.experiment.run`): a deep
+model, or a hand-crafted baseline when the config has a ``baseline`` block. Any
 config field can be overridden, e.g. ``--config.train.num_epochs=5``; an unknown field and
 invalid counts or workdirs are refused before anything runs (:mod:`mejax.config_checks`). With
 ``--multihost`` every process of a multi-host job calls ``jax.distributed.initialize()`` first
@@ -111,13 +111,9 @@ def describe(config, workdir: str) -> str:
     rounds = config.protocol.get("rounds", ())
     if rounds:
         protocol += f", rounds {', '.join(map(str, rounds))}"
-    task = config.get("task", {})
-    if task.get("emotions") or task.get("label_set"):
-        target = f"classes {task.get('label_set') or ', '.join(map(str, task.emotions))}"
-    elif task.get("aus"):
-        target = f"AUs {', '.join(map(str, task.aus))}"
-    else:
-        target = ""
+    from mejax import tasks
+
+    target = tasks.kind(config.task).describe(config.task)
     name = config.get("name", "") or "mejax"
     line = f"{name}: {method} on {data} ({protocol})" + (f", {target}" if target else "")
     path = Path(workdir)
@@ -153,10 +149,16 @@ def _figures(scores, chosen, metric: str, label: str) -> str:
     return f"{mean}: " + ", ".join(parts)
 
 
-def round_lines(results: dict, baseline: bool) -> list[str]:
-    """The validation figures of each round's selected models; one line for over 10 rounds."""
+def round_lines(results: dict, selected: tuple[str, str]) -> list[str]:
+    """The validation figures of each round's selected models; one line for over 10 rounds.
+
+    Args:
+      results: a finished run's results.
+      selected: (what a model is selected at, its key in a round's results), e.g. ("step",
+        "selected_step") (:func:`mejax.experiment.selection_label`).
+    """
     lines, means = [], []
-    label, chosen_key = ("C", "selected_c") if baseline else ("step", "selected_step")
+    label, chosen_key = selected
     for summary in results.get("rounds", []):
         keys = [k for k in summary if k.startswith("validation_")]
         if not keys:
@@ -177,25 +179,15 @@ def round_lines(results: dict, baseline: bool) -> list[str]:
 def known_errors() -> tuple[type[BaseException], ...]:
     """The errors a user can act on from their message alone: printed as one line (their
     traceback with ``--verbosity=1``)."""
-    from mejax import checkpointing, config_checks, input_pipeline, train
+    from mejax import checkpointing, config_checks, input_pipeline, run_files
 
     return (
         config_checks.ConfigError,
         checkpointing.WorkdirInUse,
-        train.AnotherConfig,
+        run_files.AnotherConfig,
         input_pipeline.NotBuilt,
         FloatingPointError,
     )
-
-
-def _run(config, workdir: str, baseline: bool) -> dict:
-    if baseline:  # hand-crafted descriptors + SVMs (mejax/baselines)
-        from mejax.baselines import run as baseline_run
-
-        return baseline_run.run(config, workdir)
-    from mejax import train
-
-    return train.run(config, workdir)
 
 
 def run_plan(config, json_path: str | None) -> int:
@@ -224,7 +216,7 @@ def main(argv):
         sys.exit(run_plan(_CONFIG.value, _PLAN_JSON.value))
     if _WORKDIR.value is None:
         raise app.UsageError("--workdir is required (except with --plan)")
-    from mejax import tasks
+    from mejax import experiment, tasks
 
     try:
         config_checks.check(_CONFIG.value, _WORKDIR.value)
@@ -234,16 +226,16 @@ def main(argv):
     lead = jax.process_index() == 0
     if lead:
         print(describe(_CONFIG.value, _WORKDIR.value), flush=True)
-    baseline = "baseline" in _CONFIG.value
     try:
-        results = _run(_CONFIG.value, _WORKDIR.value, baseline)
+        results = experiment.run(_CONFIG.value, _WORKDIR.value)
     except known_errors() as error:
         if verbosity.present and verbosity.value >= 1:
             raise  # the traceback, at a higher verbosity
         sys.exit(f"FATAL {error}")
     if lead:
-        print("\n".join(round_lines(results, baseline)))
-    print(f"{tasks.headline(results)}; see {_WORKDIR.value}/results.md")
+        print("\n".join(round_lines(results, experiment.selection_label(_CONFIG.value))))
+    headline = tasks.kind(_CONFIG.value.task).headline(results)
+    print(f"{headline}; see {_WORKDIR.value}/results.md")
 
 
 if __name__ == "__main__":

@@ -236,7 +236,7 @@ def keep(
     raise ValueError(f"task.samples {samples!r} not in {RULES}")
 
 
-def select(clips, task_config):
+def apply(clips, task_config):
     """The clips of a run that the ``task`` block's sample rule keeps (all without a rule).
 
     Args:

@@ -5,7 +5,7 @@ reads the labels of the run's databases -- the annotation sheets of the manual d
 the builder's own reader (:meth:`mejax.datasets.builder.ManualBuilder._clips`; nothing is
 decoded, the frame folders are only checked to exist), or the metadata of a built database when
 no manual directory is given -- applies the paper's AU set and sample filter
-(:func:`mejax.paper_sets.select`) and the task's label set, builds the protocol's rounds, and
+(:func:`mejax.paper_sets.apply`) and the task's label set, builds the protocol's rounds, and
 reports per round: the subjects and clips of each side, the class counts (or per-AU positives)
 of each side, the steps per epoch, the clips an epoch leaves out and the steps in all. Then every
 problem found, each one sentence; :attr:`Plan.impossible` when one of them makes the run
@@ -25,8 +25,9 @@ import pathlib
 import ml_collections
 import numpy as np
 
-from mejax import clipset, config_checks, input_pipeline, paper_sets, presets, protocols, tasks
+from mejax import clipset, config_checks, input_pipeline, paper_sets, protocols, tasks
 from mejax.datasets import aus as au_vocab
+from mejax.weights import pretrained
 
 SIDES = ("train", "validation", "test")
 # A round whose epochs leave out more than this share of its training clips is reported.
@@ -376,7 +377,7 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
     """
     problems = _Problems()
     checks = config_checks.count_errors(config) + config_checks.setting_errors(config)
-    for error in checks + presets.pretraining_errors(config):
+    for error in checks + pretrained.pretraining_errors(config):
         problems.add(error, impossible=True)
     setting = _setting(config)
     clips = label_clips(config, problems)
@@ -384,7 +385,7 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
         return Plan(setting, [], problems.all, problems.impossible)
     aux_clips = aux_label_clips(config, problems)
     try:
-        clips = paper_sets.select(clips, config.task)
+        clips = paper_sets.apply(clips, config.task)
         task = tasks.build(config.task, clips)
         data, targets = task.take_part(clips)
         selection = config.get("train", {}).get("selection", "validation")

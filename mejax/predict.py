@@ -177,21 +177,15 @@ def read_run(workdir: str | Path, round_name: str = ""):
     Raises:
       PredictError: no ``config.json``, a baseline run, or no round with a checkpoint.
     """
-    import ml_collections
-
-    from mejax import tasks
+    from mejax import experiment
 
     workdir = Path(workdir)
-    if not (workdir / "config.json").is_file():
-        raise PredictError(f"{workdir}: not a mejax run (no config.json)")
-    config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
+    try:
+        config, task = experiment.open_run(workdir)
+    except experiment.NotARun as error:
+        raise PredictError(str(error)) from None
     if "baseline" in config:
         raise PredictError(f"{workdir}: a hand-crafted baseline run; predict applies deep models")
-    task_config = ml_collections.ConfigDict(config.task.to_dict())
-    results_file = workdir / "results.json"
-    if results_file.is_file() and "classes" in (results := json.loads(results_file.read_text())):
-        task_config.classes = list(results["classes"])
-    task = tasks.build(task_config)
     rounds = sorted(
         (d.name, d / "checkpoints")
         for d in workdir.iterdir()
@@ -303,7 +297,7 @@ def round_predictions(config, task, checkpoints: Path, inputs: np.ndarray, with_
     """
     import jax
 
-    from mejax import cam, checkpointing, tasks
+    from mejax import checkpointing
 
     saved = checkpointing.restore_as_saved(checkpoints)
     if "selection" not in saved:
@@ -323,16 +317,8 @@ def round_predictions(config, task, checkpoints: Path, inputs: np.ndarray, with_
         outputs.append(output)
         maps.append(None if model_maps is None else np.asarray(model_maps))
     stacked = jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *outputs)
-    named = cam.named_maps(task, maps) if with_maps else None
-    if isinstance(task, tasks.Recognition):
-        probabilities = dict(
-            zip(task.classes, task.probabilities(stacked)[0].tolist(), strict=True)
-        )
-        if isinstance(stacked, dict) and "au_logits" in stacked:
-            au = np.asarray(jax.nn.sigmoid(stacked["au_logits"][0, 0]))
-            probabilities.update(zip(task.au_names, au.tolist(), strict=True))
-        return probabilities, named
-    return dict(zip(task.names, task.scores(stacked)[0].tolist(), strict=True)), named
+    named = task.named_maps(maps) if with_maps else None
+    return task.named_outputs(stacked), named
 
 
 def model_region(side: int, input_config) -> list[int]:
@@ -428,7 +414,7 @@ def predict(
     crops, face, track = locate_face(frames, detector, margin)
     onset, apex, offset, apex_how = phases(len(frames), onset, apex, offset, crops)
     inputs = model_input(crops, onset, apex, offset, config.input, flow_work_size(config))
-    from mejax import cam, tasks
+    from mejax import cam
 
     no_cam = cam.cam_support(config.model)
     per_round, round_maps = {}, []
@@ -441,7 +427,7 @@ def predict(
     keys = list(next(iter(per_round.values())))
     mean = {k: float(np.mean([p[k] for p in per_round.values()])) for k in keys}
 
-    kind = "class" if isinstance(task, tasks.Recognition) else "AU"
+    kind = task.output_kind
     result = {
         "workdir": str(Path(workdir).resolve()),
         "experiment": config.get("name", ""),

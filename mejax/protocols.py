@@ -49,9 +49,18 @@ Every ``rounds`` argument selects round indices; empty means all rounds.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+# STAP's cross-database protocol (Sec. IV-E, Tables VI and VII): train on database A, select
+# the model on B, test on C, for all six orders of CASME II, CASME and SAMM; config token
+# ``cross_<A>_<B>_<C>`` -> (A, B, C).
+CROSS_DATABASES = ("casme2", "casme", "samm")
+CROSS_ORDERS = {
+    f"cross_{a}_{b}_{c}": (a, b, c) for a, b, c in itertools.permutations(CROSS_DATABASES)
+}
 
 
 @dataclasses.dataclass(frozen=True)

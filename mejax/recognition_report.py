@@ -2,7 +2,7 @@
 
 One place that turns the test predictions of every round of a protocol into the numbers and
 the reports of a recognition run, for the deep models and the hand-crafted baselines alike
-(``mejax/baselines/recognition.py``).
+(:mod:`mejax.baselines.fitter`).
 
 The figures are those of the MEGC challenges (See et al., MEGC2019, FG 2019; Yap et al.,
 MEGC2018, FG 2018), computed by scikit-learn through :mod:`mejax.metrics` on the predictions of

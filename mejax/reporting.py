@@ -182,3 +182,17 @@ def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> Non
     fig.tight_layout()
     write_atomic(out, lambda file: fig.savefig(file, dpi=100, format="png"), binary=True)
     plt.close(fig)
+
+
+def write_results(workdir: Path, results: dict, task) -> None:
+    """Writes a finished experiment's reports into ``workdir``, each atomically: ``results.json``,
+    the task's ``results.md`` (and figures) and, for a run that logged metrics, ``curves.png``.
+
+    The numbers are the task's (:meth:`mejax.tasks.Task.summarize`): each test clip predicted
+    by the model(s) of the round that held it out, selected on that round's validation side (or
+    at the last step, ``train.selection=last``), never on the test side."""
+    workdir = Path(workdir)
+    write_text(workdir / "results.json", json.dumps(results, indent=2))
+    task.write_reports(workdir, results)
+    if (workdir / "metrics.jsonl").exists():
+        plot_curves(workdir / "metrics.jsonl", workdir / "curves.png", task.score_name)

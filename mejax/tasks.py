@@ -53,6 +53,10 @@ class Task:
     num_models: int = 1
     outputs_per_model: int
     score_name: str = "score"
+    # What a clip's target is: "au_labels" (K 0/1 labels), "class" (a class index) or
+    # "class_and_au_labels"; what a fitter that is not trained through the task's loss (the
+    # baselines' SVMs) reads to know what to fit.
+    target_kind: str
 
     @property
     def model_names(self) -> list[str]:
@@ -130,7 +134,14 @@ class Task:
     def markdown(self, results: dict) -> str:
         raise NotImplementedError
 
-    def headline(self, results: dict) -> str:
+    @staticmethod
+    def headline(results: dict) -> str:
+        """The console line of a finished run's results."""
+        raise NotImplementedError
+
+    @staticmethod
+    def describe(config) -> str:
+        """What a ``task`` block's runs predict, in a few words (the console's first line)."""
         raise NotImplementedError
 
     def write_reports(self, workdir: Path, results: dict) -> None:
@@ -212,6 +223,7 @@ class AUTask(Task):
     loss_kwargs: dict = dataclasses.field(default_factory=dict)
     LOSSES = ()
     score_name = "F1 (average over AUs)"
+    target_kind = "au_labels"
 
     def __post_init__(self):
         unknown = [au for au in self.aus if au not in au_vocab.AU_INDEX]
@@ -236,6 +248,16 @@ class AUTask(Task):
 
     def predictions(self, outputs) -> np.ndarray:
         raise NotImplementedError
+
+    output_kind = "AU"
+
+    def named_outputs(self, outputs) -> dict[str, float]:
+        """{AU: probability} of one clip's stacked outputs (M, 1, ...)."""
+        return dict(zip(self.names, self.scores(outputs)[0].tolist(), strict=True))
+
+    def named_maps(self, maps: list) -> dict:
+        """{AU: (h, w) class-activation map} of one clip from each model's (K, h, w) maps."""
+        return dict(zip(self.names, maps[0], strict=True))
 
     def validation_positives(self, targets):
         return np.asarray(targets).sum(0)
@@ -332,6 +354,10 @@ class AUTask(Task):
         return "\n".join(lines) + "\n"
 
     @staticmethod
+    def describe(config) -> str:
+        return f"AUs {', '.join(map(str, config.aus))}"
+
+    @staticmethod
     def headline(results: dict) -> str:
         return (
             f"average F1 {results['average_f1']:.3f} "
@@ -390,6 +416,10 @@ class AUOneVsRest(AUTask):
     def per_au(self, per_model: np.ndarray) -> np.ndarray:
         """(K,) values of the AUs from (M,) values of the models."""
         return np.asarray(per_model)
+
+    def named_maps(self, maps: list) -> dict:
+        """A binary model's map of its AU is its "present" map minus its "absent" one."""
+        return {name: m[1] - m[0] for name, m in zip(self.names, maps, strict=True)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -470,6 +500,7 @@ class Recognition(Task):
     domain_loss_weight: float = 1.0
     grl_schedule: str = ""
     score_name = "UF1"
+    target_kind = "class"
     # grl_schedule: none, or DANN's 2 / (1 + exp(-10 p)) - 1.
     GRL_SCHEDULES = ("", "dann")
 
@@ -560,6 +591,21 @@ class Recognition(Task):
         """(N, C) class probabilities of the one model's (1, N, C) outputs."""
         return np.asarray(jax.nn.softmax(main_output(outputs)[0], axis=-1))
 
+    output_kind = "class"
+
+    def named_outputs(self, outputs) -> dict[str, float]:
+        """{class: probability} of one clip's outputs (1, 1, C), and {AU: probability} of a
+        model that also detects AUs."""
+        named = dict(zip(self.classes, self.probabilities(outputs)[0].tolist(), strict=True))
+        if isinstance(outputs, dict) and "au_logits" in outputs:
+            au = np.asarray(jax.nn.sigmoid(outputs["au_logits"][0, 0]))
+            named.update(zip(self.au_names, au.tolist(), strict=True))
+        return named
+
+    def named_maps(self, maps: list) -> dict:
+        """{class: (h, w) class-activation map} of one clip from the model's (C, h, w) maps."""
+        return dict(zip(self.classes, maps[0], strict=True))
+
     def validation_scores(self, outputs, targets):
         predictions = self.probabilities(outputs).argmax(-1)
         scored = metrics.recognition_metrics(targets, predictions, range(len(self.classes)))
@@ -617,6 +663,10 @@ class Recognition(Task):
         return recognition_report.markdown(results, title, note)
 
     @staticmethod
+    def describe(config) -> str:
+        return f"classes {config.get('label_set', 'megc2019')}"
+
+    @staticmethod
     def headline(results):
         if not results["num_test_clips"]:
             return f"no test side; validation UF1 {results['validation_uf1']:.3f}"
@@ -668,6 +718,7 @@ class RecognitionWithAUs(Recognition):
     class_loss_reduction: str = "mean"
     DETECTION_LOSSES = ("balanced", "focal")
     CLASS_LOSS_REDUCTIONS = ("mean", "sum")
+    target_kind = "class_and_au_labels"
 
     def __post_init__(self):
         super().__post_init__()
@@ -815,19 +866,26 @@ def _cell(value) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
-def headline(results: dict) -> str:
-    """The console line of a finished run's results (of any task, deep or baseline)."""
-    if "average_f1" in results:
-        return AUTask.headline(results)
-    return Recognition.headline(results)
-
-
 TASKS = {
     "one_vs_rest": AUOneVsRest,
     "multi_task": AUMultiTask,
     "mer": Recognition,
     "mer_au": RecognitionWithAUs,
 }
+
+
+def name_of(config) -> str:
+    """The registered name of a ``task`` block's task (``mer`` when it names a label set,
+    ``one_vs_rest`` otherwise, unless it names one)."""
+    name = config.get("name", "mer" if "label_set" in config else "one_vs_rest")
+    if name not in TASKS:
+        raise ValueError(f"task.name {name!r} not in {tuple(TASKS)}")
+    return name
+
+
+def kind(config) -> type[Task]:
+    """The task class of a ``task`` block (what its static parts, e.g. the headline, say)."""
+    return TASKS[name_of(config)]
 
 
 def build(config, clips=None) -> Task:
@@ -838,9 +896,7 @@ def build(config, clips=None) -> Task:
       clips: the run's clips, from which a recognition task's ``emotion`` classes are found
         when ``task.classes`` is empty.
     """
-    name = config.get("name", "mer" if "label_set" in config else "one_vs_rest")
-    if name not in TASKS:
-        raise ValueError(f"task.name {name!r} not in {tuple(TASKS)}")
+    name = name_of(config)
     if name in ("mer", "mer_au"):
         label_set = config.get("label_set", "megc2019")
         emotion = clips.emotion if clips is not None else ()

@@ -21,7 +21,7 @@ one model: the same compiled program is called once per model. Either way each m
 arithmetic of its own separate run (``tests/test_train.py`` checks all three against each other).
 
 The rounds of the protocol run one after another, or ``train.folds_per_step`` of them together
-(:func:`train_rounds`): one program steps the stacked states of all the rounds of a group, each
+(:meth:`DeepFitter.fit`): one program steps the stacked states of all the rounds of a group, each
 round with its own batches (from its own training subjects), learning-rate schedule and task
 hyper-parameters, a round past the end of its schedule keeping its state; each round validates,
 selects, checkpoints and records itself as if it ran alone. The training clips are read from the
@@ -31,12 +31,8 @@ run's one array (:class:`mejax.input_pipeline.Rows`), not copied per round.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import shutil
 import time
-import zipfile
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -51,138 +47,19 @@ from tqdm.auto import tqdm
 
 from mejax import (
     checkpointing,
-    config_checks,
     evaluate,
     input_pipeline,
     models,
     optim,
-    paper_sets,
-    presets,
     protocols,
     reporting,
+    run_files,
     sharding,
     tasks,
 )
 from mejax.models import compiler
 from mejax.weights import init_from as init_weights
-
-# =============================================================================================
-# Configuration checks
-# =============================================================================================
-
-
-def _flatten(config: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-# How the steps are run, not what they compute (up to float rounding): a run may resume with
-# other values (e.g. started fold-parallel on a GPU, finished one fold at a time on a laptop).
-EXECUTION_SETTINGS = ("train.models_per_step", "train.folds_per_step")
-
-
-class AnotherConfig(ValueError):
-    """The workdir holds a run of another config."""
-
-
-def check_workdir(config: ml_collections.ConfigDict, workdir: Path, record: bool = True) -> None:
-    """Records the config in ``workdir/config.json`` (unless not ``record``: a run records it
-    once everything it needs is loaded and built, so a refused start leaves nothing behind);
-    refuses a workdir of another config (:data:`EXECUTION_SETTINGS` aside).
-
-    An unreadable ``config.json`` (cut short, or damaged) is written again, with a warning, only
-    when every round the workdir holds records this config's hash (:func:`mark_round`): a run of
-    another config is refused even then, and so is one whose rounds cannot be recognised.
-
-    Raises:
-      AnotherConfig: naming every setting that differs from the one the workdir was made with,
-        or the rounds of an unreadable ``config.json`` that are not this config's.
-    """
-    recorded = workdir / "config.json"
-    current = json.loads(config.to_json_best_effort())
-    previous = _read_config(recorded)
-    if previous is None and recorded.exists():
-        strangers = [
-            name for name, found in round_hashes(workdir).items() if found != config_hash(config)
-        ]
-        if strangers:
-            raise AnotherConfig(
-                f"{recorded} is unreadable and the round(s) {', '.join(strangers)} of {workdir} "
-                f"do not record this config's hash in their {CONFIG_HASH_FILE}: they may be a "
-                "run of another config. Their checkpoints are left untouched; use a new "
-                "--workdir, or restore the config.json of that run."
-            )
-        logging.warning("%s is unreadable; its rounds are this config's: writing it again",
-                        recorded)  # fmt: skip
-    if previous is not None:
-        previous = _flatten(previous)
-        now = _flatten(current)
-        keys = (previous.keys() | now.keys()) - set(EXECUTION_SETTINGS)
-        differing = sorted(k for k in keys if previous.get(k) != now.get(k))
-        if differing:
-            details = "; ".join(f"{k}: {previous.get(k)!r} -> {now.get(k)!r}" for k in differing)
-            raise AnotherConfig(
-                f"{workdir} holds a run of another config ({details}). Its checkpoints are left "
-                "untouched; use a new --workdir, or the config it was made with to resume."
-            )
-    elif record:
-        record_config(config, workdir)
-
-
-def record_config(config: ml_collections.ConfigDict, workdir: Path) -> None:
-    """Writes ``workdir/config.json`` unless it holds a readable config (which
-    :func:`check_workdir` has found to be this one)."""
-    recorded = workdir / "config.json"
-    if _read_config(recorded) is None and jax.process_index() == 0:
-        current = json.loads(config.to_json_best_effort())
-        reporting.write_text(recorded, json.dumps(current, indent=2, sort_keys=True))
-
-
-def _read_config(recorded: Path) -> dict | None:
-    """The config recorded in ``recorded``, or None if there is none or it is unreadable."""
-    if not recorded.exists():
-        return None
-    try:
-        return json.loads(recorded.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-
-
-# Beside each round's checkpoints: the hash of the config that made them (check_workdir).
-CONFIG_HASH_FILE = "config.sha256"
-
-
-def config_hash(config: ml_collections.ConfigDict) -> str:
-    """SHA-256 of the config's settings (:data:`EXECUTION_SETTINGS` aside)."""
-    flat = _flatten(json.loads(config.to_json_best_effort()))
-    kept = {k: v for k, v in flat.items() if k not in EXECUTION_SETTINGS}
-    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
-
-
-def mark_round(round_dir: Path, config: ml_collections.ConfigDict) -> None:
-    """Records, in a round's folder, the hash of the config that runs it."""
-    if jax.process_index() == 0:
-        round_dir.mkdir(parents=True, exist_ok=True)
-        reporting.write_text(round_dir / CONFIG_HASH_FILE, config_hash(config) + "\n")
-
-
-def round_hashes(workdir: Path) -> dict[str, str | None]:
-    """Round folder -> the config hash it records (None: none, or unreadable), for every
-    folder of ``workdir`` that holds checkpoints or a test record."""
-    found = {}
-    for folder in sorted(p for p in workdir.iterdir() if p.is_dir()):
-        if (folder / "checkpoints").is_dir() or (folder / "predictions.npz").exists():
-            try:
-                found[folder.name] = (folder / CONFIG_HASH_FILE).read_text().strip()
-            except (OSError, UnicodeDecodeError):
-                found[folder.name] = None
-    return found
-
+from mejax.weights import pretrained
 
 # =============================================================================================
 # Steps (pure, jitted)
@@ -349,53 +226,29 @@ def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, 
 # =============================================================================================
 
 
-def predict_outputs(predict, params, batch_stats, inputs: np.ndarray, mesh, batch_size):
-    """Outputs (M, N, ...) of the M stacked models for every clip of ``inputs`` (NumPy)."""
-    chunks = []
-    for batch, real in input_pipeline.eval_batches(inputs, batch_size):
-        outputs = predict(params, batch_stats, sharding.global_batch(mesh, batch))
-        chunks.append(jax.tree.map(lambda x, r=real: np.asarray(x)[:, :r], outputs))
-    return jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *chunks)
-
-
-def _evaluation_side(context: dict, round_: protocols.Round, side: str, config):
-    """(clips, targets) of the validation or test side of a round, centre-cropped, and with
-    augmented flows (``input.flow_augment``) each clip's plain flow. (The training side is read
-    in place by :class:`RoundRun`.)"""
-    index = round_.indices(side, context["data"])
-    clips, targets = context["data"].take(index), context["targets"][index]
-    crop = config.input.get("crop_size", 0)
-    if crop and len(clips):
-        clips.inputs = input_pipeline.center_crop(clips.inputs, crop)
-    if config.input.get("flow_augment", ""):
-        clips.inputs, _ = input_pipeline.augmented_side(clips.inputs, targets, train=False)
-    return clips, targets
-
-
 class RoundRun:
     """One round of the protocol in training: its batches, schedule, state, selection and
-    checkpoints, advanced a step at a time by :func:`train_rounds` (alone, or stacked with the
+    checkpoints, advanced a step at a time by :meth:`DeepFitter.fit` (alone, or stacked with the
     other rounds of its group)."""
 
-    def __init__(self, config, round_, index: int, context: dict):
-        self.config, self.round, self.index, self.context = config, round_, index, context
-        self.name, self.dir = round_.name, context["workdir"] / round_.name
-        task, data = context["task"], context["data"]
+    def __init__(self, fitter: DeepFitter, round_, index: int):
+        config, task, data = fitter.config, fitter.task, fitter.data
+        self.config, self.round, self.index, self.fitter = config, round_, index, fitter
+        self.name, self.dir = round_.name, fitter.workdir / round_.name
         rows = round_.indices("train", data)
         inputs = input_pipeline.Rows(data.inputs, rows)  # no copy of the training clips
-        self.train_targets = context["targets"][rows]
-        self.val_data, self.val_targets = _evaluation_side(context, round_, "validation", config)
-        init_from = presets.init_source(config.get("init_from", ""))
-        check_init_subjects(init_from, round_, data)
-        aux_people = context.get("aux_people", [])
-        check_aux_subjects(config, round_, data, aux_people)
-        mark_round(self.dir, config)
+        self.train_targets = fitter.targets[rows]
+        self.val_data, self.val_targets = evaluate.side(
+            data, fitter.targets, round_, "validation", config.input
+        )
+        check_init_subjects(fitter.init_from, round_, data)
+        check_aux_subjects(config, round_, data, fitter.aux_people)
         if jax.process_index() == 0:
             people = data.people
             seen = {"train": sorted({people[i] for i in rows}),
                     "validation": sorted(set(self.val_data.people)),
-                    "auxiliary": list(aux_people),
-                    "inherited": init_weights.run_lineage(init_from) or {}}  # fmt: skip
+                    "auxiliary": list(fitter.aux_people),
+                    "inherited": init_weights.run_lineage(fitter.init_from) or {}}  # fmt: skip
             reporting.write_text(self.dir / init_weights.SUBJECTS_FILE, json.dumps(seen, indent=1))
         task.check_training(self.train_targets, round_.name)
         targets = self.train_targets
@@ -410,7 +263,7 @@ class RoundRun:
             flip=config.input.flip,
             crop=config.input.get("crop_size", 0),
             balance_classes=task.class_column(targets) if balance else None,
-            aux=context["aux"],
+            aux=fitter.aux,
             aux_ratio=config.get("aux_dataset", {}).get("ratio", 0.0),
             crop_mode=config.input.get("crop_mode", "random"),
             photometric=config.input.get("photometric", {}),
@@ -429,9 +282,8 @@ class RoundRun:
         self.eval_every = config.train.eval_every_epochs * steps_per_epoch
         self.round_hparams = task.round_hparams(self.train_targets)
 
-        init = context["steps"].init
         keys = jax.random.split(jax.random.PRNGKey(config.seed + 1000 * index), task.num_models)
-        self.state = init(keys, self.batches(0)["inputs"][:1])
+        self.state = fitter.steps.init(keys, self.batches(0)["inputs"][:1])
         self.selection = {  # copies: the train step donates (deletes) the state's buffers
             "params": jax.tree.map(jnp.copy, self.state["params"]),
             "batch_stats": jax.tree.map(jnp.copy, self.state["batch_stats"]),
@@ -439,14 +291,14 @@ class RoundRun:
             "step": np.zeros(task.num_models, np.int32),
         }
         self.checkpointer = checkpointing.Checkpointer(
-            self.dir / "checkpoints", valid_step=self.saves_at, owner=config_hash(config)
+            self.dir / "checkpoints", valid_step=self.saves_at, owner=run_files.config_hash(config)
         )
         if self.checkpointer.latest_step() is not None:
             restored = self.checkpointer.restore({"state": self.state, "selection": self.selection})
             self.state, self.selection = restored["state"], restored["selection"]
             logging.info("%s: resumed from step %d", self.name, int(self.state["step"]))
         self.step = int(self.state["step"])
-        context["writer"].drop_after(self.name, self.step)  # logged after the last checkpoint
+        fitter.writer.drop_after(self.name, self.step)  # logged after the last checkpoint
 
     def saves_at(self, step: int) -> bool:
         """Whether the round's schedule checkpoints ``step`` (each validation, and the end)."""
@@ -462,7 +314,7 @@ class RoundRun:
         """The batch of the next step (of the last one once done: a finished round stacked with
         running ones computes a step whose result is dropped)."""
         step = min(self.step, self.num_steps - 1)
-        mesh = self.context["mesh"]
+        mesh = self.fitter.mesh
         return jax.tree.map(functools.partial(sharding.global_batch, mesh), self.batches(step))
 
     def hparams(self) -> dict:
@@ -470,7 +322,7 @@ class RoundRun:
         return {
             "learning_rate": self.learning_rates(step),  # a dict group -> rate with groups
             **self.round_hparams,
-            **self.context["task"].step_hparams(step / self.num_steps),
+            **self.fitter.task.step_hparams(step / self.num_steps),
         }
 
     def after_step(self, state, loss, finite, hparams: dict, step_time: float, bar) -> None:
@@ -479,7 +331,7 @@ class RoundRun:
         Raises:
           FloatingPointError: a loss or a parameter is not finite (nothing is saved).
         """
-        task, writer, step = self.context["task"], self.context["writer"], self.step
+        task, writer, step = self.fitter.task, self.fitter.writer, self.step
         loss, finite = np.asarray(loss), np.asarray(finite)
         if not (np.all(np.isfinite(loss)) and np.all(finite)):
             ok = np.isfinite(loss) & finite
@@ -512,74 +364,42 @@ class RoundRun:
             self.checkpointer.save(self.step, {"state": self.state, "selection": self.selection})
 
     def _validate(self, bar) -> None:
-        task, step = self.context["task"], self.step
+        fitter, step = self.fitter, self.step
         if not len(self.val_data):  # train.selection=last: the model of the last step
-            scores = np.full(task.num_models, np.inf)
-            self.selection = select(self.selection, self.state, scores, step)
+            scores = np.full(fitter.task.num_models, np.inf)
+            self.selection = keep_best(self.selection, self.state, scores, step)
             return
-        outputs = predict_outputs(
-            self.context["steps"].predict, self.state["params"], self.state["batch_stats"],
-            self.val_data.inputs, self.context["mesh"], self.config.train.eval_batch_size,
+        scores, scalars = evaluate.validation_scores(
+            fitter.task, fitter.steps.predict, self.state, self.val_data, self.val_targets,
+            fitter.mesh, self.config.train.eval_batch_size,
         )  # fmt: skip
-        scores, scalars = task.validation_scores(outputs, self.val_targets)
-        self.selection = select(self.selection, self.state, scores, step)
+        self.selection = keep_best(self.selection, self.state, scores, step)
         bar.write(f"{self.name} step {step}/{self.num_steps}: validation "
-                  f"{task.score_name} {float(scalars['val/score']):.3f}")  # fmt: skip
-        self.context["writer"].write(self.name, step, scalars)
+                  f"{fitter.task.score_name} {float(scalars['val/score']):.3f}")  # fmt: skip
+        fitter.writer.write(self.name, step, scalars)
 
     def finish(self) -> dict:
-        """The round's test record, predicted by the selected models; saved as
-        ``ROUND/predictions.npz``."""
+        """The round's test record, predicted by the selected models."""
         self.checkpointer.close()
-        task, config, selection = self.context["task"], self.config, self.selection
+        fitter, selection = self.fitter, self.selection
         record = {"selected_step": np.asarray(selection["step"]),
                   "selected_score": np.asarray(selection["score"], np.float64)}  # fmt: skip
-        positives = task.validation_positives(self.val_targets) if len(self.val_data) else None
+        positives = (
+            fitter.task.validation_positives(self.val_targets) if len(self.val_data) else None
+        )
         if positives is not None:
             record["validation_positives"] = positives
-        test_data, test_targets = _evaluation_side(self.context, self.round, "test", config)
-        if len(test_data):
-            outputs = predict_outputs(
-                self.context["steps"].predict, selection["params"], selection["batch_stats"],
-                test_data.inputs, self.context["mesh"], config.train.eval_batch_size,
-            )  # fmt: skip
-            record.update(task.record(outputs, test_targets, test_data, self.train_targets))
-        else:
-            record.update(names=np.zeros(0, str), labels=np.zeros(0, np.int64))
-        if jax.process_index() == 0:
-            reporting.savez(self.dir / "predictions.npz", **record)
+        test_data, test_targets = evaluate.side(
+            fitter.data, fitter.targets, self.round, "test", self.config.input
+        )
+        record.update(evaluate.test_record(
+            fitter.task, fitter.steps.predict, selection, test_data, test_targets,
+            self.train_targets, fitter.mesh, self.config.train.eval_batch_size,
+        ))  # fmt: skip
         return record
 
 
-def train_rounds(config, group: list[tuple[int, protocols.Round]], context: dict) -> list[dict]:
-    """Trains, selects and predicts the test clips of a group of rounds ((index, round) pairs).
-
-    A group of one round runs the steps of :func:`make_steps`; a larger group
-    (``train.folds_per_step``) runs every step of all its rounds as one program (their states
-    stacked and ``vmap``ped, each round with its own batches, schedule and hyper-parameters;
-    a round that has finished its schedule waits, its result of the step dropped). Each round
-    keeps its own validation, selection, checkpoints and record, as if it ran alone.
-
-    Returns each round's test record (the task's, plus the selected step and validation score
-    of every model), in the group's order; a round whose record exists is not run again.
-    """
-    records, runs = {}, []
-    for index, round_ in group:
-        record = _read_record(context["workdir"] / round_.name / "predictions.npz")
-        if record is not None:
-            logging.info("%s already finished", round_.name)
-            records[index] = record
-        else:
-            runs.append(RoundRun(config, round_, index, context))
-    if runs:
-        _step_until_done(runs, context)
-    for run in runs:
-        records[run.index] = run.finish()
-    return [records[index] for index, _ in group]
-
-
-def _step_until_done(runs: list[RoundRun], context: dict) -> None:
-    train_step, folds_step = context["steps"].train_step, context["steps"].folds_step
+def _step_until_done(runs: list[RoundRun], steps: Steps) -> None:
     name = runs[0].name if len(runs) == 1 else f"{runs[0].name}..{runs[-1].name}"
     bar = tqdm(total=sum(r.num_steps for r in runs), initial=sum(r.step for r in runs), desc=name)
     while not all(run.done for run in runs):
@@ -588,10 +408,10 @@ def _step_until_done(runs: list[RoundRun], context: dict) -> None:
         hparams = [run.hparams() for run in runs]
         tick = time.perf_counter()
         if len(runs) == 1:
-            states, losses, finite = train_step(runs[0].state, batches[0], hparams[0])
+            states, losses, finite = steps.train_step(runs[0].state, batches[0], hparams[0])
             states, losses, finite = [states], [losses], [finite]
         else:
-            states, losses, finite = folds_step(
+            states, losses, finite = steps.folds_step(
                 [run.state for run in runs], batches, hparams, np.array(running)
             )
         losses, finite = np.asarray(losses), np.asarray(finite)  # waits for the step
@@ -668,22 +488,7 @@ def check_aux_subjects(config, round_, clips, aux_people) -> None:
         )
 
 
-def _read_record(record_file: Path) -> dict | None:
-    """The test record of a finished round, or None: not finished, or its file is unreadable
-    (then it is removed, and the round predicts again from its last checkpoint)."""
-    if not record_file.exists():
-        return None
-    try:
-        with np.load(record_file) as npz:
-            return {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
-        logging.warning("%s is unreadable (%s); predicting again", record_file, error)
-        if jax.process_index() == 0:
-            record_file.unlink()
-        return None
-
-
-def select(selection: dict, state: dict, scores: np.ndarray, step: int) -> dict:
+def keep_best(selection: dict, state: dict, scores: np.ndarray, step: int) -> dict:
     """Keeps, for each model separately, the parameters of its best validation score
     (``task.validation_scores``: its AU's F1, the average F1 of the multi-task model, the UF1 of
     a recognition model); a score of inf (no validation side) always takes the new state."""
@@ -703,7 +508,7 @@ def select(selection: dict, state: dict, scores: np.ndarray, step: int) -> dict:
 
 
 # =============================================================================================
-# The experiment
+# The fitter of the deep models
 # =============================================================================================
 
 
@@ -712,79 +517,68 @@ def default_models_per_step(num_models: int) -> int:
     return 1 if jax.default_backend() == "cpu" else num_models
 
 
-def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:
-    """Runs the experiment of ``config`` in ``workdir`` (resuming what is there).
+class DeepFitter:
+    """The per-round fitter of a deep model (:mod:`mejax.experiment`): trains, selects and
+    predicts the test side of its rounds, ``train.folds_per_step`` of them at a time.
 
-    The config is checked first (:func:`mejax.config_checks.check`), and the workdir is locked
-    while the run lasts (:func:`mejax.checkpointing.workdir_lock`: a second run is refused).
-
-    Returns:
-      The results written to ``workdir/results.json``.
+    Its attributes, set by :meth:`prepare`, are what every round shares: the run's clips and
+    targets, the task, the auxiliary database's clips (``aux``, (inputs, targets) or None) and
+    persons, the device mesh, the jitted steps and the metric writer.
     """
-    config_checks.check(config, workdir)
-    workdir = Path(workdir)
-    created = not workdir.exists()
-    workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        with checkpointing.workdir_lock(workdir):
-            return _run_in(config, workdir)
-    except BaseException:
-        if created and not (workdir / "config.json").exists():  # refused before it started
-            shutil.rmtree(workdir, ignore_errors=True)
-        raise
 
+    selected_label, selected_key = "step", "selected_step"
 
-def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
-    """:func:`run` in a checked, locked ``workdir``."""
-    for path in reporting.remove_temporaries(workdir):
-        logging.info("removed %s, a temporary file of a killed run", path)
-    check_workdir(config, workdir, record=False)
-    sharding.check_batch_size(config.train.batch_size)
-    sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")
-    clips = paper_sets.select(input_pipeline.load(config), config.task)
-    task = tasks.build(config.task, clips)
-    data, targets = task.take_part(clips)
-    aux, aux_people = input_pipeline.load_aux(config), []
-    if aux is not None:
-        aux_people = sorted(set(aux.people))  # every person of the database, taking part or not
-        aux_data, aux_targets = task.take_part(aux)
-        aux = (aux_data.inputs, aux_targets)
-    rounds = protocols.build(
-        config.protocol, data, config.seed, config.train.get("selection", "validation")
-    )
-    model = models.build(config.model, task.outputs_per_model)
-    mesh = sharding.data_mesh()
-    chunk = config.train.models_per_step or default_models_per_step(task.num_models)
-    tx = optim.make_optimizer(config.optimizer)
-    record_config(config, workdir)  # everything is loaded and built: the run starts here
-    context = {
-        "workdir": workdir,
-        "task": task,
-        "mesh": mesh,
-        "data": data,
-        "targets": targets,
-        "aux": aux,
-        "aux_people": aux_people,
-        "steps": make_steps(
-            model,
-            task,
-            tx,
-            mesh,
-            chunk,
-            config.input,
-            presets.init_source(config.get("init_from", "")),
-        ),  # fmt: skip
-        "writer": reporting.MetricWriter(workdir),
-    }
-    logging.info("%d devices, %d models, %d per step", jax.device_count(), task.num_models, chunk)
-    try:
-        indexed = list(enumerate(rounds))
-        per_step = config.train.get("folds_per_step", 1)
-        groups = [indexed[start : start + per_step] for start in range(0, len(indexed), per_step)]
-        records = [record for group in groups for record in train_rounds(config, group, context)]
-    finally:
-        context["writer"].close()
-    results = task.summarize(records, rounds, config)
-    if jax.process_index() == 0:
-        evaluate.write_reports(workdir, results, task)
-    return results
+    def __init__(self, config: ml_collections.ConfigDict):
+        sharding.check_batch_size(config.train.batch_size)
+        sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")
+        self.config = config
+        self.init_from = pretrained.source(config.get("init_from", ""))
+
+    def load(self):
+        """The clips of the run's database (its preprocessed inputs)."""
+        return input_pipeline.load(self.config)
+
+    def prepare(self, task: tasks.Task, data, targets: np.ndarray, workdir: Path) -> None:
+        """Loads the auxiliary database and builds the model and its jitted steps."""
+        config = self.config
+        self.task, self.data, self.targets, self.workdir = task, data, targets, workdir
+        aux, self.aux_people = input_pipeline.load_aux(config), []
+        if aux is not None:
+            self.aux_people = sorted(set(aux.people))  # every person of it, taking part or not
+            aux_data, aux_targets = task.take_part(aux)
+            aux = (aux_data.inputs, aux_targets)
+        self.aux = aux
+        model = models.build(config.model, task.outputs_per_model)
+        self.mesh = sharding.data_mesh()
+        chunk = config.train.models_per_step or default_models_per_step(task.num_models)
+        tx = optim.make_optimizer(config.optimizer)
+        self.steps = make_steps(model, task, tx, self.mesh, chunk, config.input, self.init_from)
+        self.writer = reporting.MetricWriter(workdir)
+        logging.info("%d devices, %d models, %d per step", jax.device_count(), task.num_models,
+                     chunk)  # fmt: skip
+
+    def fit(self, pending: list[tuple[int, protocols.Round]]):
+        """Yields (index, test record) of each pending round as its group finishes.
+
+        A group of one round runs the steps of :func:`make_steps`; a larger group
+        (``train.folds_per_step``) runs every step of all its rounds as one program (their
+        states stacked and ``vmap``ped, each round with its own batches, schedule and
+        hyper-parameters; a round that has finished its schedule waits, its result of the step
+        dropped). Each round keeps its own validation, selection and checkpoints, as if it ran
+        alone.
+        """
+        per_step = self.config.train.get("folds_per_step", 1)
+        for start in range(0, len(pending), per_step):
+            runs = [
+                RoundRun(self, round_, index) for index, round_ in pending[start : start + per_step]
+            ]
+            _step_until_done(runs, self.steps)
+            for run in runs:
+                yield run.index, run.finish()
+
+    def add_results(self, results: dict, records: list[dict]) -> None:
+        """Nothing to add: the task's summary holds every deep run's figures."""
+
+    def close(self) -> None:
+        if hasattr(self, "writer"):
+            self.writer.close()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from test_mer import config_file
 
-from mejax import au_graph, input_pipeline, tasks, train
+from mejax import au_graph, experiment, input_pipeline, tasks
 from mejax.clipset import ClipSet
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,7 +107,7 @@ def test_synthetic_config_trains_with_augmented_flows_and_reports_au_f1(tmp_path
     config.protocol.rounds = (0,)
     assert config.input.flow_augment == "aug70"
     assert tuple(config.task.aus) == au_graph.nodes("final")
-    results = train.run(config.lock(), tmp_path)
+    results = experiment.run(config.lock(), tmp_path)
     assert results["task"] == "mer_au" and results["experiment"] == "MER-auGCN"
     assert results["num_test_clips"] > 0 and 0 <= results["uf1"] <= 1
     assert set(results["au_detection"]["f1"]) == {f"AU{au}" for au in au_graph.nodes("final")}
@@ -160,7 +160,7 @@ def test_megc2018_configs_read_the_composite_and_run(arg, rounds, megc2018_dir):
         }
     )
     workdir = megc2018_dir / arg.replace(",", "_")
-    results = train.run(config.lock(), workdir)
+    results = experiment.run(config.lock(), workdir)
     names = [fold["name"] for fold in results["per_fold"]]
     if config.protocol.name == "hde":
         assert names == ["casme2_to_samm", "samm_to_casme2"]

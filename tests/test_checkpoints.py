@@ -11,8 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mejax import checkpointing, config_args, presets, train
-from mejax.baselines import run as baseline_run
+from mejax import checkpointing, config_args, experiment, presets
 from tests.conftest import REPO
 
 TARGET = {"a": jnp.zeros(4), "b": jnp.zeros(3)}
@@ -95,10 +94,10 @@ def test_a_second_run_in_a_workdir_is_refused_naming_the_first(tmp_path):
             checkpointing.acquire_lock(tmp_path)
         config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny")
         with pytest.raises(checkpointing.WorkdirInUse, match="in use by another run"):
-            train.run(config, tmp_path)
+            experiment.run(config, tmp_path)
         baseline = config_args.load_file(REPO / "configs/lbp_top.py", "synth_tiny")
         with pytest.raises(checkpointing.WorkdirInUse, match="in use by another run"):
-            baseline_run.run(baseline, tmp_path)
+            experiment.run(baseline, tmp_path)
     finally:
         holder.kill()
         holder.wait()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mejax import config_checks, presets, train
+from mejax import config_checks, experiment, presets
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def tiny_config(**overrides):
 def test_each_invalid_count_is_refused_before_the_run(tmp_path, key, value):
     config = tiny_config(**{key: value})
     with pytest.raises(config_checks.ConfigError, match=rf"{key} = {value}: must be an integer"):
-        train.run(config, tmp_path / "run")
+        experiment.run(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()  # refused before anything is written
 
 
@@ -55,7 +55,7 @@ def test_a_setting_the_run_would_fail_on_is_refused_before_anything_is_written(
 ):
     config = tiny_config(**{key: value})
     with pytest.raises(config_checks.ConfigError, match=message):
-        train.run(config, tmp_path / "run")
+        experiment.run(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 
@@ -66,16 +66,16 @@ def test_a_round_that_does_not_exist_leaves_the_workdir_as_it_was(tmp_path, tiny
     config = tiny_config(**{"protocol.rounds": (7,), "dataset.data_dir": str(tiny_data_dir),
                             "train.num_epochs": 1})  # fmt: skip
     with pytest.raises(ValueError, match="protocol.rounds: 7 is not a round"):
-        train.run(config, tmp_path / "run")
+        experiment.run(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()
     existing = tmp_path / "existing"
     existing.mkdir()
     with pytest.raises(ValueError, match="protocol.rounds: 7 is not a round"):
-        train.run(config, existing)
+        experiment.run(config, existing)
     assert sorted(p.name for p in existing.iterdir()) == ["run.lock"]
     corrected = tiny_config(**{"protocol.rounds": (0,), "dataset.data_dir": str(tiny_data_dir),
                                "train.num_epochs": 1})  # fmt: skip
-    train.run(corrected, existing)
+    experiment.run(corrected, existing)
     assert (existing / "results.json").exists()
 
 

@@ -58,21 +58,24 @@ def test_describe_says_what_the_run_does(tmp_path):
     assert line.endswith(f"continuing the run in {tmp_path / 'run'}")
 
 
+STEP = ("step", "selected_step")
+
+
 def test_round_lines_of_each_kind_of_run():
     au = {"rounds": [{"name": "round0", "validation": ["s2"], "selected_step": {"AU4": 3, "AU7": 6},
                       "validation_f1": {"AU4": 0.5, "AU7": 0.25}}]}  # fmt: skip
-    assert main.round_lines(au, baseline=False) == [
+    assert main.round_lines(au, STEP) == [
         "round0: validation mean F1 0.375: AU4 0.500 (step 3), AU7 0.250 (step 6)"
     ]
     mer = {"rounds": [{"name": "loso_s1", "selected_step": 40, "validation_uf1": 0.61}]}
-    assert main.round_lines(mer, baseline=False) == ["loso_s1: validation UF1 0.610 (step 40)"]
+    assert main.round_lines(mer, STEP) == ["loso_s1: validation UF1 0.610 (step 40)"]
     svm = {"rounds": [{"name": "r0", "selected_c": {"AU4": 0.01}, "validation_f1": {"AU4": 0.8}}]}
-    assert main.round_lines(svm, baseline=True) == ["r0: validation F1 0.800 (C 0.01)"]
+    assert main.round_lines(svm, ("C", "selected_c")) == ["r0: validation F1 0.800 (C 0.01)"]
     many = {"rounds": [{"name": f"loso_{i}", "validation_uf1": i / 20} for i in range(20)]}
-    assert main.round_lines(many, baseline=False) == [
+    assert main.round_lines(many, STEP) == [
         "20 rounds: validation UF1 mean 0.475 (lowest 0.000, highest 0.950)"
     ]
-    assert main.round_lines({"rounds": [{"name": "r", "test": ["s1"]}]}, baseline=False) == []
+    assert main.round_lines({"rounds": [{"name": "r", "test": ["s1"]}]}, STEP) == []
 
 
 @pytest.mark.slow
@@ -97,5 +100,5 @@ def test_a_run_fits_on_one_screen_and_verbosity_shows_the_libraries(stapf_tiny_c
 
     again = subprocess.run([*command, "--verbosity=0"], cwd=REPO, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert re.search(r"^I\d{4} .* train\.py:\d+\] round0 already finished", again.stderr, re.M)
+    assert re.search(r"^I\d{4} .* experiment\.py:\d+\] round0 already finished", again.stderr, re.M)
     assert "continuing the run in" in again.stdout

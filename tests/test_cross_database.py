@@ -9,11 +9,11 @@ import ml_collections
 import pytest
 import tensorflow_datasets as tfds
 
-from mejax import config_args, cross_database_table, paper_sets, presets, train
-from mejax.baselines import run as baseline_run
+from mejax import config_args, cross_database_table, experiment, paper_sets, presets
 from mejax.datasets.casme import Casme
 from mejax.datasets.casme2 import Casme2
 from mejax.datasets.samm import Samm
+from mejax.weights import pretrained
 
 CONFIGS = Path(__file__).parents[1] / "configs"
 ORDERS = list(itertools.permutations(("casme2", "casme", "samm")))
@@ -40,7 +40,7 @@ def test_six_orders_with_the_seven_common_aus():
             assert list(config.dataset.extra) == [presets.PAPER_DATASETS[d] for d in (b, c)]
             assert tuple(config.task.aus) == (1, 2, 4, 9, 12, 14, 17)
             assert config.task.samples == "any_au"
-    assert load_config("stapf", "cross_samm_casme2_casme").init_from == presets.KINETICS400
+    assert load_config("stapf", "cross_samm_casme2_casme").init_from == pretrained.KINETICS400
     # The paper's clip counts of the three databases under the protocol's sample rule.
     assert {d: s.num_samples for d, s in paper_sets.STAP_CROSS_DATABASE.items()} == {
         "casme2": 228, "casme": 154, "samm": 78
@@ -81,12 +81,12 @@ def test_stapf_and_lbp_top_on_three_dummy_builders(dummy_data_dir, tmp_path):
     stapf.model.name = "i3d_classifier_tiny"
     stapf.train.update(batch_size=2, eval_batch_size=4, num_epochs=1, log_every_steps=1)
     stapf.task.aus = (4, 12)  # two of the seven one-vs-rest detectors: half a minute on a CPU
-    deep = train.run(stapf, tmp_path / "stapf")
+    deep = experiment.run(stapf, tmp_path / "stapf")
 
     lbp = on_dummy_data(load_config("lbp_top", "cross_casme2_casme_samm"), dummy_data_dir)
     lbp.baseline.blocks = (2, 2, 1)
     lbp.baseline.cache_dir = str(tmp_path / "features")
-    shallow = baseline_run.run(lbp, tmp_path / "lbp_top")
+    shallow = experiment.run(lbp, tmp_path / "lbp_top")
 
     for results in (deep, shallow):
         (round_,) = results["rounds"]

@@ -9,7 +9,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from mejax import input_pipeline, protocols, tasks, train
+from mejax import experiment, input_pipeline, protocols, tasks, train
 from mejax.datasets import labels
 from mejax.preprocess import flow as flow_lib
 from mejax.weights import init_from
@@ -220,7 +220,7 @@ def test_flip_mirrors_flow_and_negates_its_horizontal_component():
 def test_aux_clips_train_but_are_never_validated_or_tested(tmp_path, tiny_data_dir):
     config = mer_config(tiny_data_dir, **{"aux_dataset.name": "synth_me/macro_tiny",
                                           "aux_dataset.ratio": 0.5})  # fmt: skip
-    results = train.run(config, tmp_path)
+    results = experiment.run(config, tmp_path)
     for round_dir in ("loso_sub01", "loso_sub02"):
         with np.load(tmp_path / round_dir / "predictions.npz") as record:
             assert all(name.startswith("sub") for name in record["names"].tolist())
@@ -236,7 +236,7 @@ def test_pretrain_then_init_from_its_workdir(tmp_path, tiny_data_dir):
     pretrain = mer_config(
         tiny_data_dir, **two, **{"dataset.name": "synth_me/macro_tiny", "protocol.name": "pretrain"}
     )
-    results = train.run(pretrain, source)
+    results = experiment.run(pretrain, source)
     assert results["num_test_clips"] == 0 and [r["name"] for r in results["rounds"]] == ["pretrain"]
     assert len(results["rounds"][0]["validation"]) == 1  # 9:1 of the 12 negative / positive
     assert "No test side" in (source / "results.md").read_text()
@@ -246,7 +246,7 @@ def test_pretrain_then_init_from_its_workdir(tmp_path, tiny_data_dir):
     loaded = init_from.load_source(str(source))
     assert any(key.startswith("params/backbone/conv1") for key in loaded.flat)
     target = mer_config(tiny_data_dir, **two, **{"init_from": str(source), "protocol.rounds": (0,)})
-    finetuned = train.run(target, tmp_path / "finetune")
+    finetuned = experiment.run(target, tmp_path / "finetune")
     assert finetuned["num_test_clips"] == 4 and finetuned["classes"] == ["negative", "positive"]
     assert json.loads((tmp_path / "finetune" / "config.json").read_text())["init_from"]
 
@@ -319,7 +319,7 @@ def test_part_based_recogniser_with_adversarial_adaptation_trains(tmp_path, tiny
     config = config_file("neural_mer", "synth_tiny")
     config.dataset.data_dir = config.aux_dataset.data_dir = str(tiny_data_dir)
     config.protocol.rounds = (0,)
-    results = train.run(config.lock(), tmp_path)
+    results = experiment.run(config.lock(), tmp_path)
     assert results["experiment"] == "Part+Adv+EMR" and results["num_test_clips"] == 4
     logged = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     rates = [r for r in logged if "learning_rate/backbone" in r]
@@ -346,6 +346,6 @@ def test_megc2019_paper_setting_reads_its_builders_and_runs_two_folds(tmp_path):
             "protocol.rounds": (0, 1),
         }  # fmt: skip
     )
-    results = train.run(config.lock(), tmp_path / "run")
+    results = experiment.run(config.lock(), tmp_path / "run")
     assert len(results["per_fold"]) == 2 and results["num_test_clips"] > 0
     assert set(results["per_database"]) <= {"casme2", "samm", "smic"}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_mer import config_file
 
-from mejax import input_pipeline, models, tasks, train
+from mejax import experiment, input_pipeline, models, tasks
 from mejax.datasets import labels
 from mejax.preprocess import augment
 from mejax.weights import init_from
@@ -56,14 +56,14 @@ def test_staged_chain_pretrains_without_attention_and_fine_tunes_with_it(tmp_pat
     stage1 = config_file("micro_attention", "synth_tiny,pretrain")
     assert not stage1.model.attention and stage1.task.label_set == "basic_5"
     stage1.dataset.data_dir = str(tiny_data_dir)
-    first = train.run(stage1.lock(), tmp_path / "stage1")
+    first = experiment.run(stage1.lock(), tmp_path / "stage1")
     assert first["num_test_clips"] == 0 and first["protocol"] == "pretrain"
     stage2 = config_file("micro_attention", "synth_tiny")
     assert stage2.model.attention and stage2.train.balance_classes
     stage2.dataset.data_dir = str(tiny_data_dir)
     stage2.init_from = str(tmp_path / "stage1")
     stage2.protocol.rounds = (0,)
-    second = train.run(stage2.lock(), tmp_path / "stage2")
+    second = experiment.run(stage2.lock(), tmp_path / "stage2")
     assert second["experiment"] == "MA" and second["num_test_clips"] > 0
     # What stage 2 took of stage 1: everything but the four attention units' kernels.
     task = tasks.build(stage2.task)

@@ -158,28 +158,28 @@ def task(paper, database):
 
 
 def test_select_four_emotions():
-    kept = paper_sets.select(clips_of(CLIPS), task("sca", "casme"))
+    kept = paper_sets.apply(clips_of(CLIPS), task("sca", "casme"))
     assert kept.names == ["c0", "c2", "c3", "c4"]
 
 
 def test_select_any_evaluated_au():
-    kept = paper_sets.select(clips_of(CLIPS), task("sca", "samm"))  # AUs 2, 4, 7, 12
+    kept = paper_sets.apply(clips_of(CLIPS), task("sca", "samm"))  # AUs 2, 4, 7, 12
     assert kept.names == ["c0", "c1", "c3", "c4"]
-    cross = paper_sets.select(clips_of(CLIPS), task("stap_cross_database", "samm"))
+    cross = paper_sets.apply(clips_of(CLIPS), task("stap_cross_database", "samm"))
     assert cross.names == ["c0", "c1", "c2", "c3", "c4"]
 
 
 def test_select_all_and_no_rule_return_the_clips():
     clips = clips_of(CLIPS)
-    assert paper_sets.select(clips, task("stap", "samm")) is clips
-    assert paper_sets.select(clips, ml_collections.ConfigDict({"aus": (4,)})) is clips
+    assert paper_sets.apply(clips, task("stap", "samm")) is clips
+    assert paper_sets.apply(clips, ml_collections.ConfigDict({"aus": (4,)})) is clips
 
 
 def test_select_without_listed_emotions():
     config = ml_collections.ConfigDict(
         {"aus": (4,), "samples": "without_emotions", "emotions": ("Happiness", "tense")}
     )
-    assert paper_sets.select(clips_of(CLIPS), config).names == ["c0", "c2", "c3", "c5"]
+    assert paper_sets.apply(clips_of(CLIPS), config).names == ["c0", "c2", "c3", "c5"]
     table_1 = paper_sets.without_sadness(paper_sets.SCA["casme2"])
     assert (table_1.samples, table_1.emotions, table_1.aus) == (
         "without_emotions", ("sadness",), paper_sets.SCA["casme2"].aus)  # fmt: skip
@@ -192,9 +192,9 @@ def test_select_without_listed_emotions():
 def test_select_keeping_nothing_is_an_error():
     config = ml_collections.ConfigDict({"aus": (4,), "samples": "emotions", "emotions": ("fear",)})
     with pytest.raises(ValueError, match="keeps none of the 6 clips"):
-        paper_sets.select(clips_of(CLIPS), config)
+        paper_sets.apply(clips_of(CLIPS), config)
     with pytest.raises(ValueError, match="not in"):
-        paper_sets.select(clips_of(CLIPS), ml_collections.ConfigDict({"aus": (4,), "samples": "x"}))
+        paper_sets.apply(clips_of(CLIPS), ml_collections.ConfigDict({"aus": (4,), "samples": "x"}))
 
 
 def test_sca_casme_filter_on_the_builders_dummy_data(tmp_path):
@@ -209,7 +209,7 @@ def test_sca_casme_filter_on_the_builders_dummy_data(tmp_path):
     )
     input_config = ml_collections.ConfigDict({**config.input.to_dict(), "image_size": 32})
     clips = input_pipeline.load_database(dataset, input_config)
-    kept = paper_sets.select(clips, config.task)
+    kept = paper_sets.apply(clips, config.task)
     assert len(clips) == 5 and len(kept) == 4
     assert "happiness" in clips.emotion and "happiness" not in kept.emotion
 

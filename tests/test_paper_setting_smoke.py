@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from mejax import paper_settings, plan, train
+from mejax import experiment, paper_settings, plan
 from mejax.datasets import mock
 from tests.conftest import SHARED
 
@@ -51,7 +51,7 @@ def test_paper_setting_runs_two_rounds_on_its_mock(name, database, model, input_
     config = _shrunk(config, model, **input_fields)
     planned = plan.plan(config)
     assert not planned.impossible, planned.problems
-    results = train.run(config, tmp_path / "run")
+    results = experiment.run(config, tmp_path / "run")
     assert [r["name"] for r in results["rounds"]] == [r["name"] for r in planned.rounds]
     written = json.loads((tmp_path / "run" / "results.json").read_text())
     assert len(written["rounds"]) == 2

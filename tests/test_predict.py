@@ -17,7 +17,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from mejax import cam, predict, train
+from mejax import cam, experiment, predict
 
 pytest.importorskip("mtcnn")
 
@@ -202,7 +202,7 @@ def tiny_run(tmp_path_factory, data_dir, name: str, arg: str, **overrides) -> Pa
     config.train.num_epochs = 1
     config.update_from_flattened_dict(overrides)
     workdir = tmp_path_factory.mktemp(name)
-    train.run(config.lock(), workdir)
+    experiment.run(config.lock(), workdir)
     return workdir
 
 

@@ -10,7 +10,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from mejax import clipset, metrics, protocols, tasks, train
+from mejax import clipset, experiment, metrics, protocols, tasks, train
 from mejax.datasets import aus as au_vocab
 from mejax.weights import init_from
 
@@ -167,7 +167,7 @@ def test_subjects_json_records_the_auxiliary_persons_and_the_init_from_chain(
         "aux_dataset.name": "synth_me/macro_tiny", "aux_dataset.data_dir": str(tiny_data_dir),
         "aux_dataset.ratio": 0.5, "train.num_epochs": 1,
     })  # fmt: skip
-    train.run(config.lock(), tmp_path / "run")
+    experiment.run(config.lock(), tmp_path / "run")
     (round_dir,) = [p for p in (tmp_path / "run").iterdir() if (p / "subjects.json").is_file()]
     seen = json.loads((round_dir / "subjects.json").read_text())
     assert seen["auxiliary"] and all(p.startswith("synth_me_macro:mac") for p in seen["auxiliary"])

@@ -11,7 +11,7 @@ import flax.linen as nn
 import numpy as np
 import pytest
 
-from mejax import checkpointing, presets, reporting, train
+from mejax import checkpointing, experiment, presets, reporting, run_files, train
 
 
 class PooledModel(nn.Module):
@@ -66,7 +66,7 @@ def test_temporary_files_of_a_killed_run_are_removed_at_the_next_start(finished_
     left = [workdir / ".results.json.k2j3.tmp", workdir / "round0" / ".predictions.npz.x9.tmp"]
     for path in left:
         path.write_text("cut sh")
-    assert train.run(config, workdir) == results
+    assert experiment.run(config, workdir) == results
     assert not any(path.exists() for path in left)
 
 
@@ -107,9 +107,9 @@ def test_curves_are_drawn_without_warnings_even_when_nothing_was_logged(tmp_path
 def test_a_cut_short_config_json_is_written_again(tmp_path, tiny_data_dir):
     config = tiny_config(tiny_data_dir)
     (tmp_path / "config.json").write_text('{"dataset": {"na')
-    train.check_workdir(config, tmp_path)
+    run_files.check_workdir(config, tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["protocol"]["rounds"] == [0]
-    train.check_workdir(config, tmp_path)  # and is then the workdir's config
+    run_files.check_workdir(config, tmp_path)  # and is then the workdir's config
 
 
 def test_an_unreadable_config_json_cannot_let_another_config_in(finished_run, tmp_path):
@@ -121,15 +121,15 @@ def test_an_unreadable_config_json_cannot_let_another_config_in(finished_run, tm
     (copy / "config.json").write_bytes(b"\x00\xff garbage")
     other = config.copy_and_resolve_references().unlock()
     other.optimizer.learning_rate = 0.5
-    with pytest.raises(train.AnotherConfig, match="round0 of .* do not record this config"):
-        train.check_workdir(other.lock(), copy)
+    with pytest.raises(run_files.AnotherConfig, match="round0 of .* do not record this config"):
+        run_files.check_workdir(other.lock(), copy)
     assert (copy / "config.json").read_bytes() == b"\x00\xff garbage"  # left as it was
-    train.check_workdir(config, copy)
+    run_files.check_workdir(config, copy)
     assert json.loads((copy / "config.json").read_text())["optimizer"]["learning_rate"] != 0.5
     (copy / "config.json").write_text('{"cut sh')
-    (copy / "round0" / train.CONFIG_HASH_FILE).unlink()
-    with pytest.raises(train.AnotherConfig, match="round0"):
-        train.check_workdir(config, copy)
+    (copy / "round0" / run_files.CONFIG_HASH_FILE).unlink()
+    with pytest.raises(run_files.AnotherConfig, match="round0"):
+        run_files.check_workdir(config, copy)
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def finished_run(tmp_path_factory, tiny_data_dir, pooled_model):
     """A finished one-round run (kept as the reference) and its config."""
     workdir = tmp_path_factory.mktemp("run")
     config = tiny_config(tiny_data_dir)
-    results = train.run(config, workdir)
+    results = experiment.run(config, workdir)
     return workdir, config, results
 
 
@@ -166,7 +166,7 @@ def test_a_cut_short_predictions_file_is_predicted_again(finished_run, tmp_path)
     record = workdir / "round0" / "predictions.npz"
     record.write_bytes(record.read_bytes()[:100])
     (workdir / "results.json").unlink()
-    assert train.run(config, workdir) == results
+    assert experiment.run(config, workdir) == results
     for key, value in np.load(reference / "round0" / "predictions.npz").items():
         np.testing.assert_array_equal(np.load(record)[key], value)
     assert _logged_steps(workdir) == _logged_steps(reference)
@@ -182,12 +182,12 @@ def test_a_checkpoint_outside_the_schedule_is_set_aside(finished_run, tmp_path):
     shutil.copytree(checkpoints / str(latest), checkpoints / "999")
     (workdir / "round0" / "predictions.npz").unlink()
     (workdir / "results.json").unlink()
-    assert train.run(config, workdir) == results
+    assert experiment.run(config, workdir) == results
     assert (checkpoints / "999.foreign").is_dir() and not (checkpoints / "999").exists()
     # At a step of the schedule, but saved by a run of another config.
     (checkpoints / str(latest) / checkpointing.OWNER_FILE).write_text("another run\n")
     (workdir / "round0" / "predictions.npz").unlink()
-    train.run(config, workdir)
+    experiment.run(config, workdir)
     assert (checkpoints / f"{latest}.foreign").is_dir()
 
 
@@ -200,7 +200,7 @@ def test_a_resumed_round_logs_each_step_once(finished_run, tmp_path):
     assert len(steps) == 2
     shutil.rmtree(checkpoints / str(steps[-1]))  # as if killed before the last checkpoint
     (workdir / "round0" / "predictions.npz").unlink()
-    assert train.run(config, workdir) == results
+    assert experiment.run(config, workdir) == results
     logged = _logged_steps(workdir)
     assert len(logged) == len(set(logged))
     assert logged == _logged_steps(reference)

@@ -7,7 +7,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from mejax import cam, clipset, models, presets, tasks, train
+from mejax import cam, clipset, experiment, models, presets, tasks
 from mejax.datasets import aus as au_vocab
 
 # The tests share a module fixture: one process under pytest -n runs them (and it) once.
@@ -39,7 +39,7 @@ def sca_run(tmp_path_factory, tiny_data_dir):
     config.protocol.rounds = (0,)
     config = config.lock()
     workdir = tmp_path_factory.mktemp("sca")
-    return config, workdir, train.run(config, workdir)
+    return config, workdir, experiment.run(config, workdir)
 
 
 def test_sca_trains_through_the_loop_and_reports_every_au(sca_run):

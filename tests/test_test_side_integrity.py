@@ -5,7 +5,7 @@ the inputs and labels of the round's test clips replaced by others. Training (ev
 the selection (the selected step or C and its validation score) and every validation figure must
 be the same; the test figures must not (the replacement reached them). Any place where the loop
 reads the test side in place of the validation side (or the training side) fails this: the deep
-loop (:func:`mejax.train.run`) and the hand-crafted baselines (:func:`mejax.baselines.run.run`).
+loop (:func:`mejax.experiment.run`) and the hand-crafted baselines (:func:`mejax.experiment.run`).
 """
 
 import json
@@ -13,10 +13,9 @@ import json
 import numpy as np
 import pytest
 
-from mejax import input_pipeline, paper_sets, presets, protocols, tasks, train
+from mejax import experiment, input_pipeline, paper_sets, presets, protocols, tasks
 from mejax.baselines import features
 from mejax.baselines import presets as baseline_presets
-from mejax.baselines import run as baseline_run
 
 # Keys of metrics.jsonl that measure time, not what was computed.
 TIMING = ("step_time",)
@@ -24,7 +23,7 @@ TIMING = ("step_time",)
 
 def subjects_tested(config, clips, selection="validation") -> list[str]:
     """The subjects of round 0's test side, as the run deals them."""
-    data, _ = tasks.build(config.task, clips).take_part(paper_sets.select(clips, config.task))
+    data, _ = tasks.build(config.task, clips).take_part(paper_sets.apply(clips, config.task))
     rounds = protocols.build(config.protocol, data, config.seed, selection)
     return list(rounds[0].test)
 
@@ -82,7 +81,7 @@ def test_deep_loop_trains_and_selects_without_the_test_side(tmp_path, tiny_data_
     runs = {}
     for name, given in (("original", clips), ("replaced", replaced)):
         monkeypatch.setattr(input_pipeline, "load", lambda config, given=given: given)
-        runs[name] = train.run(config, tmp_path / name)
+        runs[name] = experiment.run(config, tmp_path / name)
     original, other = tmp_path / "original", tmp_path / "replaced"
 
     # Training and every validation figure: each logged loss, rate and validation score.
@@ -121,7 +120,7 @@ def test_baseline_selects_c_without_the_test_side(tmp_path, tiny_data_dir, monke
     replaced = replace_test_side(descriptors, tested)
     for name, given in (("original", descriptors), ("replaced", replaced)):
         monkeypatch.setattr(features, "extract", lambda *args, given=given, **kw: (given, cache))
-        baseline_run.run(config, tmp_path / name)
+        experiment.run(config, tmp_path / name)
     a, b = records(tmp_path / "original"), records(tmp_path / "replaced")
     assert_same_training_and_selection(
         a, b, ("selected_c", "selected_step", "selected_score", "validation_positives")

@@ -15,7 +15,17 @@ import ml_collections
 import numpy as np
 import pytest
 
-from mejax import config_args, input_pipeline, optim, presets, sharding, tasks, train
+from mejax import (
+    config_args,
+    experiment,
+    input_pipeline,
+    optim,
+    presets,
+    run_files,
+    sharding,
+    tasks,
+    train,
+)
 from mejax.models import compiler, layers
 from mejax.models.batch_norm import BatchNorm
 
@@ -410,13 +420,13 @@ def test_killed_run_resumes_and_ends_like_an_uninterrupted_run(tmp_path, tiny_da
 
 def test_workdir_of_another_config_is_refused(tmp_path, tiny_data_dir):
     config = tiny_config(tiny_data_dir)
-    train.check_workdir(config, tmp_path)
+    run_files.check_workdir(config, tmp_path)
     (tmp_path / "round0" / "checkpoints" / "3").mkdir(parents=True)
     other = tiny_config(tiny_data_dir, **{"optimizer.learning_rate": 0.5})
     with pytest.raises(ValueError, match=r"another config \(optimizer.learning_rate: 0.01 -> 0.5"):
-        train.run(other, tmp_path)
+        experiment.run(other, tmp_path)
     assert (tmp_path / "round0" / "checkpoints" / "3").is_dir()
-    train.check_workdir(config, tmp_path)  # the same config may resume
+    run_files.check_workdir(config, tmp_path)  # the same config may resume
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, tiny_data_dir):
@@ -433,7 +443,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, tiny_data
         }
     )
     with pytest.raises(FloatingPointError, match="non-finite .* at step .* is intact"):
-        train.run(config.lock(), tmp_path)
+        experiment.run(config.lock(), tmp_path)
     steps = checkpoint_steps(tmp_path)
     assert steps == [4]
     assert not (tmp_path / "results.json").exists()
@@ -441,4 +451,4 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, tiny_data
     config.update_from_flattened_dict({"optimizer.schedule": "constant",
                                        "optimizer.learning_rate": 1e38})  # fmt: skip
     with pytest.raises(FloatingPointError, match="the round has no checkpoint yet"):
-        train.run(config.lock(), tmp_path / "at_once")
+        experiment.run(config.lock(), tmp_path / "at_once")

@@ -10,6 +10,6 @@
 - :mod:`~mejax.baselines.descriptors`: the descriptors by config name.
 - :mod:`~mejax.baselines.features`: extraction over a database, cached on disk.
 - :mod:`~mejax.baselines.svm`: standardised linear SVMs, C selected on validation subjects.
-- :mod:`~mejax.baselines.run`: an experiment through the protocols to ``results.md``.
+- :mod:`~mejax.baselines.fitter`: the per-round SVM fitter of the one experiment path.
 - :mod:`~mejax.baselines.presets`: the configs' shared preset.
 """

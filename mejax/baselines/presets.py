@@ -4,7 +4,7 @@ A baseline config has the deep configs' ``dataset``, ``input``, ``task`` and ``p
 blocks (so the same builder, preprocessing, AU labels and rounds are used) and a ``baseline``
 block in place of ``model`` / ``optimizer`` / ``train``: the descriptor and its parameters,
 the block grid, the classifier, and the feature cache directory. ``mejax.main`` runs a config
-with a ``baseline`` block through :func:`mejax.baselines.run.run`.
+with a ``baseline`` block through :func:`mejax.experiment.run`.
 
 Settings by argument:
 

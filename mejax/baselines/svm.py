@@ -132,7 +132,7 @@ def _macro_f1(labels, predictions) -> float:
     return float(f1_score(labels, predictions, labels=classes, average="macro", zero_division=0))
 
 
-def select(
+def select_c(
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_val: np.ndarray,
@@ -183,6 +183,6 @@ def fit_au_detectors(
 ) -> list[Selected]:
     """One selected binary SVM per AU (column of the (N, K) 0/1 label matrices)."""
     return [
-        select(x_train, labels_train[:, k], x_val, labels_val[:, k], settings, seed, name)
+        select_c(x_train, labels_train[:, k], x_val, labels_val[:, k], settings, seed, name)
         for k, name in enumerate(names)
     ]

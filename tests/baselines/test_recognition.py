@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from mejax import input_pipeline, protocols, recognition_report, tasks
-from mejax.baselines import features, presets, run
+from mejax import experiment, input_pipeline, protocols, recognition_report, tasks
+from mejax.baselines import features, presets
 
 DESCRIPTOR = {"name": "lbp_sip", "radii": (2, 2, 2), "layout": "split", "norm": "l1"}
 
@@ -16,7 +16,7 @@ def test_recognition_results_through_the_report(tiny_data_dir, tmp_path):
     config.baseline.cache_dir = str(tmp_path / "cache")
     config = config.lock()
     workdir = tmp_path / "run"
-    results = run.run(config, workdir)
+    results = experiment.run(config, workdir)
 
     # Each round's majority class: the most frequent class of its own training clips.
     builder = input_pipeline.database_builder(config.dataset)
@@ -46,4 +46,4 @@ def test_recognition_results_through_the_report(tiny_data_dir, tmp_path):
     assert recognition_report.markdown(results, "x", "y").split("\n", 4)[4] in text
     assert (workdir / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # A second call reads every round's record instead of fitting again.
-    assert run.run(config, workdir) == results
+    assert experiment.run(config, workdir) == results

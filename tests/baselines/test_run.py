@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mejax import input_pipeline, metrics
-from mejax.baselines import descriptors, features, presets, run
+from mejax import experiment, input_pipeline, metrics
+from mejax.baselines import descriptors, features, presets
 
 REPO = Path(__file__).resolve().parents[2]
 DESCRIPTOR = {"name": "lbp_sip", "radii": (2, 2, 2), "layout": "split", "norm": "l1"}
@@ -62,7 +62,7 @@ def test_features_are_cached_and_keyed_by_settings(tiny_data_dir, tmp_path, monk
     cache = tmp_path / "cache"
     config = tiny_config(tiny_data_dir, cache)
     builder = input_pipeline.database_builder(config.dataset)
-    first = run.run(config, tmp_path / "a")
+    first = experiment.run(config, tmp_path / "a")
     extracted, stored = features.extract(config, builder)
     assert stored.from_cache and len(extracted) == 24
     assert extracted.inputs.shape == (24, 4 * 20)
@@ -78,7 +78,7 @@ def test_features_are_cached_and_keyed_by_settings(tiny_data_dir, tmp_path, monk
     monkeypatch.setitem(descriptors.DESCRIPTORS, "lbp_sip", must_not_run)
     config_b = config.unlock()
     config_b.baseline.classifier.c_selection = "fixed"
-    second = run.run(config_b.lock(), tmp_path / "b")
+    second = experiment.run(config_b.lock(), tmp_path / "b")
     assert second["features_cache"] == first["features_cache"]
 
     # Other descriptor settings: another file, computed afresh.
@@ -102,7 +102,7 @@ def test_features_are_cached_and_keyed_by_settings(tiny_data_dir, tmp_path, monk
 def test_bad_settings_fail_before_extraction(tiny_data_dir, tmp_path):
     config = tiny_config(tiny_data_dir, tmp_path / "cache", {**DESCRIPTOR, "radius": 3})
     with pytest.raises(ValueError, match="takes no \\['radius'\\]"):
-        run.run(config, tmp_path / "run")
+        experiment.run(config, tmp_path / "run")
     assert not (tmp_path / "cache").exists()
 
 
@@ -110,7 +110,7 @@ def test_recognition_pools_the_loso_rounds(tiny_data_dir, tmp_path):
     config = presets.baseline("LBP-SIP", DESCRIPTOR, "synth_tiny,mer").unlock()
     config.dataset.data_dir = str(tiny_data_dir)
     config.baseline.cache_dir = str(tmp_path / "cache")
-    results = run.run(config.lock(), tmp_path / "run")
+    results = experiment.run(config.lock(), tmp_path / "run")
     assert results["task"] == "mer" and results["protocol"] == "loso"
     assert len(results["rounds"]) == 6  # one per subject of synth_me/tiny
     assert sorted(s for r in results["rounds"] for s in r["test"]) == [

@@ -19,7 +19,7 @@ def test_c_is_the_best_on_validation_and_the_model_is_trained_on_train_only():
     settings = svm.Settings(log10_c=(-3, -1, 1, 3))
     x_train, y_train = blobs(60, 0)
     x_val, y_val = blobs(40, 1)
-    chosen = svm.select(x_train, y_train, x_val, y_val, settings)
+    chosen = svm.select_c(x_train, y_train, x_val, y_val, settings)
     # Independently: each C's validation F1 with a model fitted on the training clips.
     f1 = []
     for c in settings.candidates:
@@ -43,16 +43,16 @@ def test_selection_follows_the_validation_labels():
         svm.make_classifier(c, settings).fit(x_train, y_train).predict(x_val) for c in (1e-3, 1e3)
     )
     assert not np.array_equal(small, large)
-    assert svm.select(x_train, y_train, x_val, small, settings).c == 1e-3
-    assert svm.select(x_train, y_train, x_val, large, settings).c == 1e3
+    assert svm.select_c(x_train, y_train, x_val, small, settings).c == 1e-3
+    assert svm.select_c(x_train, y_train, x_val, large, settings).c == 1e3
 
 
 def test_fixed_c_and_constant_detector():
     x_train, y_train = blobs(30, 0)
     x_val, y_val = blobs(20, 1)
-    fixed = svm.select(x_train, y_train, x_val, y_val, svm.Settings(c_selection="fixed"))
+    fixed = svm.select_c(x_train, y_train, x_val, y_val, svm.Settings(c_selection="fixed"))
     assert fixed.c == 1000.0 and fixed.log10_c == 3.0
-    constant = svm.select(x_train, np.zeros(30, int), x_val, y_val, svm.Settings())
+    constant = svm.select_c(x_train, np.zeros(30, int), x_val, y_val, svm.Settings())
     assert np.isnan(constant.c) and not constant.model.predict(x_val).any()
     assert constant.val_f1 == 0.0
 
@@ -62,7 +62,7 @@ def test_multiclass_is_scored_by_macro_f1():
     y = rng.integers(0, 3, 90)
     x = rng.normal(size=(90, 10))
     x[np.arange(90), y] += 2.0
-    chosen = svm.select(x[:60], y[:60], x[60:], y[60:], svm.Settings(log10_c=(-3, 0)))
+    chosen = svm.select_c(x[:60], y[:60], x[60:], y[60:], svm.Settings(log10_c=(-3, 0)))
     assert chosen.model.decision_function(x[60:]).shape == (30, 3)
     expected = f1_score(y[60:], chosen.model.predict(x[60:]), average="macro")
     assert chosen.val_f1 == pytest.approx(expected)
@@ -86,8 +86,8 @@ def test_per_au_detectors_and_bad_settings():
 def test_two_class_recognition_can_ask_for_macro_f1():
     x_train, y_train = blobs(40, 0)
     x_val, y_val = blobs(30, 1)
-    chosen = svm.select(x_train, y_train, x_val, y_val, svm.Settings(), metric="macro_f1")
+    chosen = svm.select_c(x_train, y_train, x_val, y_val, svm.Settings(), metric="macro_f1")
     expected = f1_score(y_val, chosen.model.predict(x_val), average="macro")
     assert chosen.val_f1 == pytest.approx(expected)
     with pytest.raises(ValueError, match="metric"):
-        svm.select(x_train, y_train, x_val, y_val, svm.Settings(), metric="auc")
+        svm.select_c(x_train, y_train, x_val, y_val, svm.Settings(), metric="auc")
