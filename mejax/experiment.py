@@ -7,11 +7,13 @@ Every run takes the same path::
     results.md ◀─ reporting.write_results ◀─ task.summarize ◀─ records ◀─ fitter.fit(round)
 
 The **fitter** is chosen by the config: a deep model trained by gradient descent
-(:class:`mejax.train.DeepFitter`), or hand-crafted descriptors with linear SVMs
-(:class:`mejax.baselines.fitter.SVMFitter`, a config with a ``baseline`` block). Given the
-rounds not yet finished, it yields each one's test record; the runner keeps the rest alike for
-both: the workdir's config and lock, each round's config hash and record (a round whose record
-is there is not run again; :mod:`mejax.run_files`), the task's summary and the reports. The
+(:class:`mejax.train.DeepFitter`), hand-crafted descriptors with linear SVMs
+(:class:`mejax.baselines.fitter.SVMFitter`, a config with a ``baseline`` block), or a spotter
+of expression intervals in long videos (:class:`mejax.spotting.fitter.SpotterFitter`, a
+config with a ``spotter`` block; its samples are whole videos). Given the rounds not yet
+finished, it yields each one's test record; the runner keeps the rest alike for all: the
+workdir's config and lock, each round's config hash and record (a round whose record is there
+is not run again; :mod:`mejax.run_files`), the task's summary and the reports. The
 **task** (:mod:`mejax.tasks`) says what the clips' targets are, how a model is scored and how
 the rounds are summarised; neither the runner nor a fitter knows an AU or a class.
 """
@@ -35,6 +37,10 @@ def fitter(config: ml_collections.ConfigDict):
         from mejax.baselines.fitter import SVMFitter
 
         return SVMFitter(config)
+    if "spotter" in config:
+        from mejax.spotting.fitter import SpotterFitter
+
+        return SpotterFitter(config)
     from mejax.train import DeepFitter
 
     return DeepFitter(config)
@@ -43,6 +49,8 @@ def fitter(config: ml_collections.ConfigDict):
 def selection_label(config: ml_collections.ConfigDict) -> tuple[str, str]:
     """(what a round's models are selected at, its ``results.json`` key): a deep run's step, a
     baseline's C."""
+    if "spotter" in config:
+        return ("setting", "settings")
     return ("C", "selected_c") if "baseline" in config else ("step", "selected_step")
 
 

@@ -49,7 +49,7 @@ from mejax.preprocess import flow as flow_lib
 TEMPORAL_MODELS = ("tim", "tim50", "linear")
 VARIANTS = ("frames", "tim", "apex", "flow")
 CROP_MODES = ("random", "corners")
-GENERATED = ("synth_me",)  # databases built on the user's machine (no manual download)
+GENERATED = ("synth_me", "synth_me_long")  # built on the user's machine (no manual download)
 
 
 # =============================================================================================

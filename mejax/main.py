@@ -101,6 +101,8 @@ def describe(config, workdir: str) -> str:
     if "baseline" in config:
         descriptor = config.baseline.get("descriptor", {})
         method = f"{descriptor.get('name', 'hand-crafted')} baseline"
+    elif "spotter" in config:
+        method = f"{config.spotter.method} spotter"
     else:
         method = config.model.name
     data = config.dataset.name

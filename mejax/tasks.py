@@ -30,6 +30,7 @@ jointly (MER-auGCN) and adds per-AU F1 to the report.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from pathlib import Path
 
 import jax
@@ -874,18 +875,26 @@ TASKS = {
 }
 
 
+# Tasks of other modules, imported when a run names them: name -> (module, class).
+ELSEWHERE = {"spotting": ("mejax.spotting.task", "Spotting")}
+
+
 def name_of(config) -> str:
     """The registered name of a ``task`` block's task (``mer`` when it names a label set,
     ``one_vs_rest`` otherwise, unless it names one)."""
     name = config.get("name", "mer" if "label_set" in config else "one_vs_rest")
-    if name not in TASKS:
-        raise ValueError(f"task.name {name!r} not in {tuple(TASKS)}")
+    if name not in TASKS and name not in ELSEWHERE:
+        raise ValueError(f"task.name {name!r} not in {(*TASKS, *ELSEWHERE)}")
     return name
 
 
-def kind(config) -> type[Task]:
+def kind(config) -> type:
     """The task class of a ``task`` block (what its static parts, e.g. the headline, say)."""
-    return TASKS[name_of(config)]
+    name = name_of(config)
+    if name in ELSEWHERE:
+        module, attribute = ELSEWHERE[name]
+        return getattr(importlib.import_module(module), attribute)
+    return TASKS[name]
 
 
 def build(config, clips=None) -> Task:
@@ -897,6 +906,8 @@ def build(config, clips=None) -> Task:
         when ``task.classes`` is empty.
     """
     name = name_of(config)
+    if name in ELSEWHERE:
+        return kind(config).from_config(config, clips)
     if name in ("mer", "mer_au"):
         label_set = config.get("label_set", "megc2019")
         emotion = clips.emotion if clips is not None else ()

@@ -168,7 +168,11 @@ def from_example(example: dict) -> LongVideo:
 
 def load_videos(name: str, data_dir: str | None = None) -> list[LongVideo]:
     """Every video of a built long-video database (all its subject splits), frames encoded."""
-    builder = tfds.builder(name, data_dir=data_dir)
+    return read_videos(tfds.builder(name, data_dir=data_dir))
+
+
+def read_videos(builder: tfds.core.DatasetBuilder) -> list[LongVideo]:
+    """Every video of a prepared long-video builder, sorted by key, frames encoded."""
     videos = []
     for split in sorted(builder.info.splits):
         dataset = builder.as_dataset(

@@ -1,0 +1,206 @@
+"""The per-round fitter of a spotting run: spot the test videos' intervals, type by type.
+
+A config with a ``spotter`` block runs through the one experiment path (:mod:`mejax.experiment`)
+with this fitter. Per round (leave-one-subject-out over videos, as the learned spotters of MEGC
+2020-2023 are evaluated; ``train.selection = "last"`` puts the protocol's validation subject
+into training, as SOFTNet's LOSO does: there is no validation side), for each expression type
+(micro and macro, spotted separately as MEGC does), it spots the intervals of the round's test
+videos with
+
+* ``spotter.method = "softnet"``: SOFTNet (Liong et al., ICIP 2021; :mod:`mejax.spotting.softnet`)
+  trained from scratch on the training videos' windows, k from the training videos' expressions
+  only (SOFTNet's rule, :func:`mejax.spotting.flow_features.softnet_k`), its features the flow
+  from frame t to t + k (:mod:`mejax.spotting.flow_features`, cached per video with a progress
+  bar), its peaks above T = mean + p (max - mean) turned into intervals, p = 0.55;
+* ``spotter.method = "mdmd"``: the MEGC2020 organisers' training-free baseline
+  (:mod:`mejax.spotting.mdmd`), its parameters those of the database (scaled by fps elsewhere);
+
+and always, beside it, the trivial spotter (:mod:`mejax.spotting.trivial`: windows of the
+training expressions' mean length at a fixed stride), the floor any spotter must beat.
+
+Spot-then-recognise (MEGC 2024-2025). With a ``recogniser`` block, every spotted interval is
+given an emotion by a recogniser trained on the same training subjects' expressions: a
+hand-crafted descriptor of :mod:`mejax.baselines.descriptors` (``recogniser.descriptor``, on the
+interval's frames resampled to ``recogniser.num_frames`` at ``recogniser.image_size``) and a
+standardised linear SVM (:mod:`mejax.baselines.svm`) with a fixed C (``recogniser.c``: a LOSO
+round of spotting has no validation subject to select it on). STRS is then computed by the task.
+
+Nothing here looks at a test video's annotations: they only travel into the record to be scored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from absl import logging
+
+from mejax import protocols
+from mejax.spotting import flow_features, mdmd, softnet, task, trivial, videos
+from mejax.spotting.evaluation import Interval
+
+DEFAULT_CACHE_DIR = Path("~/.cache/mejax/spotting")
+METHODS = ("softnet", "mdmd")
+
+
+class SpotterFitter:
+    """Spots a round's test videos (see the module docstring)."""
+
+    selected_label, selected_key = "setting", "settings"
+
+    def __init__(self, config):
+        self.config = config
+        self.spotter = config.spotter
+        if self.spotter.method not in METHODS:
+            raise ValueError(f"spotter.method {self.spotter.method!r} not in {METHODS}")
+        self.cache_dir = Path(self.spotter.get("cache_dir") or DEFAULT_CACHE_DIR).expanduser()
+
+    def load(self) -> videos.VideoSet:
+        return videos.load(self.config.dataset)
+
+    def prepare(self, spotting_task, data: videos.VideoSet, targets, workdir) -> None:
+        if spotting_task.target_kind != "intervals":
+            raise ValueError(f"a spotter spots intervals, not {spotting_task.target_kind}")
+        self.task, self.data, self.targets = spotting_task, data, targets
+
+    def fit(self, pending: list[tuple[int, protocols.Round]]):
+        """Yields (index, record) of each pending round."""
+        for index, round_ in pending:
+            yield index, self._round(round_)
+
+    def _round(self, round_) -> dict:
+        train = self.data.take(round_.indices("train", self.data)).videos
+        test = self.data.take(round_.indices("test", self.data)).videos
+        spotted = {video.key: [] for video in test}
+        windows = {video.key: [] for video in test}
+        settings = {}
+        for kind in self.task.types:
+            if not any(e.type == kind for v in train for e in v.events):
+                logging.warning("%s: no %s expression in training; none spotted", round_.name, kind)
+                continue
+            found, k = self._spot(round_, kind, train, test)
+            for key, intervals in found.items():
+                spotted[key] += intervals
+            window = trivial.trivial_params(train, kind, self.spotter.get("trivial_stride", 1.0))
+            for video in test:
+                windows[video.key] += trivial.spot(video.frame_numbers, kind, window)
+            settings.update({f"setting_k_{kind}": k, f"setting_window_{kind}": window.length})
+        if "recogniser" in self.config:
+            spotted = Recogniser(self.config.recogniser, train).label(test, spotted)
+        truths = {key: list(self.targets[self.data.keys.index(key)]) for key in spotted}
+        return {
+            "videos": np.asarray(list(spotted), dtype=str),
+            **task.record_intervals("truth", truths),
+            **task.record_intervals("spotter", spotted),
+            **task.record_intervals("trivial", windows),
+            **{key: np.asarray(value) for key, value in settings.items()},
+        }
+
+    def _spot(self, round_, kind: str, train, test) -> tuple[dict[str, list[Interval]], int]:
+        """The spotter's intervals of the test videos for one type, and its k."""
+        flow = self.spotter.get("flow", {})
+        if self.spotter.method == "mdmd":
+            params = self._mdmd_params(kind, test)
+            found = mdmd.spot_videos(
+                test, kind, self.cache_dir, params, method=flow.get("method", "farneback"),
+                work_size=flow.get("work_size", 64),
+            )  # fmt: skip
+            return found, params.k
+        k = flow_features.softnet_k(train, kind)
+        features = flow_features.FeatureConfig(
+            k=k,
+            method=flow.get("method", "farneback"),
+            work_size=flow.get("work_size", 64),
+            size=flow.get("size", 42),
+            layout=flow.get("layout", "face"),
+        )
+        cached = flow_features.cached_features(train + test, features, self.cache_dir)
+        settings = self.spotter.get("softnet", {})
+        hyper = softnet.SoftNetConfig.for_type(
+            kind,
+            epochs=settings.get("epochs", 10),
+            batch_size=settings.get("batch_size", 12),
+            learning_rate=settings.get("learning_rate", 5e-4),
+            keep_negatives=settings.get("keep_negatives", 0.5),
+        )
+        targets = [softnet.window_targets(v.frame_numbers, v.events, k, kind) for v in train]
+        params = softnet.fit(
+            [cached[v.key] for v in train], targets, hyper, seed=self.config.seed,
+            on_epoch=lambda epoch, loss: logging.info(
+                "%s %s: epoch %d, loss %.4f", round_.name, kind, epoch + 1, loss
+            ),
+        )  # fmt: skip
+        p = settings.get("p", softnet.P)
+        found = {
+            video.key: softnet.spot(
+                softnet.scores(params, cached[video.key], hyper), k, video.frame_numbers, kind, p
+            )
+            for video in test
+        }
+        return found, k
+
+    def _mdmd_params(self, kind: str, test) -> mdmd.MDMDParams:
+        settings = {(video.database, video.fps) for video in test}
+        if len(settings) != 1:
+            raise ValueError(f"MDMD spots one database at one fps at a time, not {settings}")
+        database, fps = settings.pop()
+        return mdmd.mdmd_params(kind, fps, database)
+
+    def add_results(self, results: dict, records: list[dict]) -> None:
+        """Nothing to add: the task's summary holds the figures."""
+
+    def close(self) -> None:
+        """Nothing held open."""
+
+
+class Recogniser:
+    """Gives a spotted interval an emotion: a hand-crafted descriptor and a linear SVM trained on
+    the training videos' annotated expressions (see the module docstring)."""
+
+    def __init__(self, config, train):
+        from mejax.baselines import descriptors, svm
+
+        self.config = config
+        self.describe = descriptors.make(config.descriptor, config.blocks)
+        clips, emotions = [], []
+        for video in train:
+            for event in video.events:
+                if event.emotion:
+                    clips.append(self.descriptor(video, event.onset, event.offset))
+                    emotions.append(event.emotion)
+        self.classes = sorted(set(emotions))
+        if len(self.classes) < 2:
+            raise ValueError(f"the recogniser needs two emotions in training, got {self.classes}")
+        labels = np.asarray([self.classes.index(e) for e in emotions])
+        settings = svm.Settings(c_selection="fixed", fixed_c=config.get("c", 1.0))
+        self.model = svm.make_classifier(settings.fixed_c, settings, 0).fit(np.stack(clips), labels)
+
+    def descriptor(self, video, onset: int, offset: int) -> np.ndarray:
+        """The descriptor of a video's frames ``onset`` to ``offset`` (frame numbers)."""
+        first, last = video.position(onset), video.position(offset + 1)
+        last = max(last, first + 2)
+        frames = video.window(first, min(last, len(video)))
+        positions = np.linspace(0, len(frames) - 1, self.config.get("num_frames", 10))
+        size = self.config.get("image_size", 64)
+        clip = np.stack(
+            [cv2.resize(frames[int(round(p))], (size, size), interpolation=cv2.INTER_AREA)
+             for p in positions]
+        )  # fmt: skip
+        return self.describe(clip)
+
+    def label(self, test, spotted: dict[str, list[Interval]]) -> dict[str, list[Interval]]:
+        """The spotted intervals, each with the emotion the SVM predicts for its frames."""
+        labelled = {}
+        for video in test:
+            found = spotted[video.key]
+            if found:
+                x = np.stack([self.descriptor(video, i.onset, i.offset) for i in found])
+                classes = self.model.predict(x)
+            else:
+                classes = []
+            labelled[video.key] = [
+                Interval(i.onset, i.offset, i.type, i.score, self.classes[int(c)])
+                for i, c in zip(found, classes, strict=True)
+            ]
+        return labelled
