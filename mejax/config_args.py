@@ -205,3 +205,34 @@ def load_file(path: str | Path, arg: str | None = None):
     """``get_config(arg)`` of the config file ``path``: what ``--config=PATH:ARG`` gives
     ``python -m mejax.main``, for scripts (benchmarks, tests) that build a run themselves."""
     return load_module(path).get_config(arg)
+
+
+def config_folders() -> list[Path]:
+    """Where the experiment configs are: the installed package's ``mejax/configs`` (a wheel, or
+    an editable install's mapping to the checkout's ``configs/``), else the checkout's
+    ``configs/`` beside the ``mejax`` package."""
+    folders = []
+    spec = importlib.util.find_spec("mejax.configs")
+    if spec is not None and spec.submodule_search_locations:
+        folders += [Path(p) for p in spec.submodule_search_locations]
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        folders.append(checkout / "configs")
+    return [f for f in folders if f.is_dir()]
+
+
+def config_file(value: str) -> str:
+    """The config file ``value`` (what ``--config`` takes: ``PATH[:ARG]``) names: the path as
+    given where it exists; else, for a config's name (``stapf``, ``stapf.py`` or
+    ``configs/stapf.py``), the installed config file of that name (:func:`config_folders`),
+    so the same ``--config`` works from a checkout and from a wheel. ``:ARG`` is kept; a value
+    that names nothing is returned as it is (the flag's parser reports it)."""
+    path, colon, arg = value.partition(":")
+    given = Path(path).expanduser()
+    if given.is_file() or given.parent.name not in ("", "configs"):
+        return value
+    name = given.name if given.suffix == ".py" else f"{given.name}.py"
+    for folder in config_folders():
+        if (folder / name).is_file():
+            return f"{folder / name}{colon}{arg}"
+    return value

@@ -5,6 +5,12 @@ with untrained predictions or divide by zero deep in the loop, and a workdir tha
 cannot be written would fail with a raw traceback. :func:`check` names every problem at once,
 in the config's own terms (``train.num_epochs = -1``); :func:`override_error` explains a
 ``--config.KEY=VALUE`` override whose key the config does not have.
+
+``require_platform`` (optional in every config; ``--config.require_platform=tpu`` adds it):
+``"cpu"``, ``"gpu"`` or ``"tpu"`` stops a run at its start, with :class:`PlatformError`, when
+JAX does not run on that platform (JAX falls back to the CPU, with only a warning, when an
+accelerator's backend cannot start, e.g. a TPU that another process holds); ``""`` (the default)
+runs anywhere.
 """
 
 from __future__ import annotations
@@ -32,8 +38,16 @@ COUNTS = (
 DEFAULTABLE_COUNTS = ("train.models_per_step", "input.crop_size")
 
 
+# The values of ``require_platform``: JAX's platform names (jax.default_backend()), "" for any.
+PLATFORMS = ("cpu", "gpu", "tpu")
+
+
 class ConfigError(ValueError):
     """A config value or workdir the run cannot use; the message lists every problem."""
+
+
+class PlatformError(ConfigError):
+    """JAX does not run on the platform the config's ``require_platform`` asks for."""
 
 
 def _lookup(config: ml_collections.ConfigDict, dotted: str):
@@ -82,11 +96,43 @@ def setting_errors(config: ml_collections.ConfigDict) -> list[str]:
         number = isinstance(rate, int | float) and not isinstance(rate, bool)
         if rate is not None and not (number and math.isfinite(rate) and rate > 0):
             errors.append(f"{key} = {rate!r}: must be a finite number > 0")
+    platform = _lookup(config, "require_platform")
+    if platform not in (None, "", *PLATFORMS):
+        errors.append(f"require_platform = {platform!r}: one of {PLATFORMS}, or '' for any")
     source = pretrained.source(_lookup(config, "init_from") or "")
     if source and source not in (pretrained.REQUIRED, pretrained.KINETICS400):
         if not Path(source).expanduser().exists():
             errors.append(f"init_from = {source!r}: no such file or run directory")
     return errors
+
+
+def require_platform(config: ml_collections.ConfigDict, platform: str) -> None:
+    """Sets ``config.require_platform`` (a field no config file needs to define: what
+    ``--config.require_platform=...`` does)."""
+    with config.unlocked():
+        config.require_platform = platform
+
+
+def platform_error(config: ml_collections.ConfigDict) -> str | None:
+    """Why this process cannot run ``config``: JAX's platform is not its ``require_platform``
+    (None when it is, or when the config asks for none)."""
+    wanted = _lookup(config, "require_platform")
+    if wanted not in PLATFORMS:
+        return None
+    import jax  # noqa: PLC0415
+
+    found = jax.default_backend()
+    if found == wanted:
+        return None
+    devices = jax.devices()
+    return (
+        f"require_platform = {wanted!r}, but JAX runs on {found} ({len(devices)} device(s): "
+        f"{devices[0].device_kind}). The {wanted} backend did not start (JAX then falls back to "
+        "the CPU with only a warning on stderr), or this machine has no such device: check the "
+        "runtime's accelerator and that no other process holds it (a TPU is held by one "
+        "process at a time), restart the Python process, and look for JAX's warning; or set "
+        "require_platform to '' to run anywhere."
+    )
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -114,7 +160,8 @@ def workdir_errors(workdir: str | Path, what: str = "workdir") -> list[str]:
 def check(config: ml_collections.ConfigDict, workdir: str | Path) -> None:
     """Raises :class:`ConfigError` listing every invalid count and setting of ``config``
     (:func:`count_errors`, :func:`setting_errors`, missing pre-trained weights) and every reason
-    ``workdir`` cannot be used; returns quietly when there is none."""
+    ``workdir`` cannot be used; then :class:`PlatformError` when JAX does not run on the
+    config's ``require_platform`` (:func:`platform_error`); returns quietly when all is well."""
     errors = (
         count_errors(config)
         + setting_errors(config)
@@ -123,6 +170,9 @@ def check(config: ml_collections.ConfigDict, workdir: str | Path) -> None:
     )
     if errors:
         raise ConfigError("invalid config or workdir:\n  " + "\n  ".join(errors))
+    platform = platform_error(config)
+    if platform:
+        raise PlatformError(platform)
 
 
 def override_error(argv: list[str], error: Exception) -> str:

@@ -1,8 +1,9 @@
-"""Command-line entry: ``python -m mejax.main --config=configs/stapf.py[:arg] --workdir=DIR``.
+"""Command-line entry: ``python -m mejax.main --config=configs/stapf.py[:arg] --workdir=DIR``
+(installed: ``mejax-train``; ``--config=stapf[:arg]`` names a config of the installed package).
 
 With ``--plan`` (no ``--workdir`` needed) it prints what every round of the run will see and
 every problem found, and stops (:mod:`mejax.plan`; ``--plan_json=FILE`` also writes it as JSON);
-the exit status is 1 when a problem makes the run impossible.
+the exit status is 1 when a problem makes the run impossible (installed: ``mejax-plan``).
 
 Runs (or resumes) the experiment of the config in DIR (:func:`mejax.experiment.run`): a deep
 model, or a hand-crafted baseline when the config has a ``baseline`` block. Any
@@ -41,8 +42,36 @@ flags.mark_flags_as_required(["config"])
 PACKAGE_DIR = str(Path(__file__).resolve().parent)
 
 
+PLATFORM_FLAG = "--config.require_platform"
+_platform: list[str] = []  # the value of --config.require_platform, applied in main
+
+
+def _resolve_arguments(argv: list[str]) -> list[str]:
+    """``argv`` with ``--config``'s value resolved (a config's name, ``--config=stapf``, to its
+    installed file: :func:`mejax.config_args.config_file`) and ``--config.require_platform=...``
+    taken out (a field no config file defines: :func:`main` sets it)."""
+    from mejax import config_args
+
+    resolved, rest = [], list(argv)
+    while rest:
+        argument = rest.pop(0)
+        if argument in ("--config", PLATFORM_FLAG) and rest:
+            argument = f"{argument}={rest.pop(0)}"
+        if argument.startswith("--config="):
+            argument = "--config=" + config_args.config_file(argument.split("=", 1)[1])
+        if argument.startswith(PLATFORM_FLAG + "="):
+            _platform[:] = [argument.split("=", 1)[1]]
+            continue
+        resolved.append(argument)
+    return resolved
+
+
 def parse_flags(argv: list[str]) -> list[str]:
     """absl's flag parsing, with a plain message for an unknown ``--config.KEY`` override."""
+    resolved = _resolve_arguments(argv)
+    if list(argv) == sys.argv:  # the config flag finds its overrides in sys.argv
+        sys.argv[:] = resolved
+    argv = resolved
     try:
         return app.parse_flags_with_usage(argv)
     except (AttributeError, KeyError) as error:
@@ -210,6 +239,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     verbosity = flags.FLAGS["verbosity"]
     configure_console(verbosity.value if verbosity.present else None)
+    if _platform:
+        config_checks.require_platform(_CONFIG.value, _platform[0])
     import jax
 
     if _MULTIHOST.value:
@@ -240,5 +271,16 @@ def main(argv):
     print(f"{headline}; see {_WORKDIR.value}/results.md")
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The ``mejax-train`` command: ``python -m mejax.main``."""
     app.run(main, flags_parser=parse_flags)
+
+
+def plan_cli() -> None:
+    """The ``mejax-plan`` command: ``python -m mejax.main --plan``."""
+    sys.argv.insert(1, "--plan")
+    cli()
+
+
+if __name__ == "__main__":
+    cli()

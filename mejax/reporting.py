@@ -148,10 +148,31 @@ class MetricWriter:
             self._summary.close()
 
 
-def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> None:
+def _selected_steps(chosen) -> list[int]:
+    """The distinct steps of a round's ``selected_step``: one step, or one per model (a dict or
+    a list); a model that kept no step (None) adds none."""
+    if isinstance(chosen, dict):
+        chosen = list(chosen.values())
+    elif not isinstance(chosen, list | tuple):
+        chosen = [chosen]
+    return sorted({int(v) for v in chosen if isinstance(v, int | float) and v == v})
+
+
+def plot_curves(
+    metrics_file: Path,
+    out: Path,
+    score_name: str = "score",
+    selected: dict[str, object] | None = None,
+) -> None:
     """Plots training loss and the validation score (``val/score``, the task's model-selection
     score: average F1 over AUs, UF1, ...) per round from ``metrics.jsonl`` into a PNG. A run whose
-    rounds were all shorter than ``train.log_every_steps`` logged nothing: its figure says so."""
+    rounds were all shorter than ``train.log_every_steps`` logged nothing: its figure says so.
+
+    Args:
+      selected: round name -> its ``selected_step`` in ``results.json`` (a step, or one per
+        model): each selected step is marked on that round's validation curve (a star where it
+        was evaluated, a dotted line in the round's colour on both panels).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,14 +180,27 @@ def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> Non
 
     records = read_metrics(metrics_file)
     rounds = sorted({r["round"] for r in records})
+    selected = selected or {}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    marked = False
     for name in rounds:
         train = [r for r in records if r["round"] == name and "loss" in r]
         val = [r for r in records if r["round"] == name and "val/score" in r]
         axes[0].plot([r["step"] for r in train], [r["loss"] for r in train], label=name)
-        axes[1].plot([r["step"] for r in val], [r["val/score"] for r in val], "o-", label=name)
+        (line,) = axes[1].plot(
+            [r["step"] for r in val], [r["val/score"] for r in val], "o-", label=name
+        )
+        scores = {r["step"]: r["val/score"] for r in val}
+        for step in _selected_steps(selected.get(name, [])):
+            for axis in axes:
+                axis.axvline(step, color=line.get_color(), linestyle=":", linewidth=1)
+            if step in scores:
+                axes[1].plot(step, scores[step], "*", color=line.get_color(), markersize=14,
+                             markeredgecolor="black", zorder=3)  # fmt: skip
+            marked = True
+    title = f"validation {score_name}" + (" (star, dotted: selected step)" if marked else "")
     axes[0].set(title="training loss (mean over models)", xlabel="step", yscale="log")
-    axes[1].set(title=f"validation {score_name}", xlabel="step", ylim=(0, 1))
+    axes[1].set(title=title, xlabel="step", ylim=(0, 1))
     for axis in axes:
         if rounds:
             axis.legend()
@@ -186,13 +220,21 @@ def plot_curves(metrics_file: Path, out: Path, score_name: str = "score") -> Non
 
 def write_results(workdir: Path, results: dict, task) -> None:
     """Writes a finished experiment's reports into ``workdir``, each atomically: ``results.json``,
-    the task's ``results.md`` (and figures) and, for a run that logged metrics, ``curves.png``.
+    the task's ``results.md`` (and figures) and, for a run that logged metrics, ``curves.png``
+    (each round's selected step marked).
 
     The numbers are the task's (:meth:`mejax.tasks.Task.summarize`): each test clip predicted
     by the model(s) of the round that held it out, selected on that round's validation side (or
-    at the last step, ``train.selection=last``), never on the test side."""
+    at the last step, ``train.selection=last``), never on the test side. ``results`` gains
+    ``"environment"``: the Python, library versions and devices of this process
+    (:func:`mejax.environment.describe`)."""
+    from mejax import environment
+
     workdir = Path(workdir)
+    results["environment"] = environment.describe()
     write_text(workdir / "results.json", json.dumps(results, indent=2))
     task.write_reports(workdir, results)
     if (workdir / "metrics.jsonl").exists():
-        plot_curves(workdir / "metrics.jsonl", workdir / "curves.png", task.score_name)
+        selected = {r["name"]: r["selected_step"] for r in results.get("rounds", [])
+                    if "name" in r and "selected_step" in r}  # fmt: skip
+        plot_curves(workdir / "metrics.jsonl", workdir / "curves.png", task.score_name, selected)

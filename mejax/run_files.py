@@ -37,8 +37,9 @@ def _flatten(config: dict, prefix: str = "") -> dict:
 
 
 # How the steps are run, not what they compute (up to float rounding): a run may resume with
-# other values (e.g. started fold-parallel on a GPU, finished one fold at a time on a laptop).
-EXECUTION_SETTINGS = ("train.models_per_step", "train.folds_per_step")
+# other values (e.g. started fold-parallel on a GPU, finished one fold at a time on a laptop;
+# require_platform only checks where it runs).
+EXECUTION_SETTINGS = ("train.models_per_step", "train.folds_per_step", "require_platform")
 
 
 class AnotherConfig(ValueError):

@@ -69,7 +69,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from absl import logging
 
-from mejax.datasets import aus, features, readers
+from mejax.datasets import aus, features, local_build, readers
 from mejax.preprocess import cached, face
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -504,7 +504,7 @@ def variant_configs(
     ]
 
 
-class ManualBuilder(tfds.core.GeneratorBasedBuilder):
+class ManualBuilder(local_build.LocalBuild, tfds.core.GeneratorBasedBuilder):
     """Base of the licensed databases' builders: subclasses implement :meth:`_clips`."""
 
     def _info(self) -> tfds.core.DatasetInfo:

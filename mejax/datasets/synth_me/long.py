@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mejax.datasets import long_video
+from mejax.datasets import local_build, long_video
 from mejax.datasets.synth_me import render
 from mejax.datasets.synth_me.synth_me import subject_name
 
@@ -554,7 +554,7 @@ def generate_video(
 # --------------------------------------------------------------------------------------
 
 
-class SynthMeLong(tfds.core.GeneratorBasedBuilder):
+class SynthMeLong(local_build.LocalBuild, tfds.core.GeneratorBasedBuilder):
     """Long synthetic videos with micro- and macro-expression intervals, for spotting."""
 
     VERSION = tfds.core.Version("1.0.0")

@@ -24,7 +24,7 @@ import functools
 import cv2
 import tensorflow_datasets as tfds
 
-from mejax.datasets import aus, features
+from mejax.datasets import aus, features, local_build
 from mejax.datasets.synth_me import render
 
 _MAX_SUBJECTS = 99  # split names are two-digit
@@ -90,7 +90,7 @@ def database_name(expression: str = "micro") -> str:
     return _KINDS[expression][1]
 
 
-class SynthMe(tfds.core.GeneratorBasedBuilder):
+class SynthMe(local_build.LocalBuild, tfds.core.GeneratorBasedBuilder):
     """Synthetic micro-expression clips with AU, objective-class and emotion labels."""
 
     VERSION = tfds.core.Version("1.3.0")
