@@ -9,12 +9,20 @@ protocol by default, SCA's 4-fold with the argument ``casme2,sca`` (etc.); per-A
     python -m mejax.main --config=configs/hog3d.py --workdir=runs/hog3d                # synth_me
     python -m mejax.main --config=configs/hog3d.py:casme2 --workdir=runs/hog3d_casme2
 
-Arguments: `synth` (default; under a minute on 2 CPU cores), `synth_tiny` (tests), `casme2`,
-`casme`, `samm` (paper setting, 10 TIM frames at 224^2). The dodecahedron (12 bins):
+Arguments: `synth` (default; under a minute on 2 CPU cores), `casme2`, `casme`,
+`samm` (paper setting, 10 TIM frames at 224^2). The dodecahedron (12 bins):
 ``--config.baseline.descriptor.polyhedron=dodecahedron``.
+
+The setting is the hand-crafted baselines' one, stated once in ``configs/lbp_top.py``
+(``hand_crafted``), with this descriptor.
 """
 
-from mejax.baselines import presets
+from pathlib import Path
+
+from mejax import config_args
+
+# The baselines' setting (configs/lbp_top.py), loaded by its path as mejax.main loads a config.
+LBP_TOP = config_args.load_module(Path(__file__).with_name("lbp_top.py"))
 
 DESCRIPTOR = {
     "name": "hog3d",
@@ -24,8 +32,8 @@ DESCRIPTOR = {
     "norm": "descriptor",
 }
 
-ARGS = presets.ARGS  # the argument's token groups (mejax.paper_settings)
+ARGS = LBP_TOP.ARGS  # the argument's token groups (mejax.paper_settings)
 
 
 def get_config(arg=None):
-    return presets.baseline("HOG3D", DESCRIPTOR, arg)
+    return LBP_TOP.hand_crafted(arg, name="HOG3D", descriptor=DESCRIPTOR, stap_row=False)

@@ -10,12 +10,20 @@ baselines.)
     python -m mejax.main --config=configs/hog3d_polikovsky.py --workdir=runs/3dhog     # synth_me
     python -m mejax.main --config=configs/hog3d_polikovsky.py:casme2 --workdir=runs/3dhog_casme2
 
-Arguments: `synth` (default; under a minute on 2 CPU cores), `synth_tiny` (tests), `casme2`,
-`casme`, `samm` (10 TIM frames at 224^2). The joint theta x phi histogram:
+Arguments: `synth` (default; under a minute on 2 CPU cores), `casme2`, `casme`,
+`samm` (10 TIM frames at 224^2). The joint theta x phi histogram:
 ``--config.baseline.descriptor.layout=joint``.
+
+The setting is the hand-crafted baselines' one, stated once in ``configs/lbp_top.py``
+(``hand_crafted``), with this descriptor.
 """
 
-from mejax.baselines import presets
+from pathlib import Path
+
+from mejax import config_args
+
+# The baselines' setting (configs/lbp_top.py), loaded by its path as mejax.main loads a config.
+LBP_TOP = config_args.load_module(Path(__file__).with_name("lbp_top.py"))
 
 DESCRIPTOR = {
     "name": "hog3d_polikovsky",
@@ -25,8 +33,8 @@ DESCRIPTOR = {
     "norm": "l1",
 }
 
-ARGS = presets.ARGS  # the argument's token groups (mejax.paper_settings)
+ARGS = LBP_TOP.ARGS  # the argument's token groups (mejax.paper_settings)
 
 
 def get_config(arg=None):
-    return presets.baseline("3DHOG", DESCRIPTOR, arg)
+    return LBP_TOP.hand_crafted(arg, name="3DHOG", descriptor=DESCRIPTOR, stap_row=False)

@@ -10,11 +10,19 @@ C = 1000; SCA's row (its 4-fold protocol, C selected on the validation fold) wit
     python -m mejax.main --config=configs/lpq_top.py --workdir=runs/lpq_top            # synth_me
     python -m mejax.main --config=configs/lpq_top.py:casme2 --workdir=runs/lpq_top_casme2
 
-Arguments: `synth` (default; about a minute on 2 CPU cores), `synth_tiny` (tests), `casme2`,
-`casme`, `samm` (paper setting, 10 TIM frames at 224^2).
+Arguments: `synth` (default; about a minute on 2 CPU cores), `casme2`, `casme`,
+`samm` (paper setting, 10 TIM frames at 224^2).
+
+The setting is the hand-crafted baselines' one, stated once in ``configs/lbp_top.py``
+(``hand_crafted``), with this descriptor.
 """
 
-from mejax.baselines import presets
+from pathlib import Path
+
+from mejax import config_args
+
+# The baselines' setting (configs/lbp_top.py), loaded by its path as mejax.main loads a config.
+LBP_TOP = config_args.load_module(Path(__file__).with_name("lbp_top.py"))
 
 DESCRIPTOR = {
     "name": "lpq_top",
@@ -25,8 +33,8 @@ DESCRIPTOR = {
     "norm": "l1",
 }
 
-ARGS = presets.ARGS  # the argument's token groups (mejax.paper_settings)
+ARGS = LBP_TOP.ARGS  # the argument's token groups (mejax.paper_settings)
 
 
 def get_config(arg=None):
-    return presets.baseline("LPQ-TOP", DESCRIPTOR, arg)
+    return LBP_TOP.hand_crafted(arg, name="LPQ-TOP", descriptor=DESCRIPTOR, stap_row=True)

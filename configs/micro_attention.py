@@ -21,18 +21,17 @@ micro-expressions with each protocol's settings (Sec. 4.1-4.2):
 The argument is comma-separated tokens, each optional:
 
 - a database: ``synth`` (default: ``synth_me/small``, objective classes I-V, the four rounds
-  of a subject-independent 4-fold protocol, 64^2 apex frames cropped to 56^2), ``synth_tiny``
-  (tests), ``megc2018`` (CASME II + SAMM, classes I-V: ``hde``, Table 2, the default, or
-  ``cde``, Table 4), ``casme2``, ``samm`` (classes I-V) or ``smic`` (its 3 classes), each LOSO
-  (Table 6);
+  of a subject-independent 4-fold protocol, 64^2 apex frames cropped to 56^2), ``megc2018``
+  (CASME II + SAMM, classes I-V: ``hde``, Table 2, the default, or ``cde``, Table 4),
+  ``casme2``, ``samm`` (classes I-V) or ``smic`` (its 3 classes), each LOSO (Table 6);
 - the row: ``ma`` (default: with the micro-attention units) or ``resnet`` (without them: the
   "ResNet" rows). The "complex attention" rows compare with a network the paper cites ([29])
   but does not specify, so mejax has no such row;
 - ``pretrain``: stage 1 instead, on the macro-expression databases of the database's family
-  (``synth``: ``synth_me/macro``; ``synth_tiny``: ``synth_me/macro_tiny``; a paper database:
-  the ``peak`` frames of CK+, Oulu-CASIA, JAFFE and MUG, whichever micro database is named),
-  the five basic emotions, no attention units, a random 9:1 train/validation split of the
-  frames (``protocol=pretrain``; no test side).
+  (``synth``: ``synth_me/macro``; a paper database: the ``peak`` frames of CK+, Oulu-CASIA,
+  JAFFE and MUG, whichever micro database is named), the five basic emotions, no attention
+  units, a random 9:1 train/validation split of the frames (``protocol=pretrain``; no test
+  side).
 
 The paper settings (Sec. 4.1), and the choices where it is silent:
 
@@ -90,8 +89,9 @@ import ml_collections
 from mejax import config_args, presets
 from mejax.weights import pretrained
 
+# The argument's token groups (mejax.paper_settings).
 ARGS = {
-    "database": config_args.databases("synth", "synth_tiny", "megc2018", "casme2", "samm", "smic"),
+    "database": config_args.databases("synth", "megc2018", "casme2", "samm", "smic"),
     "protocol": config_args.choice(("hde", "cde"), default=None),
     "row": config_args.choice(("ma", "resnet"), default="ma"),
     "pretrain": config_args.flag("pretrain", "stage 1 on the macro-expression databases"),
@@ -99,10 +99,9 @@ ARGS = {
 # The macro-expression databases of stage 1 (their ``peak`` frames) per database family.
 MACRO = {
     "synth": ("synth_me/macro", ()),
-    "synth_tiny": ("synth_me/macro_tiny", ()),
     "paper": ("ckplus/peak", ("oulu_casia/peak", "jaffe/peak", "mug/peak")),
 }
-# Stage 2 per protocol: batch, lr, weight decay, augmentation (Sec. 4.1).
+# Stage 2 per protocol: batch, lr, weight decay, augmentation, crop (Sec. 4.1).
 COLOR_ROTATION = {"max_color_shift": 20.0, "max_rotation": 8.0}
 PROTOCOLS = {
     "hde": (10, 1e-4, 3e-2, COLOR_ROTATION, "random"),
@@ -117,106 +116,85 @@ def get_config(arg=None):
     database, pretrain = args["database"], args["pretrain"]
     if args["protocol"] and (database != "megc2018" or pretrain):
         raise ValueError(f"config argument {arg!r}: hde / cde are protocols of megc2018")
-    synthetic = database in config_args.SYNTHETIC
+    synth = database == "synth"
     attention = args["row"] == "ma" and not pretrain
+    # Stage 2's protocol and its settings (stage 1 keeps the protocol's evaluation batch).
+    protocol = args["protocol"] or ("hde" if database == "megc2018" else "loso")
+    batch, lr, decay, photometric, crop_mode = PROTOCOLS[protocol]
+    # Stage 1's augmentation; on synth, smoothing windows scaled from 224^2 to 64^2 frames
+    # (6 -> 2).
+    stage1_photometric = {**STAGE1_PHOTOMETRIC, "max_smoothing": 2} if synth else STAGE1_PHOTOMETRIC
+
     c = ml_collections.ConfigDict()
     c.name = "ResNet (stage 1)" if pretrain else ("MA" if attention else "ResNet")
     c.seed = 0
-    c.init_from = ""
-    c.dataset = presets.dataset_block(database)
-    if database == "casme2":  # objective classes: the 2019 sheet's (the 2014 sheet has none)
-        c.dataset.name = "casme2/cropped"
-    c.dataset.extra = ()
-    c.input = ml_collections.ConfigDict(
-        {
-            "variant": "apex",
-            "image_size": 240,
-            "crop_size": 224,
-            "crop_mode": "random",
-            "gray": True,
-            "raw_pixels": True,
-            "photometric": {},
-            "flip": False,
-            "num_frames": 1,
-        }
-    )
-    c.model = ml_collections.ConfigDict(
-        {
-            "name": "micro_attention",
-            "attention": attention,
-            "width": 1.0,
-            "dtype": "float32",
-            "bn_momentum": 0.9,
-        }
-    )
-    label_set = "emotion" if database == "smic" else "objective_5"
-    classes = ("negative", "positive", "surprise") if database == "smic" else ()
-    c.task = ml_collections.ConfigDict(
-        {"name": "mer", "label_set": label_set, "classes": classes, "class_weights": ""}
-    )
-    protocol = args["protocol"] or ("hde" if database == "megc2018" else "loso")
-    c.protocol = ml_collections.ConfigDict({"name": protocol, "rounds": ()})
-    batch, lr, decay, photometric, crop_mode = PROTOCOLS[protocol]
+    # Stage 2 of a paper database starts from stage 1 (or ImageNet): no silent random start.
+    c.init_from = "" if pretrain or synth else pretrained.REQUIRED
+
+    c.dataset = ml_collections.ConfigDict()
+    if pretrain:
+        c.dataset.name, c.dataset.extra = MACRO["synth" if synth else "paper"]
+    else:
+        # Objective classes on casme2: the 2019 sheet's (the 2014 sheet has none).
+        c.dataset.name = "casme2/cropped" if database == "casme2" else config_args.builder(database)
+        c.dataset.extra = ()
+    c.dataset.data_dir = ""
+    c.dataset.manual_dir = ""
+
+    c.input = ml_collections.ConfigDict()
+    c.input.variant = "apex"
+    c.input.image_size = 64 if synth else 240
+    c.input.crop_size = 56 if synth else 224
+    c.input.crop_mode = "random" if pretrain else crop_mode
+    c.input.gray = True
+    c.input.raw_pixels = True
+    c.input.photometric = stage1_photometric if pretrain else photometric
+    c.input.flip = False
+    c.input.num_frames = 1
+
+    c.model = ml_collections.ConfigDict()
+    c.model.name = "micro_attention"
+    c.model.attention = attention
+    c.model.width = 0.5 if synth else 1.0
+    c.model.dtype = "float32"
+    c.model.bn_momentum = 0.9
+
+    c.task = ml_collections.ConfigDict()
+    c.task.name = "mer"
+    # Stage 1: the five basic emotions, whatever the classes of stage 2.
+    smic = database == "smic" and not pretrain
+    c.task.label_set = "basic_5" if pretrain else ("emotion" if smic else "objective_5")
+    c.task.classes = ("negative", "positive", "surprise") if smic else ()
+    c.task.class_weights = ""
+
+    c.protocol = ml_collections.ConfigDict()
+    c.protocol.name = "pretrain" if pretrain else ("subject_kfold" if synth else protocol)
+    c.protocol.rounds = ()
+    if pretrain:
+        c.protocol.holdout = 0.1  # a random 9:1 train/validation split of the frames
+
+    # On synth, stage 1: about 90 frames of synth_me/macro in classes I-V, one batch of 50 per
+    # epoch; at the paper's 0.01 the training loss barely moved in 300 steps. Stage 2: the rate
+    # chosen on validation UF1 among 1e-3 (the LOSO setting's), 3e-3, 1e-2 and 3e-2 (the module
+    # docstring).
     c.optimizer = presets.sgd_optimizer(
-        learning_rate=lr,
-        weight_decay=decay,
+        learning_rate=(0.05 if synth else 0.01) if pretrain else (3e-3 if synth else lr),
+        weight_decay=0.0 if pretrain else decay,
         schedule="step",
-        decay_every_epochs=10,
+        decay_every_epochs=(100 if synth else 20) if pretrain else 10,
         decay_factor=0.1,
     )
-    c.train = presets.train_block(batch_size=batch, num_epochs=30)
-    c.train.selection = "last"
-    c.train.balance_classes = True
-    c.train.balance_epoch = "largest"  # an epoch: every class resampled up to the largest
-    c.input.photometric = photometric
-    c.input.crop_mode = crop_mode
-    if pretrain:
-        name, extra = MACRO[database if synthetic else "paper"]
-        c.dataset.name, c.dataset.extra = name, extra
-        c.task.label_set = "basic_5"
-        c.task.classes = ()  # the five basic emotions, whatever the classes of stage 2
-        c.protocol = ml_collections.ConfigDict({"name": "pretrain", "rounds": (), "holdout": 0.1})
-        c.optimizer.learning_rate = 0.01
-        c.optimizer.weight_decay = 0.0
-        c.optimizer.decay_every_epochs = 20
-        c.train.batch_size = 50
-        c.train.num_epochs = 60
-        c.train.selection = "validation"
-        c.train.balance_classes = False
-        c.input.photometric = STAGE1_PHOTOMETRIC
-        c.input.crop_mode = "random"
-    if not (pretrain or synthetic):
-        # Stage 2 starts from stage 1 (or ImageNet): no silent random start.
-        c.init_from = pretrained.REQUIRED
-    presets.synthetic(c, database)
-    if synthetic:
-        c.input.image_size, c.input.crop_size = (64, 56) if database == "synth" else (48, 40)
-        c.protocol.name = "pretrain" if pretrain else "subject_kfold"
-        c.train.selection = "validation"
-    if database == "synth":
-        c.model.width = 0.5
-        c.protocol.rounds = ()
-        c.train.eval_batch_size = 30
-        if pretrain:
-            # About 90 frames of synth_me/macro in classes I-V: one batch of 50 per epoch. At
-            # the paper's 0.01 the training loss barely moved in 300 steps; smoothing windows
-            # scaled from 224^2 to 64^2 frames (6 -> 2).
-            c.optimizer.learning_rate = 0.05
-            c.train.num_epochs = 150
-            c.optimizer.decay_every_epochs = 100
-            c.train.eval_every_epochs = 10
-            c.input.photometric = {**STAGE1_PHOTOMETRIC, "max_smoothing": 2}
-        else:
-            # Chosen on validation UF1 among 1e-3 (the LOSO setting's), 3e-3, 1e-2 and 3e-2
-            # (the module docstring).
-            c.optimizer.learning_rate = 3e-3
-            c.train.num_epochs = 20
-    elif database == "synth_tiny":
-        c.model.name = "micro_attention_tiny"
-        del c.model["width"]
-        c.train.batch_size = 8
-        c.train.eval_batch_size = 4
-        c.protocol.name = "pretrain" if pretrain else "loso"
-        # The classes the training side of every round of synth_me/tiny holds.
-        c.task.classes = ("happiness", "anger", "disgust") if pretrain else ("I", "II", "III")
+    # On synth the last partial batch of an epoch is dropped, as the synthetic figures of the
+    # README were made.
+    c.train = presets.train_block(
+        batch_size=50 if pretrain else batch,
+        num_epochs=(150 if synth else 60) if pretrain else (20 if synth else 30),
+        last_batch="drop" if synth else "fill",
+        eval_batch_size=30 if synth else batch,
+        eval_every_epochs=10 if synth and pretrain else 1,
+        log_every_steps=5 if synth else 10,
+        selection="validation" if pretrain or synth else "last",
+        balance_classes=not pretrain,
+        balance_epoch="largest",  # an epoch: every class resampled up to the largest
+    )
     return c.lock()

@@ -13,7 +13,7 @@ A config file::
     from mejax import config_args
 
     ARGS = {
-        "database": config_args.databases("synth", "synth_tiny", "megc2019", "casme2"),
+        "database": config_args.databases("synth", "megc2019", "casme2"),
         "input": config_args.choice(("flow", "apex"), default="flow"),
         "protocol": config_args.choice(("loso", "hde", "cde"), default=None),
         "tim": config_args.flag("tim"),
@@ -34,8 +34,8 @@ Groups:
 - :func:`choice` -- one of a few tokens, or ``default=None`` for "none given".
 - :func:`flag` -- a single token: ``True`` when given, ``False`` otherwise.
 
-The overrides every config family applies on the synthetic databases (``synth``,
-``synth_tiny``) are :func:`mejax.presets.synthetic`.
+A config file states its paper settings and its synthetic setting (``synth``) itself; the blocks
+the config files share are :mod:`mejax.presets`.
 """
 
 from __future__ import annotations
@@ -50,8 +50,6 @@ from typing import Any
 DATABASES = {
     # The embedded synthetic database (mejax/datasets/synth_me), sized for a CPU.
     "synth": "synth_me/small",
-    # Its smallest config, for tests.
-    "synth_tiny": "synth_me/tiny",
     # CASME II with the 2014 coding sheet, whose AU labels STAP's Table II counts (AU4 129,
     # AU1 26, AU2 21).
     "casme2": "casme2/cropped_2014",
@@ -65,7 +63,6 @@ DATABASES = {
     "megc2019": "megc2019/cropped",
     "megc2018": "megc2018/cropped",
 }
-SYNTHETIC = ("synth", "synth_tiny")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,8 @@
 Both AU-detection papers evaluate a different AU set, and sometimes a different subset of the
 clips, per table: one AU list per database does not reproduce either. This module holds, for each
 table, the AUs it reports, the number of clips the paper gives, and the rule that selects the
-clips; the configs (:mod:`mejax.presets`) take their ``task`` block from here.
+clips; the config files (``configs/*.py``, through :mod:`mejax.presets`) take their ``task`` block
+from here.
 
 STAP -- Li, Huang, Zhao, "Micro-expression Action Unit Detection with Spatio-temporal Adaptive
 Pooling", arXiv:1907.05023, Sec. IV-A and Tables II-VII:

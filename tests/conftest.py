@@ -32,11 +32,11 @@ def tiny_data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def stapf_tiny_cli_run(tmp_path_factory) -> dict:
     """A run started as a user starts one, ``python -m mejax.main
-    --config=configs/stapf.py:synth_tiny`` (STAPF, rounds 0 and 1, building synth_me/tiny in its
-    own data_dir first), once per test process: the console tests read its output and the
-    predict tests apply its models; those tests are marked
-    ``xdist_group("stapf_tiny_cli_run")`` so that ``pytest -n`` runs them in one process, which
-    then runs it once. Returns {"workdir", "data_dir", "command", "returncode",
+    --config=tests/tiny_configs.py:stapf`` (STAPF's tiny config, rounds 0 and 1, building
+    synth_me/tiny in its own data_dir first), once per test process: the console tests read its
+    output and the predict tests apply its models; those tests are marked
+    ``xdist_group("stapf_tiny_cli_run")`` so that ``pytest -n`` runs them in one process,
+    which then runs it once. Returns {"workdir", "data_dir", "command", "returncode",
     "stdout", "stderr"}, the outputs decoded from bytes (text mode would turn the progress bars'
     carriage returns into new lines)."""
     import subprocess
@@ -45,7 +45,7 @@ def stapf_tiny_cli_run(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("stapf_cli")
     workdir, data_dir = root / "run", root / "tfds"
     command = [
-        sys.executable, "-m", "mejax.main", "--config=configs/stapf.py:synth_tiny",
+        sys.executable, "-m", "mejax.main", "--config=tests/tiny_configs.py:stapf",
         f"--workdir={workdir}", f"--config.dataset.data_dir={data_dir}",
     ]  # fmt: skip
     run = subprocess.run(command, cwd=REPO, capture_output=True, timeout=1200)

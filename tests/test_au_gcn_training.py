@@ -10,6 +10,7 @@ from test_mer import config_file
 
 from mejax import au_graph, experiment, input_pipeline, tasks
 from mejax.clipset import ClipSet
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,7 +103,7 @@ def test_augmented_flows_train_all_pairs_and_evaluate_the_plain_one():
 
 
 def test_synthetic_config_trains_with_augmented_flows_and_reports_au_f1(tmp_path, tiny_data_dir):
-    config = config_file("au_gcn", "synth_tiny")
+    config = tiny_configs.tiny("au_gcn").unlock()
     config.dataset.data_dir = str(tiny_data_dir)
     config.protocol.rounds = (0,)
     assert config.input.flow_augment == "aug70"

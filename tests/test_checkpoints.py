@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mejax import checkpointing, config_args, experiment, presets
-from tests.conftest import REPO
+from mejax import checkpointing, experiment
+from tests import tiny_configs
 
 TARGET = {"a": jnp.zeros(4), "b": jnp.zeros(3)}
 
@@ -92,10 +92,10 @@ def test_a_second_run_in_a_workdir_is_refused_naming_the_first(tmp_path):
     try:
         with pytest.raises(checkpointing.WorkdirInUse, match=rf"pid {holder.pid} on host"):
             checkpointing.acquire_lock(tmp_path)
-        config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny")
+        config = tiny_configs.tiny("stapf")
         with pytest.raises(checkpointing.WorkdirInUse, match="in use by another run"):
             experiment.run(config, tmp_path)
-        baseline = config_args.load_file(REPO / "configs/lbp_top.py", "synth_tiny")
+        baseline = tiny_configs.tiny("lbp_top")
         with pytest.raises(checkpointing.WorkdirInUse, match="in use by another run"):
             experiment.run(baseline, tmp_path)
     finally:

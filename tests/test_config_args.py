@@ -10,12 +10,12 @@ import tensorflow_datasets as tfds
 from mejax import config_args
 
 GROUPS = {
-    "database": config_args.databases("synth", "synth_tiny", "megc2019", "casme2"),
+    "database": config_args.databases("synth", "megc2018", "megc2019", "casme2"),
     "input": config_args.choice(("flow", "apex"), default="flow"),
     "protocol": config_args.choice(("loso", "hde", "cde"), default=None),
     "tim": config_args.flag("tim"),
 }
-CHOICES = ("synth", "synth_tiny", "megc2019", "casme2", "flow", "apex", "loso", "hde", "cde", "tim")
+CHOICES = ("synth", "megc2018", "megc2019", "casme2", "flow", "apex", "loso", "hde", "cde", "tim")
 
 
 def test_defaults():

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from mejax import config_checks, experiment, presets
+from mejax import config_checks, experiment
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_config(**overrides):
-    config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny").unlock()
+    config = tiny_configs.tiny("stapf").unlock()
     config.update_from_flattened_dict(overrides)
     return config.lock()
 
@@ -132,7 +133,7 @@ def test_override_error_names_the_override_and_the_key():
 
 def test_main_explains_an_unknown_override_key(tmp_path):
     command = [
-        sys.executable, "-m", "mejax.main", "--config=configs/stapf.py:synth_tiny",
+        sys.executable, "-m", "mejax.main", "--config=tests/tiny_configs.py:stapf",
         f"--workdir={tmp_path}", "--config.train.num_epoch=3",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
@@ -142,7 +143,7 @@ def test_main_explains_an_unknown_override_key(tmp_path):
 
 
 def test_sca_paper_setting_without_weights_stops_naming_both_ways_forward(tmp_path):
-    config = presets.sca("casme2")
+    config = tiny_configs.config("sca", "casme2")
     with pytest.raises(config_checks.ConfigError) as error:
         config_checks.check(config, tmp_path / "run")
     assert "--config.init_from=/path/to/r3d18_K_200ep.pth" in str(error.value)
@@ -155,7 +156,7 @@ def test_sca_paper_setting_without_weights_stops_naming_both_ways_forward(tmp_pa
 @pytest.mark.parametrize("case", ["unknown model", "another config", "not built"])
 def test_known_errors_are_a_fatal_message_without_a_traceback(tmp_path, case):
     workdir = tmp_path / "run"
-    config, overrides = "configs/sca.py:synth_tiny", []
+    config, overrides = "tests/tiny_configs.py:sca", []
     if case == "unknown model":
         overrides = ["--config.model.name=nosuchmodel"]
         expected = "model.name = 'nosuchmodel': no such model"

@@ -13,6 +13,7 @@ import ml_collections
 import pytest
 
 from mejax import input_pipeline, models, optim, presets, tasks
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,6 +21,10 @@ CONFIG_FILES = sorted((REPO / "configs").glob("*.py"))
 
 
 def load_config(path, arg):
+    """``configs/<path>:<arg>``; ``tiny[,<tokens>]`` the tests' tiny config of the file
+    (tests/tiny_configs.py)."""
+    if arg and arg.split(",")[0] == "tiny":
+        return tiny_configs.tiny(path.stem, arg.partition(",")[2])
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -31,8 +36,8 @@ def test_the_four_stap_rows_exist():
 
 
 # Arguments each deep-model config file is checked with (baseline configs have their own tests).
-SCA_ARGS = [None, "synth_tiny", "casme2", "casme2,r50,sca_max", "samm,r101,sca_concat",
-            "casme,none", "sa", "ca", "sca_avg", "sca_max,r50,synth_tiny"]  # fmt: skip
+SCA_ARGS = [None, "tiny", "casme2", "casme2,r50,sca_max", "samm,r101,sca_concat",
+            "casme,none", "sa", "ca", "sca_avg", "tiny,sca_max,r50"]  # fmt: skip
 
 
 def deep_config_cases():
@@ -41,7 +46,8 @@ def deep_config_cases():
             continue
         if path.stem in ("mer_resnet", "neural_mer", "au_gcn", "micro_attention"):
             continue  # test_mer_resnet_config_builds, test_neural_mer_config_builds, ...
-        args = SCA_ARGS if path.stem == "sca" else [None, *presets.ARGS]
+        tiny = ["tiny"] if path.stem in tiny_configs.STAP_FAMILY else []
+        args = SCA_ARGS if path.stem == "sca" else [None, *tiny, *presets.ARGS]
         yield from (pytest.param(path, arg, id=f"{path.stem}:{arg}") for arg in args)
 
 
@@ -90,7 +96,7 @@ def test_paper_setting():
 def test_unknown_config_argument_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown config argument 'casme3'.*casme2"):
         load_config(REPO / "configs" / "stapf.py", "casme3")
-    with pytest.raises(ValueError, match="two tokens of the group 'database'.*synth_tiny"):
+    with pytest.raises(ValueError, match="two tokens of the group 'database'.*samm"):
         load_config(REPO / "configs" / "stapf.py", "casme2,samm")
     with pytest.raises(ValueError, match="database 'megc2019' is not one this config takes"):
         load_config(REPO / "configs" / "stapf.py", "megc2019")
@@ -132,8 +138,8 @@ def test_paper_setting_reads_the_database_builder(arg, tmp_path):
     assert labels.any(), "the dummy annotations code some of the paper's AUs"
 
 
-MER_ARGS = [None, "synth_tiny", "apex", "megc2019", "megc2018,hde", "cde,megc2018", "casme2,r10",
-            "samm,apex", "smic"]  # fmt: skip
+MER_ARGS = [None, "tiny", "tiny,apex,r10", "apex", "megc2019", "megc2018,hde", "cde,megc2018",
+            "casme2,r10", "samm,apex", "smic"]  # fmt: skip
 
 
 @pytest.mark.parametrize("arg", MER_ARGS)
@@ -167,7 +173,7 @@ def test_mer_resnet_settings():
 
 @pytest.mark.parametrize(
     "arg",
-    [None, "synth_tiny", "megc2019", "megc2019,part_emr", "resnet_emr", "synth_tiny,part_emr"],
+    [None, "tiny", "megc2019", "megc2019,part_emr", "resnet_emr", "tiny,part_emr"],
 )
 def test_neural_mer_config_builds(arg):
     config = load_config(REPO / "configs" / "neural_mer.py", arg)
@@ -213,7 +219,7 @@ AU_GCN_ROWS = ["mer_augcn", "resnet18", "dual_inception", "au_feat", "rel_feat",
 @pytest.mark.parametrize(
     "arg",
     [f"megc2018,{row}" for row in AU_GCN_ROWS]
-    + ["synth", "synth_tiny", "synth,resnet18", "megc2018,cde", "megc2018,au_detection"],
+    + ["synth", "tiny", "tiny,resnet18", "synth,resnet18", "megc2018,cde", "megc2018,au_detection"],
 )
 def test_au_gcn_config_builds(arg):
     config = load_config(REPO / "configs" / "au_gcn.py", arg)
@@ -259,7 +265,7 @@ def test_au_gcn_paper_setting():
 
 @pytest.mark.parametrize(
     "arg",
-    ["synth", "synth_tiny", "synth,pretrain", "synth_tiny,pretrain", "synth,resnet",
+    ["synth", "tiny", "synth,pretrain", "tiny,pretrain", "synth,resnet",
      "megc2018", "megc2018,cde", "casme2", "samm,resnet", "smic", "casme2,pretrain"],
 )  # fmt: skip
 def test_micro_attention_config_builds(arg):

@@ -81,7 +81,7 @@ def test_round_lines_of_each_kind_of_run():
 @pytest.mark.slow
 @pytest.mark.xdist_group("stapf_tiny_cli_run")
 def test_a_run_fits_on_one_screen_and_verbosity_shows_the_libraries(stapf_tiny_cli_run):
-    # The session's run of configs/stapf.py:synth_tiny (tests/conftest.py), which builds its
+    # The session's run of tests/tiny_configs.py:stapf (tests/conftest.py), which builds its
     # database too; tests/test_predict.py applies its models.
     run = stapf_tiny_cli_run
     workdir, command = run["workdir"], run["command"]

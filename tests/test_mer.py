@@ -13,6 +13,7 @@ from mejax import experiment, input_pipeline, protocols, tasks, train
 from mejax.datasets import labels
 from mejax.preprocess import flow as flow_lib
 from mejax.weights import init_from
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,7 +27,7 @@ def config_file(name: str, arg: str):
 
 
 def mer_config(data_dir, **overrides):
-    config = config_file("mer_resnet", "synth_tiny")
+    config = tiny_configs.tiny("mer_resnet").unlock()
     config.dataset.data_dir = str(data_dir)
     config.aux_dataset.data_dir = str(data_dir)
     config.update_from_flattened_dict(overrides)
@@ -316,7 +317,7 @@ def test_builder_names_of_the_input_variants():
 
 
 def test_part_based_recogniser_with_adversarial_adaptation_trains(tmp_path, tiny_data_dir):
-    config = config_file("neural_mer", "synth_tiny")
+    config = tiny_configs.tiny("neural_mer").unlock()
     config.dataset.data_dir = config.aux_dataset.data_dir = str(tiny_data_dir)
     config.protocol.rounds = (0,)
     results = experiment.run(config.lock(), tmp_path)

@@ -15,6 +15,7 @@ from mejax import experiment, input_pipeline, models, tasks
 from mejax.datasets import labels
 from mejax.preprocess import augment
 from mejax.weights import init_from
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "mejax" / "datasets"
@@ -53,12 +54,12 @@ def test_photometric_augmentation_and_corner_crops():
 
 
 def test_staged_chain_pretrains_without_attention_and_fine_tunes_with_it(tmp_path, tiny_data_dir):
-    stage1 = config_file("micro_attention", "synth_tiny,pretrain")
+    stage1 = tiny_configs.tiny("micro_attention", "pretrain").unlock()
     assert not stage1.model.attention and stage1.task.label_set == "basic_5"
     stage1.dataset.data_dir = str(tiny_data_dir)
     first = experiment.run(stage1.lock(), tmp_path / "stage1")
     assert first["num_test_clips"] == 0 and first["protocol"] == "pretrain"
-    stage2 = config_file("micro_attention", "synth_tiny")
+    stage2 = tiny_configs.tiny("micro_attention").unlock()
     assert stage2.model.attention and stage2.train.balance_classes
     stage2.dataset.data_dir = str(tiny_data_dir)
     stage2.init_from = str(tmp_path / "stage1")

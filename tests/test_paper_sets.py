@@ -15,6 +15,7 @@ from conftest import SHARED
 from mejax import clipset, config_args, input_pipeline, paper_sets
 from mejax.datasets import aus as au_vocab
 from mejax.datasets import readers
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[1]
 ANNOTATIONS = SHARED / "annotations"
@@ -122,8 +123,9 @@ def test_baseline_rows_use_their_papers_tables(database):
 
 
 def test_synthetic_configs_keep_every_clip():
-    for stem, arg in (("stapf", "synth"), ("sca", "synth_tiny"), ("lbp_top", "synth,sca")):
+    for stem, arg in (("stapf", "synth"), ("sca", "synth"), ("lbp_top", "synth,sca")):
         assert load_config(stem, arg).task.samples == "all"
+    assert tiny_configs.tiny("sca").task.samples == "all"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from mejax import config_args, input_pipeline, paper_settings, plan, presets
+from mejax import config_args, input_pipeline, paper_settings, plan
+from tests import tiny_configs
 from tests.conftest import REPO
 
 
@@ -55,9 +56,9 @@ def test_drop_refuses_a_side_smaller_than_the_batch_and_names_fill():
 
 def test_paper_settings_fill_the_synthetic_ones_drop():
     for arg in ("casme2", "samm"):
-        assert presets.sca(arg).train.last_batch == "fill"
-        assert presets.stap_family("STAPF", "stap", "focal", arg).train.last_batch == "fill"
-    assert presets.sca("synth").train.last_batch == "drop"
+        assert tiny_configs.config("sca", arg).train.last_batch == "fill"
+        assert tiny_configs.config("stapf", arg).train.last_batch == "fill"
+    assert tiny_configs.config("sca", "synth").train.last_batch == "drop"
     neural = config_args.load_file(REPO / "configs/neural_mer.py", "megc2019")
     assert neural.train.last_batch == "fill"
 
@@ -82,7 +83,7 @@ def _tiny(config, data_dir):
 
 
 def test_plan_of_a_synthetic_run_counts_every_round(tiny_data_dir):
-    config = _tiny(presets.sca("synth_tiny"), tiny_data_dir)
+    config = _tiny(tiny_configs.tiny("sca"), tiny_data_dir)
     result = plan.plan(config)
     assert not result.impossible
     assert [r["name"] for r in result.rounds] == ["fold0", "fold1"]
@@ -97,7 +98,7 @@ def test_plan_of_a_synthetic_run_counts_every_round(tiny_data_dir):
 def test_plan_reports_a_batch_larger_than_the_side_and_exits_non_zero(tiny_data_dir, tmp_path):
     out = tmp_path / "plan.json"
     command = [
-        sys.executable, "-m", "mejax.main", "--config=configs/sca.py:synth_tiny",
+        sys.executable, "-m", "mejax.main", "--config=tests/tiny_configs.py:sca",
         "--config.train.batch_size=64", f"--config.dataset.data_dir={tiny_data_dir}",
         "--plan", f"--plan_json={out}",
     ]  # fmt: skip
@@ -115,7 +116,7 @@ def test_plan_reports_a_batch_larger_than_the_side_and_exits_non_zero(tiny_data_
 
 
 def test_plan_refuses_weights_that_are_not_there(tiny_data_dir, tmp_path):
-    config = _tiny(presets.sca("synth_tiny"), tiny_data_dir)
+    config = _tiny(tiny_configs.tiny("sca"), tiny_data_dir)
     config.init_from = str(tmp_path / "r3d18_K_200ep.pth")
     result = plan.plan(config)
     assert result.impossible == [f"init_from = {config.init_from!r}: no such file or run directory"]
@@ -124,7 +125,7 @@ def test_plan_refuses_weights_that_are_not_there(tiny_data_dir, tmp_path):
 
 
 def test_plan_names_a_copy_that_is_not_complete(tmp_path):
-    config = presets.sca("samm").unlock()
+    config = tiny_configs.config("sca", "samm").unlock()
     config.init_from = "none"
     config.dataset.manual_dir, config.dataset.data_dir = str(tmp_path), str(tmp_path / "tfds")
     result = plan.plan(config)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from mejax import cam, experiment, predict
+from tests import tiny_configs
 
 pytest.importorskip("mtcnn")
 
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def finished_run(stapf_tiny_cli_run) -> Path:
     """STAPF on synth_me/tiny, rounds 0 and 1: the session's ``python -m mejax.main`` run of
-    ``configs/stapf.py:synth_tiny`` (tests/conftest.py), which the console tests read too."""
+    ``tests/tiny_configs.py:stapf`` (tests/conftest.py), which the console tests read too."""
     assert stapf_tiny_cli_run["returncode"] == 0, stapf_tiny_cli_run["stderr"][-3000:]
     return stapf_tiny_cli_run["workdir"]
 
@@ -191,10 +192,10 @@ def config_file(name: str, arg: str):
     return module.get_config(arg).unlock()
 
 
-def tiny_run(tmp_path_factory, data_dir, name: str, arg: str, **overrides) -> Path:
-    """A finished run of ``configs/<name>.py:<arg>`` on synth_me/tiny: its first round only,
-    one epoch (seconds)."""
-    config = config_file(name, arg)
+def tiny_run(tmp_path_factory, data_dir, name: str, **overrides) -> Path:
+    """A finished run of the tiny config of ``configs/<name>.py`` (tests/tiny_configs.py) on
+    synth_me/tiny: its first round only, one epoch (seconds)."""
+    config = tiny_configs.tiny(name).unlock()
     config.dataset.data_dir = str(data_dir)
     if "aux_dataset" in config:
         config.aux_dataset.data_dir = str(data_dir)
@@ -212,13 +213,13 @@ def tim_run(tmp_path_factory, tiny_data_dir) -> Path:
     # Evaluated on the central 40^2 (the config's 32 would leave layer4 1 x 1).
     tim = {"input.variant": "tim", "input.num_frames": 10, "input.image_size": 48,
            "input.crop_size": 40}  # fmt: skip
-    return tiny_run(tmp_path_factory, tiny_data_dir, "sca", "synth_tiny", **tim)
+    return tiny_run(tmp_path_factory, tiny_data_dir, "sca", **tim)
 
 
 @pytest.fixture(scope="module")
 def apex_run(tmp_path_factory, tiny_data_dir) -> Path:
     """Micro-Attention on grey apex frames 48^2 cropped to 40^2: classes."""
-    return tiny_run(tmp_path_factory, tiny_data_dir, "micro_attention", "synth_tiny")
+    return tiny_run(tmp_path_factory, tiny_data_dir, "micro_attention")
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +228,7 @@ def flow_run(tmp_path_factory, tiny_data_dir) -> Path:
     Recognizer's; OpenCV), not the config's TV-L1: the same path through predict without a
     TV-L1 compilation for one clip's shape (seconds on 2 CPU cores)."""
     farneback = {"input.flow_method": "farneback"}
-    return tiny_run(tmp_path_factory, tiny_data_dir, "mer_resnet", "synth_tiny", **farneback)
+    return tiny_run(tmp_path_factory, tiny_data_dir, "mer_resnet", **farneback)
 
 
 def whole_frame_detector(frame: np.ndarray):

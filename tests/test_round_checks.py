@@ -13,6 +13,7 @@ import pytest
 from mejax import clipset, experiment, metrics, protocols, tasks, train
 from mejax.datasets import aus as au_vocab
 from mejax.weights import init_from
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -152,7 +153,6 @@ def test_subjects_json_records_the_auxiliary_persons_and_the_init_from_chain(
     """A run with an auxiliary database and ``init_from`` a previous run: each round's
     ``subjects.json`` holds the auxiliary persons and the source's chain (the source's weights
     are not read here: the recorded run has none)."""
-    from mejax import config_args
     from mejax.weights import init_from as weights
 
     monkeypatch.setattr(
@@ -161,7 +161,7 @@ def test_subjects_json_records_the_auxiliary_persons_and_the_init_from_chain(
     first = str(tmp_path / "first" / "round0")
     source = _recorded_run(tmp_path / "source", train=["synth_me_macro:mac01"], validation=[],
                            auxiliary=[], inherited={first: {"train": ["ckplus:S005"]}})  # fmt: skip
-    config = config_args.load_file(REPO / "configs" / "mer_resnet.py", "synth_tiny").unlock()
+    config = tiny_configs.tiny("mer_resnet").unlock()
     config.update_from_flattened_dict({
         "dataset.data_dir": str(tiny_data_dir), "init_from": source, "protocol.rounds": (0,),
         "aux_dataset.name": "synth_me/macro_tiny", "aux_dataset.data_dir": str(tiny_data_dir),

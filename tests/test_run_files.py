@@ -11,7 +11,8 @@ import flax.linen as nn
 import numpy as np
 import pytest
 
-from mejax import checkpointing, experiment, presets, reporting, run_files, train
+from mejax import checkpointing, experiment, reporting, run_files, train
+from tests import tiny_configs
 
 
 class PooledModel(nn.Module):
@@ -26,7 +27,7 @@ class PooledModel(nn.Module):
 
 
 def tiny_config(data_dir, **overrides):
-    config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny").unlock()
+    config = tiny_configs.tiny("stapf").unlock()
     config.dataset.data_dir = str(data_dir)
     config.update_from_flattened_dict({"protocol.rounds": (0,), **overrides})
     return config.lock()

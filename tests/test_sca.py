@@ -7,8 +7,9 @@ import ml_collections
 import numpy as np
 import pytest
 
-from mejax import cam, clipset, experiment, models, presets, tasks
+from mejax import cam, clipset, experiment, models, tasks
 from mejax.datasets import aus as au_vocab
+from tests import tiny_configs
 
 # The tests share a module fixture: one process under pytest -n runs them (and it) once.
 pytestmark = pytest.mark.xdist_group("sca_run")
@@ -34,7 +35,7 @@ def test_multi_task_loss_is_the_bce_summed_over_aus():
 
 @pytest.fixture(scope="module")
 def sca_run(tmp_path_factory, tiny_data_dir):
-    config = presets.sca("synth_tiny").unlock()
+    config = tiny_configs.tiny("sca").unlock()
     config.dataset.data_dir = str(tiny_data_dir)
     config.protocol.rounds = (0,)
     config = config.lock()
@@ -145,11 +146,11 @@ def test_cam_names_an_unknown_clip(sca_run):
 
 
 def test_sca_config_takes_gsop_channel_attention_and_the_earlier_reading():
-    config = presets.sca("casme2")
+    config = tiny_configs.config("sca", "casme2")
     assert (config.model.channel_attention, config.model.channel_reduction) == ("gsop", 128)
     assert config.model.channel_outputs_per_row == 4
     for mode in ("gsop", "row_groups"):
-        tiny = presets.sca("synth_tiny").unlock()
+        tiny = tiny_configs.tiny("sca").unlock()
         tiny.model.channel_attention = mode
         model = models.build(tiny.model, 2)
         clips = jnp.zeros((2, 8, 32, 32, 3))

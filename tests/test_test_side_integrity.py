@@ -13,9 +13,9 @@ import json
 import numpy as np
 import pytest
 
-from mejax import experiment, input_pipeline, paper_sets, presets, protocols, tasks
+from mejax import experiment, input_pipeline, paper_sets, protocols, tasks
 from mejax.baselines import features
-from mejax.baselines import presets as baseline_presets
+from tests import tiny_configs
 
 # Keys of metrics.jsonl that measure time, not what was computed.
 TIMING = ("step_time",)
@@ -70,7 +70,7 @@ def assert_same_training_and_selection(a, b, selection_keys):
 def test_deep_loop_trains_and_selects_without_the_test_side(tmp_path, tiny_data_dir, monkeypatch):
     """STAPF (tiny I3D, AUs 4 and 7) on synth_me/tiny, round 0 of STAP's 2-fold protocol: three
     training subjects, two validation subjects, one test subject; a validation every epoch."""
-    config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny").unlock()
+    config = tiny_configs.tiny("stapf").unlock()
     config.dataset.data_dir = str(tiny_data_dir)
     config.protocol.rounds = (0,)
     config.lock()
@@ -103,11 +103,8 @@ def test_deep_loop_trains_and_selects_without_the_test_side(tmp_path, tiny_data_
 
 def test_baseline_selects_c_without_the_test_side(tmp_path, tiny_data_dir, monkeypatch):
     """LBP-SIP + linear SVMs on synth_me/tiny: C chosen per AU on the validation subjects."""
-    config = baseline_presets.baseline(
-        "LBP-SIP",
-        {"name": "lbp_sip", "radii": (2, 2, 2), "layout": "split", "norm": "l1"},
-        "synth_tiny",
-    ).unlock()
+    config = tiny_configs.tiny("lbp_sip").unlock()
+    config.baseline.descriptor.radii = (2, 2, 2)
     config.dataset.data_dir = str(tiny_data_dir)
     config.baseline.cache_dir = str(tmp_path / "cache")
     config.protocol.rounds = (0,)

@@ -16,11 +16,9 @@ import numpy as np
 import pytest
 
 from mejax import (
-    config_args,
     experiment,
     input_pipeline,
     optim,
-    presets,
     run_files,
     sharding,
     tasks,
@@ -28,12 +26,13 @@ from mejax import (
 )
 from mejax.models import compiler, layers
 from mejax.models.batch_norm import BatchNorm
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_config(data_dir, **overrides):
-    config = presets.stap_family("STAPF", "stap", "focal", "synth_tiny").unlock()
+    config = tiny_configs.tiny("stapf").unlock()
     config.dataset.data_dir = str(data_dir)
     config.update_from_flattened_dict(overrides)
     return config.lock()
@@ -364,7 +363,7 @@ def main_command(workdir, data_dir, *extra):
     # Recognition with an auxiliary database mixed into every batch: the batch draw of both
     # databases is a function of (seed, step), so a resumed run ends as an uninterrupted one.
     return [
-        sys.executable, "-m", "mejax.main", "--config=configs/mer_resnet.py:synth_tiny",
+        sys.executable, "-m", "mejax.main", "--config=tests/tiny_configs.py:mer_resnet",
         f"--workdir={workdir}", f"--config.dataset.data_dir={data_dir}",
         "--config.aux_dataset.name=synth_me/macro_tiny", "--config.aux_dataset.ratio=0.5",
         f"--config.aux_dataset.data_dir={data_dir}", "--config.train.num_epochs=4", *extra,
@@ -432,7 +431,7 @@ def test_workdir_of_another_config_is_refused(tmp_path, tiny_data_dir):
 def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, tiny_data_dir):
     # A learning rate that explodes after the first epoch (4 steps of synth_me/tiny's first
     # round): epoch 1 trains and checkpoints, epoch 2 diverges.
-    config = config_args.load_file(REPO / "configs" / "mer_resnet.py", "synth_tiny").unlock()
+    config = tiny_configs.tiny("mer_resnet").unlock()
     config.dataset.data_dir = str(tiny_data_dir)
     config.update_from_flattened_dict(
         {

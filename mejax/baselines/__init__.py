@@ -11,5 +11,6 @@
 - :mod:`~mejax.baselines.features`: extraction over a database, cached on disk.
 - :mod:`~mejax.baselines.svm`: standardised linear SVMs, C selected on validation subjects.
 - :mod:`~mejax.baselines.fitter`: the per-round SVM fitter of the one experiment path.
-- :mod:`~mejax.baselines.presets`: the configs' shared preset.
+
+The baseline configs are ``configs/lbp_top.py`` and its siblings.
 """

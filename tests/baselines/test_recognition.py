@@ -5,13 +5,15 @@ import json
 import numpy as np
 
 from mejax import experiment, input_pipeline, protocols, recognition_report, tasks
-from mejax.baselines import features, presets
+from mejax.baselines import features
+from tests import tiny_configs
 
 DESCRIPTOR = {"name": "lbp_sip", "radii": (2, 2, 2), "layout": "split", "norm": "l1"}
 
 
 def test_recognition_results_through_the_report(tiny_data_dir, tmp_path):
-    config = presets.baseline("LBP-SIP", DESCRIPTOR, "synth_tiny,mer").unlock()
+    config = tiny_configs.tiny("lbp_sip", "mer").unlock()
+    config.baseline.descriptor = DESCRIPTOR
     config.dataset.data_dir = str(tiny_data_dir)
     config.baseline.cache_dir = str(tmp_path / "cache")
     config = config.lock()

@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 
 from mejax import experiment, input_pipeline, metrics
-from mejax.baselines import descriptors, features, presets
+from mejax.baselines import descriptors, features
+from tests import tiny_configs
 
 REPO = Path(__file__).resolve().parents[2]
 DESCRIPTOR = {"name": "lbp_sip", "radii": (2, 2, 2), "layout": "split", "norm": "l1"}
 
 
 def tiny_config(data_dir, cache_dir, descriptor=DESCRIPTOR):
-    config = presets.baseline("LBP-SIP", descriptor, "synth_tiny").unlock()
+    config = tiny_configs.tiny("lbp_sip").unlock()
+    config.baseline.descriptor = descriptor
     config.dataset.data_dir = str(data_dir)
     config.baseline.cache_dir = str(cache_dir)
     return config.lock()
@@ -29,7 +31,7 @@ def test_config_through_mejax_main(tiny_data_dir, tmp_path, capsys, monkeypatch)
     workdir = tmp_path / "run"
     argv = [
         "main",
-        f"--config={REPO / 'configs' / 'lbp_top.py'}:synth_tiny",
+        f"--config={REPO / 'tests' / 'tiny_configs.py'}:lbp_top",
         f"--workdir={workdir}",
         f"--config.dataset.data_dir={tiny_data_dir}",
         f"--config.baseline.cache_dir={tmp_path / 'cache'}",
@@ -107,7 +109,8 @@ def test_bad_settings_fail_before_extraction(tiny_data_dir, tmp_path):
 
 
 def test_recognition_pools_the_loso_rounds(tiny_data_dir, tmp_path):
-    config = presets.baseline("LBP-SIP", DESCRIPTOR, "synth_tiny,mer").unlock()
+    config = tiny_configs.tiny("lbp_sip", "mer").unlock()
+    config.baseline.descriptor = DESCRIPTOR
     config.dataset.data_dir = str(tiny_data_dir)
     config.baseline.cache_dir = str(tmp_path / "cache")
     results = experiment.run(config.lock(), tmp_path / "run")

@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mejax import presets
 from mejax.models.stap import TEMPORAL_POOLINGS, STAPHead, temporal_pool
+from tests import tiny_configs
 
 
 def numpy_per_class(step_logits):
@@ -48,9 +48,7 @@ def test_per_class_weights_differ_by_class_and_stay_near_uniform():
 
 def test_stap_head_takes_the_option_and_the_default_stays_the_margin():
     assert "softmax_per_class" in TEMPORAL_POOLINGS
-    assert presets.stap_family("STAPF", "stap", "focal", "casme2").model.temporal_pooling == (
-        "softmax"
-    )
+    assert tiny_configs.config("stapf", "casme2").model.temporal_pooling == "softmax"
     features = jnp.asarray(np.random.default_rng(1).normal(size=(2, 3, 4, 5, 6)), jnp.float32)
     outputs = {}
     for pooling in ("softmax", "softmax_per_class"):
