@@ -19,6 +19,18 @@ import numpy as np
 from mejax.datasets import aus as au_vocab
 
 
+def _field(row: str, stack):
+    """A :class:`ClipSet` field: ``row``, its key in the per-clip dicts of :func:`from_rows`;
+    ``stack``, what makes the field of the rows' values (a list, or an array)."""
+    return dataclasses.field(metadata={"row": row, "stack": stack})
+
+
+def _multi_hot(values: list) -> np.ndarray:
+    return np.stack([np.asarray(v, bool) for v in values]).reshape(
+        len(values), len(au_vocab.AU_VOCAB)
+    )
+
+
 @dataclasses.dataclass
 class ClipSet:
     """Clips sorted by name, with their metadata.
@@ -38,14 +50,14 @@ class ClipSet:
       phases: (N, 3) int32 onset, apex, offset as stored (-1: not annotated).
     """
 
-    inputs: np.ndarray
-    names: list[str]
-    subjects: list[str]
-    databases: list[str]
-    aus: np.ndarray
-    emotion: list[str]
-    objective_class: np.ndarray
-    phases: np.ndarray
+    inputs: np.ndarray = _field("input", np.stack)
+    names: list[str] = _field("name", list)
+    subjects: list[str] = _field("subject", list)
+    databases: list[str] = _field("database", list)
+    aus: np.ndarray = _field("aus", _multi_hot)
+    emotion: list[str] = _field("emotion", list)
+    objective_class: np.ndarray = _field("objective_class", lambda v: np.asarray(v, np.int32))
+    phases: np.ndarray = _field("phases", lambda v: np.asarray(v, np.int32).reshape(len(v), 3))
 
     def __post_init__(self):
         count = len(self.names)
@@ -75,14 +87,10 @@ class ClipSet:
         """The clips at ``indices`` (in that order)."""
         indices = np.asarray(indices, np.int64)
         return ClipSet(
-            inputs=self.inputs[indices],
-            names=[self.names[i] for i in indices],
-            subjects=[self.subjects[i] for i in indices],
-            databases=[self.databases[i] for i in indices],
-            aus=self.aus[indices],
-            emotion=[self.emotion[i] for i in indices],
-            objective_class=self.objective_class[indices],
-            phases=self.phases[indices],
+            **{
+                name: [values[i] for i in indices] if name in LIST_FIELDS else values[indices]
+                for name, values in ((name, getattr(self, name)) for name in FIELDS)
+            }
         )
 
     def of_subjects(self, subjects: Sequence[str]) -> np.ndarray:
@@ -104,33 +112,31 @@ class ClipSet:
             raise ValueError(f"clips repeat across the databases of a run: {repeated[:10]}")
         order = sorted(range(len(names)), key=lambda i: (names[i], keys[i]))
         joined = ClipSet(
-            inputs=np.concatenate([p.inputs for p in parts]),
-            names=names,
-            subjects=[s for p in parts for s in p.subjects],
-            databases=[d for p in parts for d in p.databases],
-            aus=np.concatenate([p.aus for p in parts]),
-            emotion=[e for p in parts for e in p.emotion],
-            objective_class=np.concatenate([p.objective_class for p in parts]),
-            phases=np.concatenate([p.phases for p in parts]),
+            **{
+                name: [v for p in parts for v in getattr(p, name)]
+                if name in LIST_FIELDS
+                else np.concatenate([getattr(p, name) for p in parts])
+                for name in FIELDS
+            }
         )
         return joined.take(order)
 
 
 def from_rows(rows: list[dict]) -> ClipSet:
-    """A ClipSet of per-clip dicts with the field names of :class:`ClipSet` (``input`` for
-    one row of ``inputs``), sorted by clip name."""
+    """A ClipSet of per-clip dicts, sorted by clip name. A dict holds each field of
+    :class:`ClipSet` under the field's row key: ``input`` (one row of ``inputs``), ``name``,
+    ``subject``, ``database``, and the other fields' own names."""
     if not rows:
         raise ValueError("no clips")
     rows = sorted(rows, key=lambda row: (row["name"], row["subject"]))
     return ClipSet(
-        inputs=np.stack([r["input"] for r in rows]),
-        names=[r["name"] for r in rows],
-        subjects=[r["subject"] for r in rows],
-        databases=[r["database"] for r in rows],
-        aus=np.stack([np.asarray(r["aus"], bool) for r in rows]).reshape(
-            len(rows), len(au_vocab.AU_VOCAB)
-        ),
-        emotion=[r["emotion"] for r in rows],
-        objective_class=np.asarray([r["objective_class"] for r in rows], np.int32),
-        phases=np.asarray([r["phases"] for r in rows], np.int32).reshape(len(rows), 3),
+        **{
+            f.name: f.metadata["stack"]([row[f.metadata["row"]] for row in rows])
+            for f in dataclasses.fields(ClipSet)
+        }
     )
+
+
+# The fields of a ClipSet, in order; those that are lists (one string per clip), not arrays.
+FIELDS = tuple(f.name for f in dataclasses.fields(ClipSet))
+LIST_FIELDS = tuple(f.name for f in dataclasses.fields(ClipSet) if f.metadata["stack"] is list)

@@ -73,7 +73,8 @@ def cache_path(config: ml_collections.ConfigDict, key: dict) -> Path:
     return root / key["database"] / f"{digest}.npz"
 
 
-_FIELDS = ("names", "subjects", "databases", "aus", "emotion", "objective_class", "phases")
+# What a cache file holds beside the descriptors (``inputs``): every other field of a ClipSet.
+_FIELDS = tuple(name for name in clipset.FIELDS if name != "inputs")
 
 
 def _load(path: Path, key: dict) -> clipset.ClipSet | None:
@@ -83,7 +84,7 @@ def _load(path: Path, key: dict) -> clipset.ClipSet | None:
                 logging.warning("%s holds features of other settings; recomputing", path)
                 return None
             fields = {f: data[f] for f in _FIELDS}
-            for name in ("names", "subjects", "databases", "emotion"):
+            for name in clipset.LIST_FIELDS:
                 fields[name] = fields[name].tolist()
             return clipset.ClipSet(inputs=data["features"], **fields)
     except (OSError, KeyError, ValueError) as error:
