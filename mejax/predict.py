@@ -490,6 +490,16 @@ def predict(
 # =============================================================================================
 
 
+def _is_spotting_run(workdir) -> bool:
+    recorded = Path(workdir) / "config.json"
+    if not recorded.is_file():
+        return False
+    try:
+        return json.loads(recorded.read_text()).get("task", {}).get("name") == "spotting"
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
 def main(argv=None) -> int:
     import argparse
     import logging
@@ -497,7 +507,9 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m mejax.predict",
-        description="AU (or class) probabilities of a finished mejax run on a new clip.",
+        description="AU (or class) probabilities of a finished mejax run on a new clip; for a "
+        "spotting run, the spotting score over a long video and the intervals found "
+        "(mejax.spotting.predict).",
     )
     parser.add_argument("--workdir", required=True, help="the finished run's directory")
     parser.add_argument("--video", required=True, help="a video file or a folder of frames")
@@ -521,10 +533,17 @@ def main(argv=None) -> int:
         default=0.2,
         help="growth of the face box on each side, as a fraction of its size",
     )
+    parser.add_argument("--fps", type=float, default=None, help="a spotting run: the frame rate")
     args = parser.parse_args(argv)
     if not args.verbose:  # TensorFlow's and orbax's INFO and warning lines
         console.import_tensorflow_quietly()
         logging.getLogger("absl").setLevel(logging.ERROR)
+    if _is_spotting_run(args.workdir):  # a long video: the spotting score over time
+        from mejax.spotting import predict as spotting_predict
+
+        spotting = ["--workdir", args.workdir, "--video", args.video, "--output_dir",
+                    args.output_dir, "--name", args.name]  # fmt: skip
+        return spotting_predict.main(spotting + (["--fps", str(args.fps)] if args.fps else []))
     try:
         result = predict(
             args.workdir, args.video, onset=args.onset, apex=args.apex, offset=args.offset,

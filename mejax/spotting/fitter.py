@@ -30,13 +30,14 @@ Nothing here looks at a test video's annotations: they only travel into the reco
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 from absl import logging
 
-from mejax import protocols
+from mejax import protocols, reporting
 from mejax.spotting import flow_features, mdmd, softnet, task, trivial, videos
 from mejax.spotting.evaluation import Interval
 
@@ -63,6 +64,7 @@ class SpotterFitter:
         if spotting_task.target_kind != "intervals":
             raise ValueError(f"a spotter spots intervals, not {spotting_task.target_kind}")
         self.task, self.data, self.targets = spotting_task, data, targets
+        self.workdir = Path(workdir)
 
     def fit(self, pending: list[tuple[int, protocols.Round]]):
         """Yields (index, record) of each pending round."""
@@ -79,7 +81,8 @@ class SpotterFitter:
             if not any(e.type == kind for v in train for e in v.events):
                 logging.warning("%s: no %s expression in training; none spotted", round_.name, kind)
                 continue
-            found, k = self._spot(round_, kind, train, test)
+            found, k, params = self._spot(round_, kind, train, test)
+            self._save(round_, kind, k, params, test)
             for key, intervals in found.items():
                 spotted[key] += intervals
             window = trivial.trivial_params(train, kind, self.spotter.get("trivial_stride", 1.0))
@@ -97,8 +100,9 @@ class SpotterFitter:
             **{key: np.asarray(value) for key, value in settings.items()},
         }
 
-    def _spot(self, round_, kind: str, train, test) -> tuple[dict[str, list[Interval]], int]:
-        """The spotter's intervals of the test videos for one type, and its k."""
+    def _spot(self, round_, kind: str, train, test):
+        """(the spotter's intervals of the test videos for one type, its k, its trained
+        variables: None for MDMD)."""
         flow = self.spotter.get("flow", {})
         if self.spotter.method == "mdmd":
             params = self._mdmd_params(kind, test)
@@ -106,7 +110,7 @@ class SpotterFitter:
                 test, kind, self.cache_dir, params, method=flow.get("method", "farneback"),
                 work_size=flow.get("work_size", 64),
             )  # fmt: skip
-            return found, params.k
+            return found, params.k, None
         k = flow_features.softnet_k(train, kind)
         features = flow_features.FeatureConfig(
             k=k,
@@ -138,7 +142,38 @@ class SpotterFitter:
             )
             for video in test
         }
-        return found, k
+        return found, k, params
+
+    def _save(self, round_, kind: str, k: int, params, test) -> None:
+        """What :mod:`mejax.spotting.predict` needs to spot a new video with this round's
+        spotter: ``ROUND/spotter.json`` (per type its k and threshold fraction, the flow
+        settings, the frames' size and fps) and, for SOFTNet, ``ROUND/spotter_<type>.msgpack``
+        (the trained variables)."""
+        import jax
+        from flax import serialization
+
+        if jax.process_index() != 0:
+            return
+        round_dir = self.workdir / round_.name
+        round_dir.mkdir(parents=True, exist_ok=True)
+        if params is not None:
+            reporting.write_atomic(
+                round_dir / f"spotter_{kind}.msgpack",
+                lambda file: file.write(serialization.to_bytes(params)),
+                binary=True,
+            )
+        saved = round_dir / "spotter.json"
+        found = json.loads(saved.read_text()) if saved.is_file() else {"types": {}}
+        found.update(
+            method=self.spotter.method,
+            flow=dict(self.spotter.get("flow", {})),
+            frame_size=list(test[0].window(0, 1).shape[1:3]),
+            fps=test[0].fps,
+            database=test[0].database,
+        )
+        p = self.spotter.get("softnet", {}).get("p", softnet.P)
+        found["types"][kind] = {"k": int(k), "p": p}
+        reporting.write_text(saved, json.dumps(found, indent=1))
 
     def _mdmd_params(self, kind: str, test) -> mdmd.MDMDParams:
         settings = {(video.database, video.fps) for video in test}

@@ -5,11 +5,13 @@ STRS by its definition, and a test side whose annotations never reach the spotte
 import dataclasses
 import json
 
+import cv2
 import numpy as np
 import pytest
 
 from mejax import config_args, experiment, protocols
 from mejax.spotting import evaluation, fitter, task, videos
+from mejax.spotting import predict as spotting_predict
 
 TINY = "synth_me_long/tiny"
 
@@ -44,6 +46,25 @@ def test_softnet_spotting_run_reports_the_spotter_beside_the_trivial_spotter(tmp
     assert "| trivial | overall |" in report and "| softnet | micro |" in report
     # A finished round is read back, not spotted again.
     assert experiment.run(config, tmp_path / "run") == results
+
+    # A new long video (here a folder of one tiny video's frames): its score over time.
+    video = videos.load(config.dataset).videos[0]
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for start, frames in video.frames(64):
+        for offset, frame in enumerate(frames):
+            path = folder / f"img{start + offset + 1}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    found = spotting_predict.spot_video(
+        tmp_path / "run", folder, output_dir=tmp_path / "out", fps=video.fps, face_crop=False
+    )
+    assert found["num_frames"] == len(video) and "synthetic" in found["warnings"][0]
+    for kind in ("micro", "macro"):
+        assert len(found["types"][kind]["score"]) <= len(video)
+        for interval in found["types"][kind]["intervals"]:
+            assert 1 <= interval["onset"] <= interval["offset"] <= len(video)
+    assert json.loads((tmp_path / "out" / "frames.json").read_text()) == found
+    assert (tmp_path / "out" / "frames.png").stat().st_size > 0
 
 
 def test_mdmd_spots_without_training(tmp_path):
