@@ -64,8 +64,9 @@ class Plan:
         """The plan as console lines."""
         out = [self.setting]
         for round_ in self.rounds:
+            unit = round_.get("unit", "clips")
             sides = " | ".join(
-                f"{side} {len(round_[side]['subjects'])} subjects, {round_[side]['clips']} clips"
+                f"{side} {len(round_[side]['subjects'])} subjects, {round_[side]['clips']} {unit}"
                 for side in SIDES
             )
             out.append(f"{round_['name']}: {sides}")
@@ -75,6 +76,11 @@ class Plan:
             )
             if counts:
                 out.append(f"  {round_['counted']} (train/validation/test): {counts}")
+            for kind, windows in round_.get("windows", {}).items():
+                out.append(
+                    f"  {kind}: k = {windows['k']}, {windows['train']} training windows, "
+                    f"{windows['test']} test windows"
+                )
             steps = round_.get("steps_per_epoch")
             if steps is not None:
                 out.append(
@@ -379,6 +385,8 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
     checks = config_checks.count_errors(config) + config_checks.setting_errors(config)
     for error in checks + pretrained.pretraining_errors(config):
         problems.add(error, impossible=True)
+    if "spotter" in config:
+        return _spotting_plan(config, problems)
     setting = _setting(config)
     clips = label_clips(config, problems)
     if clips is None:
@@ -409,6 +417,51 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
             _steps(config, entry, sides["train"], task, aux, problems)
         planned.append(entry)
     _side_problems(planned, selection, problems)
+    return Plan(setting, planned, problems.all, problems.impossible)
+
+
+def _spotting_plan(config, problems: _Problems) -> Plan:
+    """The plan of a spotting run: per round its videos and expressions of each side and, per
+    type, the k its training videos give (SOFTNet's rule; MDMD's is the database's) and the
+    windows it trains on and scores. The videos are read with their frames left encoded."""
+    from mejax import input_pipeline as pipeline
+    from mejax.spotting import flow_features, mdmd, videos
+
+    setting = f"{config.get('name', '') or 'mejax'} on {config.dataset.name}, protocol "
+    setting += config.protocol.name
+    try:
+        data = videos.load(config.dataset)
+        task = tasks.build(config.task, data)
+        data, targets = task.take_part(data)
+        rounds = protocols.build(config.protocol, data, config.seed, "last")
+    except (ValueError, pipeline.NotBuilt) as error:
+        problems.add(str(error), impossible=True)
+        return Plan(setting, [], problems.all, problems.impossible)
+    events = sum(len(t) for t in targets)
+    setting += f": {len(data)} videos of {len(set(data.subjects))} subjects, {events} "
+    setting += f"expressions, {len(rounds)} rounds"
+    planned = []
+    for round_ in rounds:
+        entry = {"name": round_.name, "counted": task.counted, "unit": "videos", "windows": {}}
+        for side in SIDES:
+            entry[side], _ = _side(round_, side, data, targets, task)
+        train = data.take(round_.indices("train", data)).videos
+        test = data.take(round_.indices("test", data)).videos
+        for kind in task.types:
+            if not any(e.type == kind for video in train for e in video.events):
+                problems.add(f"{round_.name}: no {kind} expression in training; none is spotted")
+                continue
+            if config.spotter.method == "mdmd":
+                k = mdmd.mdmd_params(kind, test[0].fps, test[0].database).k
+            else:
+                k = flow_features.softnet_k(train, kind)
+            trained = config.spotter.method != "mdmd"
+            entry["windows"][kind] = {
+                "k": int(k),
+                "train": sum(max(len(v) - k, 0) for v in train) if trained else 0,
+                "test": sum(max(len(v) - k, 0) for v in test),
+            }
+        planned.append(entry)
     return Plan(setting, planned, problems.all, problems.impossible)
 
 

@@ -120,3 +120,18 @@ def test_record_intervals_round_trip():
     }
     record = {"videos": np.asarray(list(found)), **task.record_intervals("spotter", found)}
     assert task.read_intervals(record, "spotter") == found
+
+
+def test_plan_counts_videos_expressions_and_windows_per_round(tmp_path):
+    from mejax import plan
+
+    config = config_of("spotting", tmp_path)
+    result = plan.plan(config)
+    assert not result.impossible and len(result.rounds) == 3
+    data = videos.load(config.dataset)
+    for entry in result.rounds:
+        assert entry["test"]["clips"] == 1 and entry["train"]["clips"] == len(data) - 1
+        for windows in entry["windows"].values():
+            assert 1 <= windows["k"] and 0 < windows["test"] < windows["train"] + windows["test"]
+    lines = "\n".join(result.lines())
+    assert "training windows" in lines and "3 videos of 3 subjects" in lines
