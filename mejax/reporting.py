@@ -198,7 +198,7 @@ def plot_curves(
                 axes[1].plot(step, scores[step], "*", color=line.get_color(), markersize=14,
                              markeredgecolor="black", zorder=3)  # fmt: skip
             marked = True
-    title = f"validation {score_name}" + (" (star, dotted: selected step)" if marked else "")
+    title = f"validation {score_name}" + ("\n(star, dotted line: selected step)" if marked else "")
     axes[0].set(title="training loss (mean over models)", xlabel="step", yscale="log")
     axes[1].set(title=title, xlabel="step", ylim=(0, 1))
     for axis in axes:

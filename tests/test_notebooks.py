@@ -4,6 +4,7 @@ says (a folder or a git URL) and stops with a clear message where it is not set.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -84,23 +85,56 @@ def test_first_cell_finds_mejax_where_repository_says(tmp_path, monkeypatch):
             run_cell(source)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_runs_top_to_bottom(path, tmp_path, monkeypatch):
+def execute(path: Path, tmp_path: Path, monkeypatch, platform: str) -> tuple[dict, str]:
+    """Runs the notebook at ``path`` in its tiny setting, asking for ``platform``; returns the
+    executed notebook and the text of its outputs (a failing cell raises)."""
     monkeypatch.setenv("MEJAX_NOTEBOOK_TINY", "1")
+    monkeypatch.setenv("MEJAX_NOTEBOOK_PLATFORM", platform)
     monkeypatch.setenv("MEJAX_DATA_DIR", str(tmp_path / "tfds"))
     monkeypatch.setenv("MEJAX_WORKDIR", str(tmp_path / "run"))
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         notebook, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
     )
-    client.execute()
-    text = "\n".join(
-        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
-    )
+    try:
+        client.execute()
+    finally:
+        texts = [
+            output.get("text", "") + output.get("evalue", "")
+            for cell in notebook.cells
+            for output in cell.get("outputs", [])
+        ]
+    return notebook, "\n".join(texts)
+
+
+def test_the_notebook_stops_on_another_platform_than_it_asks_for(tmp_path, monkeypatch):
+    """Asking for a TPU on a machine whose JAX runs on the CPU stops the notebook before it
+    builds or trains anything, with the message shown in the notebook."""
+    import jax
+
+    if jax.default_backend() == "tpu":
+        pytest.skip("this machine has a TPU")
+    path = REPO / "experiments" / "colab" / "quickstart.ipynb"
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as error:
+        execute(path, tmp_path, monkeypatch, "tpu")
+    message = f"require_platform = 'tpu', but JAX runs on {jax.default_backend()}"
+    assert message in str(error.value)
+    assert not (tmp_path / "tfds").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_top_to_bottom(path, tmp_path, monkeypatch):
+    import jax
+
+    notebook, text = execute(path, tmp_path, monkeypatch, jax.default_backend())
     if path.stem == "quickstart":
         assert (tmp_path / "run" / "results.md").is_file()
         assert "average F1" in text
+        # Trained in the notebook's own kernel, its progress shown as it ran.
+        assert "it/s]" in text or "s/it]" in text, text[-2000:]
+        environment = json.loads((tmp_path / "run" / "results.json").read_text())["environment"]
+        assert environment["devices"]["platform"] == jax.default_backend()
         shown = [o for c in notebook.cells for o in c.get("outputs", []) if "data" in o]
         assert any("image/png" in o["data"] for o in shown)
         assert any("text/markdown" in o["data"] for o in shown)

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -84,11 +85,12 @@ def wheel(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
     source = root / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
-    shutil.copytree(
-        REPO / "mejax", source / "mejax", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
+    for folder in ("mejax", "configs"):
+        shutil.copytree(
+            REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-w", str(root / "dist")],
         cwd=source,
@@ -112,10 +114,10 @@ def test_models_import_from_the_installed_wheel(wheel, tmp_path):
         capture_output=True,
         timeout=300,
     )
-    # Every model module shipped, with no test or experiment directories beside the package.
-    assert sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info")) == [
-        "mejax"
-    ]
+    # Every model module shipped, with no test or experiment directories beside the package
+    # (bin: the console scripts).
+    installed = sorted(p.name for p in target.iterdir() if not p.name.endswith(".dist-info"))
+    assert installed in (["mejax"], ["bin", "mejax"])
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = _check_imports(LIGHT_MODULES, env=env, cwd=tmp_path)  # outside the repository
     assert Path(out["mejax"]).is_relative_to(target), out["mejax"]
@@ -136,3 +138,44 @@ def test_models_import_from_the_installed_wheel(wheel, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "(1, 2)"
+
+
+def _metadata(wheel: Path, name: str) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        (path,) = [p for p in archive.namelist() if p.endswith(f".dist-info/{name}")]
+        return archive.read(path).decode()
+
+
+def test_the_wheel_ships_the_configs_and_the_commands_but_no_dummy_data(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    configs = sorted(p.removeprefix("mejax/configs/") for p in names if "/configs/" in p)
+    assert configs == sorted(p.name for p in (REPO / "configs").glob("*.py"))
+    assert not [p for p in names if "/dummy_data/" in p]  # the builders' test data stay out
+    assert any(p.endswith(".dist-info/licenses/LICENSE") for p in names)
+    scripts = _metadata(wheel, "entry_points.txt")
+    for line in (
+        "mejax-train = mejax.main:cli",
+        "mejax-plan = mejax.main:plan_cli",
+        "mejax-predict = mejax.predict:main",
+    ):
+        assert line in scripts
+
+
+def test_the_models_install_needs_neither_tensorflow_tfds_opencv_nor_mtcnn(wheel):
+    """The wheel's own requirements (no extra) leave the heavy packages to the extra "data"
+    (and "colab", its part without TensorFlow and OpenCV)."""
+    requires = [
+        line.removeprefix("Requires-Dist: ")
+        for line in _metadata(wheel, "METADATA").splitlines()
+        if line.startswith("Requires-Dist: ")
+    ]
+    base = [r for r in requires if "extra ==" not in r]
+    heavy = ("tensorflow", "opencv", "mtcnn", "scikit-learn")
+    assert base and not [r for r in base if r.startswith(heavy)], base
+    data = [r for r in requires if 'extra == "data"' in r or 'extra == "colab"' in r]
+    for name in ("tensorflow-cpu", "tensorflow-datasets", "opencv-contrib-python-headless",
+                 "mtcnn"):  # fmt: skip
+        assert any(r.startswith(name) for r in data), name
+    colab = [r for r in requires if 'extra == "colab"' in r]
+    assert not [r for r in colab if r.startswith(("tensorflow-cpu", "opencv"))], colab
