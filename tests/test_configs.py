@@ -1,6 +1,7 @@
 """Every config file loads with every argument and builds its model; the paper settings read
 their real-database builders (on the builders' dummy data: synthetic pixels, real layout)."""
 
+import ast
 import functools
 import importlib.util
 import subprocess
@@ -307,3 +308,36 @@ def test_micro_attention_paper_settings():
         assert config.train.balance_classes and config.task.label_set == "objective_5"
         assert config.train.balance_epoch == "largest"  # every class up to the largest
     assert load("smic").task.label_set == "emotion"
+
+
+def test_key_settings_are_pinned():
+    """A few fields of the paper, synthetic and tiny settings, pinned."""
+    stapf = load_config(REPO / "configs" / "stapf.py", "casme2")
+    assert (stapf.train.batch_size, stapf.optimizer.learning_rate, tuple(stapf.task.aus)) == (
+        6, 0.01, (1, 2, 4, 6, 7, 9, 10, 12, 14, 15, 17))  # fmt: skip
+    synth = load_config(REPO / "configs" / "stapf.py", "synth")
+    assert (synth.optimizer.name, synth.model.width, synth.input.image_size) == ("adam", 0.25, 80)
+    sca = load_config(REPO / "configs" / "sca.py", "samm")
+    assert (sca.train.batch_size, sca.train.num_epochs, tuple(sca.task.aus)) == (
+        64, 60, (2, 4, 7, 12))  # fmt: skip
+    tiny = tiny_configs.tiny("stapf")
+    assert (tiny.dataset.name, tiny.input.num_frames, tiny.model.name) == (
+        "synth_me/tiny", 8, "i3d_classifier_tiny")  # fmt: skip
+    assert (tuple(tiny.protocol.rounds), tiny.train.batch_size, tuple(tiny.task.aus)) == (
+        (0, 1), 4, (4, 7))  # fmt: skip
+    assert "width" not in tiny.model and tiny.is_locked
+
+
+def test_no_runtime_module_imports_a_config_builder():
+    """mejax.presets serves the config files only: no module of the package imports it."""
+    for path in (REPO / "mejax").rglob("*.py"):
+        if path.name == "presets.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(name.endswith("presets") for name in names), (path, names)
