@@ -13,12 +13,13 @@ subjects, read from the round's last checkpoint) gives, per AU k, the map
     CAM_k(t, h, w) = sum_c W[c, k] * F(t, h, w, c)
 
 of Zhou et al. (CVPR 2016), with F the attention-weighted ``layer4`` map before global average
-pooling and W the ``fc`` kernel; it is averaged over the map's time steps, upsampled to the
-frame and drawn over the frame with the largest change from the onset (the expression's peak
-in the model's input). One PNG per clip and AU (``<clip>_AU<k>.png``) and one per clip with all
-AUs side by side (``<clip>.png``), ``<clip>`` being ``<subject>_<clip>`` for a clip named with its
-subject; the titles give the predicted probability and the label. The clips, and so the rounds'
-subjects, are those the run trained and tested on: the task's sample rule
+pooling and W the ``fc`` kernel; it is averaged over the map's time steps, upsampled
+smoothly (bicubic, :func:`overlay`; the title gives the map's own size) and drawn over the
+frame with the largest change from the onset (the expression's peak in the model's input).
+One PNG per clip and AU (``<clip>_AU<k>.png``) and one per clip with all AUs side by side
+(``<clip>.png``), ``<clip>`` being ``<subject>_<clip>`` for a clip named with its subject; the
+titles give the predicted probability and the label. The clips, and so the rounds' subjects,
+are those the run trained and tested on: the task's sample rule
 (:func:`mejax.paper_sets.apply`) and the clips taking part in the task.
 
 **The maps of other models** (:func:`activation_maps`; ``python -m mejax.predict`` draws them
@@ -199,18 +200,39 @@ def peak_frame(clip: np.ndarray) -> np.ndarray:
     return clip[int(np.argmax(change))]
 
 
-def overlay(ax, frame: np.ndarray, cam: np.ndarray, title: str) -> None:
-    """Draws ``frame`` with ``cam`` (min-max normalised, upsampled) over it."""
-    size = frame.shape[:2]
-    cam = cv2.resize(cam.astype(np.float32), size[::-1], interpolation=cv2.INTER_LINEAR)
+MIN_SHOWN = 224  # pixels: a face smaller than this is shown enlarged, with its maps
+
+
+def overlay(ax, frame: np.ndarray, cam: np.ndarray, title: str, mask=None,
+            min_size: int = MIN_SHOWN) -> tuple[int, int]:  # fmt: skip
+    """Draws ``frame`` with ``cam`` over it: the frame enlarged (bicubic) to at least
+    ``min_size`` pixels a side, the map upsampled smoothly (bicubic) to the same size and
+    min-max normalised, drawn with transparency, only where ``mask`` (an (H, W) weight in
+    [0, 1] at the frame's size, e.g. the face) is. The title gets the map's own size ("map
+    3x3"): however smooth it is drawn, a map holds no more than its grid. Returns the
+    (height, width) the frame and the map are shown at."""
+    height, width = frame.shape[:2]
+    scale = max(1.0, min_size / min(height, width))
+    shown = (int(round(height * scale)), int(round(width * scale)))
+    if shown != (height, width):
+        frame = cv2.resize(frame, shown[::-1], interpolation=cv2.INTER_CUBIC)
+    grid = cam.shape
+    cam = cv2.resize(cam.astype(np.float32), shown[::-1], interpolation=cv2.INTER_CUBIC)
     span = float(cam.max() - cam.min())
     # A flat map (e.g. a 1 x 1 layer4 map) is drawn flat, not as its rounding noise stretched.
     flat = span <= 1e-6 * max(float(np.abs(cam).max()), 1e-12)
     cam = np.zeros_like(cam) if flat else (cam - cam.min()) / span
+    alpha = np.full(shown, 0.45, np.float32)
+    if mask is not None:
+        mask = cv2.resize(np.asarray(mask, np.float32), shown[::-1], interpolation=cv2.INTER_LINEAR)
+        alpha *= np.clip(mask, 0.0, 1.0)
+    colours = plt.get_cmap("jet")(cam)
+    colours[..., 3] = alpha
     ax.imshow(frame)
-    ax.imshow(cam, cmap="jet", alpha=0.45, vmin=0, vmax=1)
-    ax.set_title(title, fontsize=9)
+    ax.imshow(colours)
+    ax.set_title(f"{title}\nmap {grid[0]}\u00d7{grid[1]}", fontsize=9)
     ax.axis("off")
+    return shown
 
 
 def find_clip(clips, name: str) -> tuple[int, str]:

@@ -12,23 +12,38 @@ steps:
 2. **Phases.** ``--onset`` / ``--offset`` default to the first and last frames; without
    ``--apex`` the apex is the frame that differs most from the onset frame (mean absolute grey
    difference of the aligned crops), and the output says so.
-3. **Input.** The crops become the model input exactly as the run's clips did
+3. **Motion.** :func:`clip_motion` measures the face's change from onset to apex (the mean
+   absolute grey difference of the two crops at 64 x 64, a global brightness change removed).
+   A run records the same measure on its databases' clips (annotated onset to apex) when it
+   starts, in ``WORKDIR/motion.json`` (lowest, 5th percentile, median); a run trained before
+   runs recorded it reads its database now, where it is built, else the comparison is skipped
+   and the output says why. A clip that moves less than the training clips' 5th percentile (a
+   static face, whose "apex" is compression noise) gets the warning "no micro-expression
+   motion found: ...", and its apex is marked as not found from motion (``apex_found``).
+4. **Input.** The crops become the model input exactly as the run's clips did
    (``config.json``'s ``input`` block: :func:`mejax.input_pipeline.example_input` for raw
    frames, the cached variants' own transforms for TIM, apex and flow inputs, the centre crop of
    evaluation, the normalisation inside the model call).
-4. **Models.** Each round's selected models (``WORKDIR/<round>/checkpoints``: the parameters
+5. **Models.** Each round's selected models (``WORKDIR/<round>/checkpoints``: the parameters
    that scored best on validation, as the run tested them) are applied; the probabilities are
    averaged over the rounds, or taken from ``--round=NAME``.
-5. **Output.** ``<name>.json`` (per-AU probabilities of an AU run, class probabilities of a
-   recognition run, per round and averaged, with the face box, angle and phases) and
+6. **Output.** ``<name>.json`` (per-AU probabilities of an AU run, class probabilities of a
+   recognition run, per round and averaged, with the face box, angle, phases and motion,
+   ``trained_on`` (the run's databases) and ``warnings``, which the command prints as
+   ``WARNING: ...`` lines: a run trained on the synthetic database (``synth_me``) is said to be
+   one, since its probabilities on a real face do not mean what they mean on its synthetic
+   test clips; a clip without motion, above) and
    ``<name>.png`` (the face strip at onset, apex and offset with a bar per AU or class) in
    ``--output_dir``; for a model with class-activation maps, ``<name>_cam.png`` too.
-6. **Class-activation maps** (Zhou et al., CVPR 2016; SCA's Fig. 6), where the model reads its
+7. **Class-activation maps** (Zhou et al., CVPR 2016; SCA's Fig. 6), where the model reads its
    logits linearly from a pooled last feature map (:mod:`mejax.cam`: SCA, I3D and I3DF, STAP and
    STAPF, the ResNet rows, Micro-Attention): ``<name>_cam.png`` holds one map per AU (or class)
    over the apex crop as the model saw it (the central ``crop_size / image_size`` of it where the
-   run crops), each map stretched to its own range, titled with its probability. The JSON's
-   ``cam`` block has the file, that region (``[x, y, side]`` in the aligned crop), the map size
+   run crops), shown at least 224 pixels a side, each map upsampled to it (bicubic), stretched
+   to its own range and drawn inside the face only (an ellipse in the detected face box: a
+   3 x 3 map spreads over the background as much as over the face), titled with its
+   probability and its own size ("map 3x3"). The JSON's ``cam`` block has the file, that region
+   (``[x, y, side]`` in the aligned crop), the map size (its raw grid), the size it is shown at
    and the maps themselves, each plus its bias so that a map's mean is the logit (of the AU's
    presence: present minus absent for a one-vs-rest model; of the class), averaged over the
    rounds' models like the probabilities (the map of their mean logit). For the other models
@@ -138,12 +153,135 @@ def locate_face(frames: np.ndarray, detector=None, margin: float = 0.2):
     return crops, where, track
 
 
+def face_mask(track: dict, where: dict, side: int) -> np.ndarray:
+    """(side, side) float32 in [0, 1]: the ellipse inscribed in the detected face box (grown by
+    a tenth, its edge feathered), in the aligned crop of :func:`locate_face`; where the
+    class-activation maps are drawn."""
+    import cv2
+
+    left, right = track["eyes"]
+    centre = ((left[0] + right[0]) / 2, (left[1] + right[1]) / 2)
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), track["angle"], 1.0)
+    x, y, w, h = (float(v) for v in track["box"])
+    cx, cy = matrix @ np.array([x + w / 2, y + h / 2, 1.0])
+    x0, y0, _ = where["box"]
+    rows, columns = np.mgrid[0:side, 0:side].astype(np.float32) + 0.5
+    radius = np.hypot((columns - (cx - x0)) / (0.55 * w), (rows - (cy - y0)) / (0.55 * h))
+    return np.clip((1.0 - radius) / 0.1 + 0.5, 0.0, 1.0).astype(np.float32)
+
+
 def find_apex(crops: np.ndarray, onset: int, offset: int) -> int:
     """The frame of onset..offset that differs most from the onset frame (mean absolute
     difference of the grey crops)."""
     grey = crops[onset : offset + 1].astype(np.float32).mean(axis=-1)
     change = np.abs(grey - grey[:1]).mean(axis=(1, 2))
     return onset + int(np.argmax(change))
+
+
+# =============================================================================================
+# Motion: is there an expression in the clip at all?
+# =============================================================================================
+
+MOTION_FILE = "motion.json"
+MOTION_SIZE = 64
+MOTION_ABOUT = (
+    "mean absolute grey-level difference (0-255) between the onset and the apex frame, each "
+    f"face crop converted to grey and resized to {MOTION_SIZE} x {MOTION_SIZE} (area "
+    "averaging), the difference's mean (a global brightness change) removed"
+)
+
+
+def clip_motion(onset_frame: np.ndarray, apex_frame: np.ndarray) -> float:
+    """How much a face moves from ``onset_frame`` to ``apex_frame`` (face crops, (H, W, 3) or
+    (H, W) uint8): :data:`MOTION_ABOUT`. Cheap, the same at any crop size, and blind to a
+    global brightness change; a head movement counts as motion, so a low value says that
+    nothing moved, a high one not that an expression did."""
+    import cv2
+
+    def grey(frame):
+        frame = np.asarray(frame, np.float32)
+        if frame.ndim == 3:
+            frame = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        size = (MOTION_SIZE, MOTION_SIZE)
+        return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+    difference = grey(apex_frame) - grey(onset_frame)
+    return float(np.abs(difference - difference.mean()).mean())
+
+
+def database_motion(config) -> dict:
+    """:func:`clip_motion` of every clip of the run's databases (``config.dataset`` and its
+    ``extra``: the raw clips, onset to annotated apex) summarised: ``{"clips", "lowest",
+    "p5", "median", "databases", "measure"}``. Reads built databases only (nothing is built).
+
+    Raises:
+      PredictError: a database is not built, or has no clip with an annotated onset and apex.
+    """
+    import tensorflow_datasets as tfds
+
+    from mejax import input_pipeline
+
+    values, names = [], []
+    for block in input_pipeline.dataset_blocks(config.dataset):
+        try:
+            builder, _ = input_pipeline.unprepared_builder(block)
+        except ValueError as error:
+            raise PredictError(str(error)) from None
+        if not builder.is_prepared():
+            raise PredictError(f"{block.name} is not built in {builder.data_dir}")
+        names.append(block.name)
+        splits = "+".join(input_pipeline.subjects(builder))
+        for example in tfds.as_numpy(builder.as_dataset(split=splits, shuffle_files=False)):
+            onset, apex = int(example["onset"]), int(example["apex"])
+            if 0 <= onset < apex < len(example["frames"]):
+                values.append(clip_motion(example["frames"][onset], example["frames"][apex]))
+    if not values:
+        raise PredictError(f"{', '.join(names)}: no clip with an annotated onset and apex")
+    values = np.asarray(values)
+    return {
+        "clips": int(len(values)),
+        "lowest": round(float(values.min()), 4),
+        "p5": round(float(np.percentile(values, 5)), 4),
+        "median": round(float(np.median(values)), 4),
+        "databases": names,
+        "measure": MOTION_ABOUT,
+    }
+
+
+def record_training_motion(config, workdir) -> None:
+    """Writes ``WORKDIR/motion.json`` (:func:`database_motion` of the run's clips), once per
+    run, for predict to compare a new clip's motion with; a database that cannot be read is
+    logged and skipped (predict then reads the database itself, or says it cannot compare)."""
+    from absl import logging
+
+    path = Path(workdir) / MOTION_FILE
+    if path.exists():
+        return
+    try:
+        reporting.write_text(path, json.dumps(database_motion(config), indent=2))
+    except PredictError as error:
+        logging.info("no %s: %s", MOTION_FILE, error)
+
+
+def training_motion(config, workdir) -> tuple[dict | None, str]:
+    """(the training clips' motion, where it comes from) of a run: its ``motion.json``, or for
+    a run without one (trained before runs recorded it) its databases read now; (None, why)
+    where neither can be read."""
+    path = Path(workdir) / MOTION_FILE
+    if path.is_file():
+        try:
+            return json.loads(path.read_text()), f"the run's {MOTION_FILE}"
+        except (OSError, json.JSONDecodeError) as error:
+            return None, f"{path}: unreadable ({error})"
+    try:
+        return database_motion(config), f"{', '.join(config_database_names(config))}, read now"
+    except PredictError as error:
+        return None, f"the run has no {MOTION_FILE} and its database cannot be read: {error}"
+
+
+def config_database_names(config) -> list[str]:
+    """The names of the databases a run trained on: ``dataset.name`` and ``dataset.extra``."""
+    return [config.dataset.name, *config.dataset.get("extra", ())]
 
 
 def phases(num_frames: int, onset=None, apex=None, offset=None, crops=None):
@@ -370,9 +508,12 @@ def write_figure(path: Path, crops: np.ndarray, onset: int, apex: int, offset: i
 
 
 def write_cam_figure(path: Path, face: np.ndarray, maps: dict, probabilities: dict,
-                     title: str, per_row: int = 6) -> None:  # fmt: skip
+                     title: str, per_row: int = 6, mask=None) -> tuple[int, int]:  # fmt: skip
     """One panel per AU or class: its class-activation map over ``face`` (the apex crop as the
-    model saw it), each map stretched to its own range (:func:`mejax.cam.overlay`)."""
+    model saw it), upsampled to the face shown (at least :data:`mejax.cam.MIN_SHOWN` pixels),
+    each map stretched to its own range and drawn where ``mask`` (the face) is
+    (:func:`mejax.cam.overlay`, which titles each panel with the map's own size). Returns the
+    (height, width) the maps are shown at."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -383,18 +524,21 @@ def write_cam_figure(path: Path, face: np.ndarray, maps: dict, probabilities: di
     names = list(maps)
     columns = min(per_row, len(names))
     rows = -(-len(names) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.6 * rows + 0.4))
+    figure, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.3 * rows + 0.4))
     axes = np.atleast_1d(axes).reshape(-1)
+    shown = None
     for axis, name in zip(axes, names, strict=False):
-        cam.overlay(axis, face, maps[name], f"{name}: p={probabilities[name]:.2f}")
+        label = f"{name}: p={probabilities[name]:.2f}"
+        shown = cam.overlay(axis, face, maps[name], label, mask=mask)
     for axis in axes[len(names) :]:
         axis.axis("off")
-    figure.suptitle("\n".join(textwrap.wrap(title, 16 * columns + 8)), fontsize=9)
+    figure.suptitle("\n".join(textwrap.wrap(title, 20 * columns + 8)), fontsize=9)
     figure.tight_layout()
     reporting.write_atomic(
         path, lambda file: figure.savefig(file, format="png", dpi=100), binary=True
     )
     plt.close(figure)
+    return shown
 
 
 def predict(
@@ -412,7 +556,33 @@ def predict(
     if len(frames) < 2:
         raise PredictError(f"{video}: {len(frames)} frame; a clip needs at least two")
     crops, face, track = locate_face(frames, detector, margin)
+    apex_given = apex is not None
     onset, apex, offset, apex_how = phases(len(frames), onset, apex, offset, crops)
+    trained_on = config_database_names(config)
+    warnings = []
+    if any(n.startswith("synth_me") for n in trained_on):
+        warnings.append(
+            f"the run was trained on the synthetic database {', '.join(trained_on)} (rendered "
+            "faces): its probabilities on a real face do not mean what they mean on the "
+            "synthetic test clips its results report"
+        )
+    motion = {"clip": round(clip_motion(crops[onset], crops[apex]), 4)}
+    reference, motion["training_source"] = training_motion(config, workdir)
+    motion["training"] = reference
+    motion["measure"] = MOTION_ABOUT
+    motion["below_training"] = bool(reference) and motion["clip"] < reference["p5"]
+    if motion["below_training"]:
+        warnings.append(
+            f"no micro-expression motion found: the change from onset (frame {onset}) to apex "
+            f"(frame {apex}) is {motion['clip']:.2f}, below the 5th percentile "
+            f"{reference['p5']:.2f} of the run's training clips (lowest {reference['lowest']:.2f}, "
+            f"median {reference['median']:.2f}); the probabilities describe noise"
+        )
+        if not apex_given:
+            apex_how += "; no micro-expression motion found, so the apex is not found from motion"
+    apex_found = "given" if apex_given else (
+        "not found from motion" if motion["below_training"] else "from motion"
+    )  # fmt: skip
     inputs = model_input(crops, onset, apex, offset, config.input, flow_work_size(config))
     from mejax import cam
 
@@ -437,6 +607,10 @@ def predict(
         "apex": apex,
         "offset": offset,
         "apex_found_by": apex_how,
+        "apex_found": apex_found,
+        "motion": motion,
+        "trained_on": trained_on,
+        "warnings": warnings,
         "face": {
             "box": face["box"],
             "angle_degrees": round(face["angle"], 2),
@@ -463,21 +637,25 @@ def predict(
         maps = {k: np.mean([m[k] for m in round_maps], axis=0) for k in round_maps[0]}
         x, y, side = model_region(crops.shape[1], config.input)
         cam_file = output_dir / f"{name}_cam.png"
-        write_cam_figure(
+        shown = write_cam_figure(
             cam_file, crops[apex, y : y + side, x : x + side], maps, mean,
             f"{config.get('name', 'mejax')}: class-activation maps over the apex (frame {apex}), "
             f"{rounds_text}",
+            mask=face_mask(track, face, crops.shape[1])[y : y + side, x : x + side],
         )  # fmt: skip
         files.append(cam_file)
         result["cam"] = {
             "file": str(cam_file),
             "region": [x, y, side],
             "map_size": list(next(iter(maps.values())).shape),
+            "shown_size": list(shown),
             "maps": {k: np.round(m, 5).tolist() for k, m in maps.items()},
             "about": (
                 "one map per AU or class over the region [x, y, side] of the aligned face crop "
                 "that the model saw; each map's mean is the logit (an AU's log-odds, a class's "
-                "logit), averaged over the rounds' models"
+                "logit), averaged over the rounds' models; the figure shows each map_size map "
+                "upsampled (bicubic) to shown_size and drawn inside the face's ellipse only: a "
+                "coarse map cannot say where inside the face it points"
             ),
         }
     reporting.write_text(output_dir / f"{name}.json", json.dumps(result, indent=2))
@@ -562,10 +740,29 @@ def main(argv=None) -> int:
         )
     )
     print(f"onset {result['onset']}, offset {result['offset']}; apex {result['apex_found_by']}")
+    motion, reference = result["motion"], result["motion"]["training"]
+    print(
+        f"motion onset -> apex: {motion['clip']:.2f}"
+        + (
+            f" (training clips: lowest {reference['lowest']:.2f}, 5th percentile "
+            f"{reference['p5']:.2f}, median {reference['median']:.2f}; from "
+            f"{motion['training_source']})"
+            if reference
+            else f" (not compared: {motion['training_source']})"
+        )
+    )
     top = sorted(result["probabilities"].items(), key=lambda item: -item[1])
     print(", ".join(f"{k} {v:.2f}" for k, v in top))
     if isinstance(result["cam"], str):
         print(f"class-activation maps: {result['cam']}")
+    else:
+        grid, shown = result["cam"]["map_size"], result["cam"]["shown_size"]
+        print(
+            f"class-activation maps: {grid[0]}x{grid[1]} each, shown upsampled to "
+            f"{shown[0]}x{shown[1]} inside the face"
+        )
+    for warning in result["warnings"]:
+        print(f"WARNING: {warning}")
     print(f"written: {', '.join(result['files'])}")
     return 0
 

@@ -89,11 +89,31 @@ def check_outputs(result: dict, output_dir: Path, name: str, keys: list[str]) ->
     return written
 
 
+SYNTHETIC_WARNING = (
+    "the run was trained on the synthetic database synth_me/tiny (rendered faces): its "
+    "probabilities on a real face do not mean what they mean on the synthetic test clips"
+)
+
+
+def write_frames(folder: Path, frames: np.ndarray) -> Path:
+    folder.mkdir()
+    for index, frame in enumerate(frames):  # a folder of frames, natural order
+        cv2.imwrite(str(folder / f"img{index}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    return folder
+
+
 @pytest.mark.xdist_group("stapf_tiny_cli_run")
-def test_synth_me_mp4_through_the_run(finished_run, synth_clip, tmp_path):
+def test_synth_me_mp4_through_the_run(finished_run, synth_clip, tmp_path, capsys):
     path, (onset, apex, offset) = synth_clip
     result = predict.predict(finished_run, path, output_dir=tmp_path)
     written = check_outputs(result, tmp_path, "synth", ["AU4", "AU7"])
+    # The run records what it was trained on; synthetic faces are said to be so.
+    assert written["trained_on"] == ["synth_me/tiny"]
+    assert written["warnings"][0].startswith(SYNTHETIC_WARNING)
+    # A synth_me clip moves as the training clips do: no motion warning, the apex is found.
+    assert written["motion"]["training_source"] == "the run's motion.json"
+    assert not written["motion"]["below_training"] and len(written["warnings"]) == 1
+    assert written["apex_found"] == "from motion"
     assert written["kind"] == "AU" and written["rounds"] == ["round0", "round1"]
     assert written["face"]["frames_without_face"] == []
     x, y, side = written["face"]["box"]
@@ -112,6 +132,10 @@ def test_synth_me_mp4_through_the_run(finished_run, synth_clip, tmp_path):
          "--name=round1", "--round=round1", "--onset=0", f"--apex={written['apex']}"]
     )  # fmt: skip
     assert code == 0
+    printed = capsys.readouterr().out
+    assert f"WARNING: {SYNTHETIC_WARNING}" in printed
+    (h, w) = written["cam"]["map_size"]
+    assert f"class-activation maps: {h}x{w} each, shown upsampled to 224x224 inside" in printed
     one = json.loads((tmp_path / "round1.json").read_text())
     assert one["rounds"] == ["round1"] and one["apex_found_by"] == f"frame {written['apex']}: given"
     assert one["probabilities"] == pytest.approx(per_round["round1"], abs=1e-5)
@@ -128,10 +152,7 @@ def test_synth_me_mp4_through_the_run(finished_run, synth_clip, tmp_path):
 
 @pytest.mark.xdist_group("stapf_tiny_cli_run")
 def test_astronaut_photograph_clip(finished_run, tmp_path):
-    folder = tmp_path / "astronaut"
-    folder.mkdir()
-    for index, frame in enumerate(astronaut_frames()):  # a folder of frames, natural order
-        cv2.imwrite(str(folder / f"img{index}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    folder = write_frames(tmp_path / "astronaut", astronaut_frames())
     result = predict.predict(finished_run, folder, output_dir=tmp_path / "out")
     written = check_outputs(result, tmp_path / "out", "astronaut", ["AU4", "AU7"])
     x, y, side = written["face"]["box"]
@@ -142,6 +163,73 @@ def test_astronaut_photograph_clip(finished_run, tmp_path):
     assert written["face"]["frames_without_face"] == []
     assert abs(written["face"]["angle_degrees"]) < 10
     assert written["apex"] in (6, 7, 8)  # the motion's peak
+    assert written["warnings"][0].startswith(SYNTHETIC_WARNING)
+    # The maps: the tiny STAPF's coarse grid, shown over the face crop at its own resolution
+    # (at least 224 pixels), inside the face.
+    block = written["cam"]
+    assert block["map_size"] == [1, 1] and block["shown_size"] == [224, 224]
+    assert block["region"][2] < 224  # the crop is smaller: enlarged for the figure
+    image = cv2.imread(block["file"])
+    assert image.shape[0] >= 300 and image.shape[1] >= 2 * 224
+
+
+@pytest.mark.xdist_group("stapf_tiny_cli_run")
+def test_a_static_clip_has_no_micro_expression(finished_run, tmp_path, capsys):
+    folder = write_frames(tmp_path / "static", np.repeat(astronaut_frames(1)[:1], 6, axis=0))
+    code = predict.main([f"--workdir={finished_run}", f"--video={folder}",
+                         f"--output_dir={tmp_path / 'out'}"])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    written = json.loads((tmp_path / "out" / "static.json").read_text())
+    assert written["motion"]["clip"] == 0 and written["motion"]["below_training"]
+    assert written["apex_found"] == "not found from motion"
+    assert "the apex is not found from motion" in written["apex_found_by"]
+    (warning,) = [w for w in written["warnings"] if w != written["warnings"][0]]
+    assert warning.startswith("no micro-expression motion found: the change from onset (frame 0)")
+    assert f"WARNING: {warning}" in printed and f"WARNING: {written['warnings'][0]}" in printed
+
+
+@pytest.mark.xdist_group("stapf_tiny_cli_run")
+def test_training_clips_motion(finished_run, tmp_path):
+    recorded = json.loads((finished_run / "motion.json").read_text())
+    assert recorded["databases"] == ["synth_me/tiny"] and recorded["clips"] == 24
+    assert 0 < recorded["lowest"] <= recorded["p5"] <= recorded["median"]
+    # A run without motion.json (trained before runs recorded it) reads its database now.
+    config, _ = experiment.open_run(finished_run)
+    found, source = predict.training_motion(config, tmp_path)
+    assert found == recorded and source == "synth_me/tiny, read now"
+    config.dataset.data_dir = str(tmp_path / "nothing")
+    found, source = predict.training_motion(config, tmp_path)
+    assert found is None and "synth_me/tiny is not built in" in source
+    # The measure: a shift of a textured face moves, a brightness change alone does not.
+    face = astronaut_frames(1)[0, 40:220, 160:300]
+    assert predict.clip_motion(face, face) == 0
+    assert predict.clip_motion(face, np.clip(face.astype(int) + 20, 0, 255).astype(np.uint8)) < 0.5
+    assert predict.clip_motion(face, np.roll(face, 3, axis=1)) > 5
+
+
+def test_maps_are_drawn_smoothly_over_the_face():
+    import matplotlib.pyplot as plt
+
+    grid = np.arange(9, dtype=np.float32).reshape(3, 3)
+    mask = np.zeros((48, 48), np.float32)
+    mask[8:40, 8:40] = 1
+    figure, axis = plt.subplots()
+    # A 48-pixel crop is shown at 224: the map upsampled (bicubic, not 3 x 3 blocks).
+    assert cam.overlay(axis, np.zeros((48, 48, 3), np.uint8), grid, "AU4", mask=mask) == (
+        224, 224,
+    )  # fmt: skip
+    face, heat = axis.get_images()
+    assert face.get_array().shape[:2] == heat.get_array().shape[:2] == (224, 224)
+    colours = np.asarray(heat.get_array())
+    assert len(np.unique(colours[112, :, :3], axis=0)) > 50  # smooth along a row
+    assert colours[0, 0, 3] == 0 and colours[112, 112, 3] == pytest.approx(0.45)  # the face only
+    assert axis.get_title() == "AU4\nmap 3\u00d73"
+    # A larger crop is shown at its own size.
+    axis.clear()
+    assert cam.overlay(axis, np.zeros((300, 300, 3), np.uint8), grid, "AU7") == (300, 300)
+    assert axis.get_images()[1].get_array().shape[:2] == (300, 300)
+    plt.close(figure)
 
 
 @pytest.mark.xdist_group("stapf_tiny_cli_run")
