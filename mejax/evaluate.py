@@ -1,9 +1,9 @@
 """Evaluation of a deep model on a side of a round: its clips, its outputs, its scores.
 
-A round's validation side selects each model (:meth:`mejax.tasks.Task.validation_scores`: its
+A round's validation side selects each model (:meth:`mejax.tasks.ClipTask.validation_scores`: its
 AU's F1, the average F1 of a multi-task model, the UF1 of a recognition model); its test side
 is predicted once, by the selected models, into the round's test record
-(:meth:`mejax.tasks.Task.record`). The validation and test clips are centre-cropped
+(:meth:`mejax.tasks.ClipTask.record`). The validation and test clips are centre-cropped
 (``input.crop_size``) and, with augmented flows (``input.flow_augment``), read as each clip's
 plain flow; the training side is read in place by the training loop (:mod:`mejax.train`).
 """

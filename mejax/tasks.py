@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mejax import losses, metrics, recognition_report, reporting
+from mejax import losses, metrics, recognition_report, reporting, task_reports
 from mejax.datasets import aus as au_vocab
 from mejax.datasets import labels as label_sets
 
@@ -49,15 +49,55 @@ def main_output(outputs):
 
 
 class Task:
-    """The interface of a task (see the module docstring)."""
+    """What the experiment path (:mod:`mejax.experiment`) asks of every task: the targets of its
+    samples, what a side of a round holds, the summary of the rounds' test records and the
+    reports. A task of another module registers in :data:`ELSEWHERE` (e.g. spotting,
+    :class:`mejax.spotting.task.Spotting`)."""
+
+    # What a sample's target is: "au_labels" (K 0/1 labels), "class" (a class index),
+    # "class_and_au_labels", or "intervals" (a long video's expressions); what a fitter reads to
+    # know what to fit (the baselines' SVMs fit AU labels or a class).
+    target_kind: str
+    counted = "clips per class"  # what :meth:`target_counts` counts
+
+    def take_part(self, clips):
+        """(samples, targets) of the samples that take part in the task."""
+        raise NotImplementedError
+
+    def target_counts(self, targets: np.ndarray) -> dict[str, int]:
+        """What a side of a round holds (:mod:`mejax.plan`): :attr:`counted`, by name."""
+        raise NotImplementedError
+
+    def summarize(self, records: list[dict], rounds: list, config) -> dict:
+        """The results of a run from its rounds' test records (``results.json``)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def describe(config) -> str:
+        """What a ``task`` block's runs predict, in a few words (the console's first line)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def headline(results: dict) -> str:
+        """The console line of a finished run's results."""
+        raise NotImplementedError
+
+    def write_reports(self, workdir: Path, results: dict) -> None:
+        """Writes ``results.md`` (and the task's figures) into ``workdir``
+        (:mod:`mejax.task_reports`)."""
+        reporting.write_text(workdir / "results.md", self.markdown(results))
+
+
+class ClipTask(Task):
+    """A task on clips learnt by models: what the deep fitter (:class:`mejax.train.DeepFitter`)
+    and :mod:`mejax.evaluate` ask beyond :class:`Task` -- how many models are stacked and what
+    each learns, the loss, the per-round and per-step hyper-parameters, the validation score
+    that selects each model and the test record -- and what :mod:`mejax.predict` shows."""
 
     num_models: int = 1
     outputs_per_model: int
     score_name: str = "score"
-    # What a clip's target is: "au_labels" (K 0/1 labels), "class" (a class index) or
-    # "class_and_au_labels"; what a fitter that is not trained through the task's loss (the
-    # baselines' SVMs) reads to know what to fit.
-    target_kind: str
+    output_kind: str  # what a prediction names: "AU" or "class"
 
     @property
     def model_names(self) -> list[str]:
@@ -94,12 +134,6 @@ class Task:
     def check_training(self, targets: np.ndarray, round_name: str) -> None:
         """Raises ValueError when a round's training targets cannot train the task."""
 
-    counted = "clips per class"
-
-    def target_counts(self, targets: np.ndarray) -> dict[str, int]:
-        """What a side of a round holds (:mod:`mejax.plan`): :attr:`counted`, by name."""
-        raise NotImplementedError
-
     def round_hparams(self, targets: np.ndarray) -> dict:
         """Per-round constants handed to every step in ``hparams`` (e.g. class weights)."""
         return {}
@@ -129,25 +163,16 @@ class Task:
         """The test record of a round (arrays, saved as ``ROUND/predictions.npz``)."""
         raise NotImplementedError
 
-    def summarize(self, records: list[dict], rounds: list, config) -> dict:
+    def named_outputs(self, outputs) -> dict[str, float]:
+        """{name: probability} of one clip's stacked outputs (:mod:`mejax.predict`)."""
+        raise NotImplementedError
+
+    def named_maps(self, maps: list) -> dict:
+        """{name: (h, w) class-activation map} of one clip from each model's maps."""
         raise NotImplementedError
 
     def markdown(self, results: dict) -> str:
         raise NotImplementedError
-
-    @staticmethod
-    def headline(results: dict) -> str:
-        """The console line of a finished run's results."""
-        raise NotImplementedError
-
-    @staticmethod
-    def describe(config) -> str:
-        """What a ``task`` block's runs predict, in a few words (the console's first line)."""
-        raise NotImplementedError
-
-    def write_reports(self, workdir: Path, results: dict) -> None:
-        """Writes ``results.md`` (and the task's figures) into ``workdir``."""
-        reporting.write_text(workdir / "results.md", self.markdown(results))
 
 
 def per_au_f1(names: list[str], labels: np.ndarray, predictions: np.ndarray) -> dict:
@@ -210,7 +235,7 @@ def selection_note(config, rounds: list) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class AUTask(Task):
+class AUTask(ClipTask):
     """What both AU tasks share.
 
     Attributes:
@@ -318,52 +343,12 @@ class AUTask(Task):
                 found[round_.name] = missing
         return found
 
-    def markdown(self, results: dict) -> str:
-        """The results laid out like STAP's Tables III-V (AUs as rows, F1 per method)."""
-        method = results["experiment"] or "model"
-        lines = [
-            f"# {method} on {results['database']} ({results['protocol']})",
-            "",
-            f"F1 per AU on {results['num_test_clips']} test clips pooled over "
-            f"{len(results['rounds'])} round(s); "
-            f"{results.get('selected_by', 'models selected on validation subjects only')}.",
-            "",
-            f"| AU | test positives | {method} | all-positive | {method} accuracy |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        accuracy = results.get("accuracy", {})
-        for name, f1 in results["f1"].items():
-            lines.append(
-                f"| {name} | {results['positives'][name]} | {f1:.3f} "
-                f"| {results['f1_all_positive'][name]:.3f} | {_cell(accuracy.get(name))} |"
-            )
-        lines.append(
-            f"| **Avg** | | **{results['average_f1']:.3f}** "
-            f"| {results['average_f1_all_positive']:.3f} "
-            f"| {_cell(results.get('average_accuracy'))} |"
-        )
-        unselectable = results.get("no_validation_positives", {})
-        if unselectable:
-            lines += [
-                "",
-                "No validation positives (validation F1 0 at every evaluation, so it cannot "
-                "guide the model selection; a one-vs-rest model of such an AU is the first "
-                "evaluation's, a baseline's SVM the first C): "
-                + "; ".join(f"{r}: {', '.join(aus)}" for r, aus in unselectable.items())
-                + ".",
-            ]
-        return "\n".join(lines) + "\n"
+    markdown = staticmethod(task_reports.au_markdown)
+    headline = staticmethod(task_reports.au_headline)
 
     @staticmethod
     def describe(config) -> str:
         return f"AUs {', '.join(map(str, config.aus))}"
-
-    @staticmethod
-    def headline(results: dict) -> str:
-        return (
-            f"average F1 {results['average_f1']:.3f} "
-            f"(all-positive {results['average_f1_all_positive']:.3f})"
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -472,7 +457,7 @@ class AUMultiTask(AUTask):
 
 
 @dataclasses.dataclass(frozen=True)
-class Recognition(Task):
+class Recognition(ClipTask):
     """Micro-expression recognition: one network, one softmax over the classes.
 
     Attributes:
@@ -645,40 +630,15 @@ class Recognition(Task):
         )
         return {**results, **report}
 
-    def markdown(self, results):
-        title = (
-            f"{results['experiment'] or 'model'} on {results['database']} "
-            f"({results['protocol']}, {results['label_set']})"
-        )
-        if not results["num_test_clips"]:
-            return (
-                f"# {title}\n\nNo test side (protocol {results['protocol']}): the run trains "
-                f"weights for a later run's init_from. Validation UF1 "
-                f"{results['validation_uf1']:.3f}.\n"
-            )
-        note = results.get("selected_by") or (  # results.json of a run before "selected_by"
-            "models (or a baseline's C) selected on validation subjects only"
-            if results["selection"] == "validation"
-            else "the model of the last step (the papers' fixed schedule)"
-        )
-        return recognition_report.markdown(results, title, note)
+    markdown = staticmethod(task_reports.recognition_markdown)
+    headline = staticmethod(task_reports.recognition_headline)
+
+    def write_reports(self, workdir, results):
+        task_reports.write_recognition(workdir, results, self.markdown(results))
 
     @staticmethod
     def describe(config) -> str:
         return f"classes {config.get('label_set', 'megc2019')}"
-
-    @staticmethod
-    def headline(results):
-        if not results["num_test_clips"]:
-            return f"no test side; validation UF1 {results['validation_uf1']:.3f}"
-        return recognition_report.headline(results)
-
-    def write_reports(self, workdir, results):
-        super().write_reports(workdir, results)
-        if results["num_test_clips"]:
-            recognition_report.plot_confusion(
-                results["confusion"], results["classes"], workdir / "confusion.png"
-            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -720,6 +680,7 @@ class RecognitionWithAUs(Recognition):
     DETECTION_LOSSES = ("balanced", "focal")
     CLASS_LOSS_REDUCTIONS = ("mean", "sum")
     target_kind = "class_and_au_labels"
+    markdown = staticmethod(task_reports.recognition_au_markdown)
 
     def __post_init__(self):
         super().__post_init__()
@@ -831,41 +792,6 @@ class RecognitionWithAUs(Recognition):
             "average_round_mean": float(np.mean(list(round_mean.values()))),
         }
 
-    def markdown(self, results):
-        text = super().markdown(results)
-        detection = results.get("au_detection")
-        if not detection:
-            return text
-        rounds = list(detection["per_round"])
-        lines = [
-            "",
-            f"## AU detection ({detection['num_test_clips']} test clips, F1 per AU; Table VII "
-            "of MER-auGCN)",
-            "",
-            "| AU | positives | " + " | ".join(rounds) + " | mean over rounds | pooled "
-            "| all-positive |",
-            "|---|---:|" + "---:|" * (len(rounds) + 4 - 1),
-        ]
-        for name in detection["aus"]:
-            cells = " | ".join(f"{detection['per_round'][r][name]:.3f}" for r in rounds)
-            lines.append(
-                f"| {name} | {detection['positives'][name]} | {cells} "
-                f"| {detection['round_mean'][name]:.3f} | {detection['f1'][name]:.3f} "
-                f"| {detection['f1_all_positive'][name]:.3f} |"
-            )
-        means = " | ".join(
-            f"{np.mean(list(detection['per_round'][r].values())):.3f}" for r in rounds
-        )
-        lines.append(
-            f"| **Avg** | | {means} | **{detection['average_round_mean']:.3f}** "
-            f"| {detection['average_f1']:.3f} | {detection['average_f1_all_positive']:.3f} |"
-        )
-        return text + "\n".join(lines) + "\n"
-
-
-def _cell(value) -> str:
-    return "" if value is None else f"{value:.3f}"
-
 
 TASKS = {
     "one_vs_rest": AUOneVsRest,
@@ -897,8 +823,23 @@ def kind(config) -> type:
     return TASKS[name]
 
 
+def _settings(cls, config, **given) -> dict:
+    """The fields of dataclass ``cls`` that a ``task`` block sets (its defaults otherwise), with
+    ``given`` in place of the block's; tuples and dicts as the dataclass holds them."""
+    found = dict(given)
+    for field in dataclasses.fields(cls):
+        if field.name in found or field.name not in config:
+            continue
+        value = config[field.name]
+        if hasattr(value, "to_dict"):
+            value = value.to_dict()
+        found[field.name] = tuple(value) if isinstance(value, list | tuple) else value
+    return found
+
+
 def build(config, clips=None) -> Task:
-    """Task of a config's ``task`` block (``name`` defaults to ``one_vs_rest``).
+    """Task of a config's ``task`` block (``name`` defaults to ``one_vs_rest``): the fields of
+    its task class that the block sets, the class's defaults for the others.
 
     Args:
       config: the ``task`` block.
@@ -908,32 +849,13 @@ def build(config, clips=None) -> Task:
     name = name_of(config)
     if name in ELSEWHERE:
         return kind(config).from_config(config, clips)
-    if name in ("mer", "mer_au"):
+    cls = TASKS[name]
+    if issubclass(cls, Recognition):
         label_set = config.get("label_set", "megc2019")
         emotion = clips.emotion if clips is not None else ()
         objective = clips.objective_class if clips is not None else np.zeros(0, np.int32)
         classes = label_sets.class_names(
             label_set, emotion, objective, tuple(config.get("classes", ()))
         )
-        common = {
-            "label_set": label_set,
-            "classes": classes,
-            "class_weights": config.get("class_weights", ""),
-            "aux_loss_weight": config.get("aux_loss_weight", 1.0),
-            "domain_loss_weight": config.get("domain_loss_weight", 1.0),
-            "grl_schedule": config.get("grl_schedule", ""),
-        }
-        if name == "mer":
-            return Recognition(**common)
-        return RecognitionWithAUs(
-            **common,
-            aus=tuple(config.aus),
-            detection_weight=config.get("detection_weight", 0.75),
-            detection_loss=config.get("detection_loss", "balanced"),
-            unclassified=config.get("unclassified", False),
-            class_loss_reduction=config.get("class_loss_reduction", "mean"),
-        )
-    defaults = TASKS[name]
-    return defaults(
-        tuple(config.aus), config.get("loss", defaults.loss), dict(config.get("loss_kwargs", {}))
-    )
+        return cls(**_settings(cls, config, label_set=label_set, classes=classes))
+    return cls(**_settings(cls, config))

@@ -5,7 +5,7 @@ clips, how many models are stacked and what each learns, the loss of a batch dic
 ``targets``, ``domain``), the validation score that selects each model and the reports. Per-step
 values travel in an ``hparams`` dict handed to every step: ``learning_rate`` (the optimizer's
 schedule; one rate per parameter group with ``optimizer.groups``), the task's per-round
-constants (e.g. class weights) and per-step values (:meth:`~mejax.tasks.Task.step_hparams`;
+constants (e.g. class weights) and per-step values (:meth:`~mejax.tasks.ClipTask.step_hparams`;
 under ``"model"``, keyword arguments of the model's call, e.g. a gradient-reversal factor).
 
 STAP / STAPF / I3D / I3DF (Li, Huang, Zhao, arXiv:1907.05023): K independent binary AU models
@@ -75,7 +75,7 @@ class Steps(NamedTuple):
     folds_step: Callable
 
 
-def make_steps(model, task: tasks.Task, tx: optax.GradientTransformation, mesh, chunk: int,
+def make_steps(model, task: tasks.ClipTask, tx: optax.GradientTransformation, mesh, chunk: int,
                input_config, init_from: str = ""):  # fmt: skip
     """``init``, ``train_step``, ``predict`` and ``folds_step`` of the stacked models of ``task``.
 
@@ -538,7 +538,7 @@ class DeepFitter:
         """The clips of the run's database (its preprocessed inputs)."""
         return input_pipeline.load(self.config)
 
-    def prepare(self, task: tasks.Task, data, targets: np.ndarray, workdir: Path) -> None:
+    def prepare(self, task: tasks.ClipTask, data, targets: np.ndarray, workdir: Path) -> None:
         """Loads the auxiliary database and builds the model and its jitted steps."""
         config = self.config
         self.task, self.data, self.targets, self.workdir = task, data, targets, workdir

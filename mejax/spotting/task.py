@@ -18,7 +18,7 @@ import dataclasses
 
 import numpy as np
 
-from mejax import reporting
+from mejax import reporting, tasks
 from mejax.spotting import evaluation
 
 SPOTTERS = ("spotter", "trivial")  # the record's prefix of each spotter's intervals
@@ -50,7 +50,7 @@ def read_intervals(record: dict, prefix: str) -> dict[str, list[evaluation.Inter
 
 
 @dataclasses.dataclass(frozen=True)
-class Spotting:
+class Spotting(tasks.Task):
     """Spot micro- and macro-expressions in long videos.
 
     Attributes:
