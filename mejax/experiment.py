@@ -90,10 +90,6 @@ def _run_in(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     rounds = protocols.build(config.protocol, data, config.seed, selection)
     fit.prepare(task, data, targets, workdir)
     run_files.record_config(config, workdir)  # everything is loaded and built: the run starts
-    if "baseline" not in config and "spotter" not in config and jax.process_index() == 0:
-        from mejax import predict  # the training clips' motion, which predict compares with
-
-        predict.record_training_motion(config, workdir)
     records, pending = {}, []
     for index, round_ in enumerate(rounds):
         record = run_files.read_record(workdir / round_.name / run_files.RECORD_FILE)

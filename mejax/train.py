@@ -554,6 +554,10 @@ class DeepFitter:
         tx = optim.make_optimizer(config.optimizer)
         self.steps = make_steps(model, task, tx, self.mesh, chunk, config.input, self.init_from)
         self.writer = reporting.MetricWriter(workdir)
+        if jax.process_index() == 0:  # the clips' motion, which mejax.predict compares with
+            from mejax import predict
+
+            predict.record_training_motion(config, workdir)
         logging.info("%d devices, %d models, %d per step", jax.device_count(), task.num_models,
                      chunk)  # fmt: skip
 
