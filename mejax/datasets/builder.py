@@ -302,8 +302,9 @@ def read_frame(path: pathlib.Path) -> np.ndarray:
     return image[..., ::-1]  # OpenCV reads BGR
 
 
-class _FolderFrames:
-    """The frames of a clip's files, decoded on indexing (only the probed ones are read)."""
+class FolderFrames:
+    """The frames of a list of (number, file), decoded on indexing (only the probed ones are
+    read)."""
 
     def __init__(self, files: list[tuple[int, pathlib.Path]]):
         self.files = files
@@ -355,7 +356,7 @@ def locate_faces(
     detector = detector or face.mtcnn_detector(max_side=max_side)
     located, crops, errors = {}, {}, []
     for clip in wanted:
-        frames = _FolderFrames(clip_files(clip))
+        frames = FolderFrames(clip_files(clip))
         if not len(frames):
             raise ValueError(f"{clip.folder}: no frames ({'/'.join(IMAGE_SUFFIXES)} files)")
         try:

@@ -97,19 +97,6 @@ class VideoSource:
         return f"{self.subject}/{self.video}"
 
 
-class _Frames:
-    """The frames of a list of files, decoded on indexing (only the probed ones are read)."""
-
-    def __init__(self, files: list[tuple[int, pathlib.Path]]):
-        self.files = files
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> np.ndarray:
-        return builder.read_frame(self.files[index][1])
-
-
 def video_files(source: VideoSource) -> list[tuple[int, pathlib.Path]]:
     """(frame number, path) of the frames of a video that are read, by number."""
     return [(n, p) for n, p in builder.frame_files(source.folder) if n not in source.skip]
@@ -121,7 +108,7 @@ def locate_face(source: VideoSource, files, detector) -> tuple[dict, dict]:
     Raises:
       face.NoFaceError: no face on any probed frame.
     """
-    frames = _Frames(files)
+    frames = builder.FolderFrames(files)
     track = face.face_track(frames, detector, builder.FACE_PROBE_FRAMES, sample=str(source.folder))
     shape = frames[track["probed"][0]].shape[:2]
     geometry = face.crop_geometry(track, shape, builder.FACE_MARGIN)
