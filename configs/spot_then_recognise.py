@@ -27,7 +27,7 @@ ARGS = spotting.ARGS
 
 
 def get_config(arg=None):
-    c = spotting.get_config(arg)
+    c = spotting.spotting(arg)
     c.name = f"{c.name} + LBP-TOP"
     c.task.types = ("micro",)
     c.recogniser = ml_collections.ConfigDict(
@@ -46,4 +46,4 @@ def get_config(arg=None):
             "c": 1.0,
         }
     )
-    return c
+    return c.lock()

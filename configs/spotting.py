@@ -41,6 +41,11 @@ ARGS = {
 
 
 def get_config(arg=None):
+    return spotting(arg).lock()
+
+
+def spotting(arg=None) -> ml_collections.ConfigDict:
+    """The spotting setting of ``arg``, unlocked (spot_then_recognise.py adds to it)."""
     args = config_args.parse(arg, ARGS)
     c = ml_collections.ConfigDict()
     c.name = {"softnet": "SOFTNet", "mdmd": "MDMD"}[args["method"]]

@@ -43,7 +43,8 @@ SCA_ARGS = [None, "tiny", "casme2", "casme2,r50,sca_max", "samm,r101,sca_concat"
 
 def deep_config_cases():
     for path in CONFIG_FILES:
-        if "baseline" in load_config(path, None):
+        config = load_config(path, None)
+        if "baseline" in config or "spotter" in config:  # tests/baselines, tests/spotting
             continue
         if path.stem in ("mer_resnet", "neural_mer", "au_gcn", "micro_attention"):
             continue  # test_mer_resnet_config_builds, test_neural_mer_config_builds, ...

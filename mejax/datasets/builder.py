@@ -578,6 +578,8 @@ class ManualBuilder(local_build.LocalBuild, tfds.core.GeneratorBasedBuilder):
         by_split = collections.defaultdict(list)
         for clip in clips:
             by_split[clip.split].append(clip)
+        if self._variant is not None:  # one bar for the whole build, not one per subject
+            self._progress = cached.build_bar(len(clips), f"{self.name}/{self.builder_config.name}")
         return {split: self._generate_examples(c) for split, c in sorted(by_split.items())}
 
     def _generate_examples(self, clips: list[Clip]):
@@ -594,6 +596,7 @@ class ManualBuilder(local_build.LocalBuild, tfds.core.GeneratorBasedBuilder):
             batch_size=FLOW_BATCH_SIZE,
             work_size=FLOW_WORK_SIZE if variant.kind == "flow" else None,
             desc=f"{self.name}/{self.builder_config.name}",
+            progress=getattr(self, "_progress", None),
         ):
             if apex[key] is None:
                 example["apex"] = NOT_ANNOTATED

@@ -263,6 +263,19 @@ def _checked(key: str, example: dict) -> np.ndarray:
     return frames
 
 
+def build_bar(total: int, desc: str) -> tqdm:
+    """One progress bar for a whole build (every split), closed by its last example."""
+    return tqdm(total=total, desc=desc, unit="clip", leave=False)
+
+
+def _advancing(examples: Iterable[tuple[str, dict]], progress: tqdm):
+    for item in examples:
+        yield item
+        progress.update(1)
+        if progress.n >= progress.total:
+            progress.close()
+
+
 def transform(
     examples: Iterable[tuple[str, dict]],
     variant: Variant,
@@ -270,6 +283,7 @@ def transform(
     batch_size: int = 16,
     work_size: int | None = None,
     desc: str = "preprocess",
+    progress: tqdm | None = None,
 ) -> Iterator[tuple[str, dict]]:
     """Turns (key, raw clip example) pairs into (key, variant example) pairs.
 
@@ -281,11 +295,16 @@ def transform(
       work_size: frames are resized to work_size x work_size before the flow is computed
         (needed when a database's clips differ in size); None keeps their resolution.
       desc: progress-bar label.
+      progress: the build's one bar (:func:`build_bar`), which every split's examples advance,
+        in place of a bar of this call's own.
 
     Yields:
       (key, example) in the input order. Errors name the clip (its key).
     """
-    examples = tqdm(examples, desc=f"{desc} {variant.name}", leave=False)
+    if progress is None:
+        examples = tqdm(examples, desc=f"{desc} {variant.name}", leave=False)
+    else:
+        examples = _advancing(examples, progress)
     if variant.kind != "flow":
         for key, example in examples:
             frames = _checked(key, example)

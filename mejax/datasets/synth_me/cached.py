@@ -158,6 +158,12 @@ class SynthMeCached(SynthMe):
         schema = cached.features(variant, features.clip_features((size, size)))
         return self.dataset_info_from_configs(features=schema)
 
+    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        config = self.builder_config
+        total = config.num_subjects * config.clips_per_subject
+        self._progress = cached.build_bar(total, f"synth_me {config.name}")  # one per build
+        return super()._split_generators(dl_manager)
+
     def _generate_examples(self, subject: int):
         config = self.builder_config
         raw = (
@@ -170,6 +176,7 @@ class SynthMeCached(SynthMe):
             batch_size=min(16, config.clips_per_subject),
             work_size=config.flow_work_size or None,
             desc=f"synth_me {config.name} {subject_name(subject, config.expression)}",
+            progress=getattr(self, "_progress", None),
         )
 
 
