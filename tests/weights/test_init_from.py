@@ -219,7 +219,7 @@ def test_torchvision_resnet_checkpoint_inflates_into_res3d(tmp_path):
 
 
 def _fake_run(workdir: Path, rounds=("round0",), aus=(4, 7)) -> dict:
-    """A workdir laid out as ``train.run`` leaves it: config.json and, per round, orbax
+    """A workdir laid out as ``experiment.run`` leaves it: config.json and, per round, orbax
     checkpoints of {"state", "selection"} with the K models stacked on a leading axis."""
     workdir.mkdir(parents=True)
     (workdir / "config.json").write_text(json.dumps({"task": {"aus": list(aus)}}))
