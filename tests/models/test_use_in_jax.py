@@ -1,4 +1,4 @@
-"""The README's "Use the models in your JAX project" example runs as printed."""
+"""The "Use the models in your JAX project" example of ``docs/weights.md`` runs as printed."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def kinetics_weights(tmp_path, monkeypatch):
 
 def test_readme_example_runs(kinetics_weights, capsys):
     namespace: dict = {}
-    exec(compile(EXAMPLE, "README example", "exec"), namespace)
+    exec(compile(EXAMPLE, "docs example", "exec"), namespace)
     assert namespace["logits"].shape == (2, 2)
     assert np.all(np.isfinite(namespace["logits"]))
     assert "batch_stats" in namespace["updates"]
@@ -62,10 +62,9 @@ def test_readme_example_runs(kinetics_weights, capsys):
     assert "loaded 228 variables" in capsys.readouterr().out
 
 
-def test_readme_shows_the_tested_example():
-    readme = (REPO / "README.md").read_text()
-    if HEADING not in readme:
-        pytest.skip("README has no section to compare yet")
-    section = readme.split(HEADING, 1)[1]
+def test_the_docs_show_the_tested_example():
+    page = (REPO / "docs" / "weights.md").read_text()
+    assert HEADING in page, "docs/weights.md has lost its section"
+    section = page.split(HEADING, 1)[1]
     block = re.search(r"```python\n(.*?)```", section, re.S)
-    assert block and block.group(1) == EXAMPLE, "README example differs from the tested one"
+    assert block and block.group(1) == EXAMPLE, "the docs' example differs"
