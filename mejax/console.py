@@ -26,8 +26,26 @@ def native_stderr_to_null():
         os.close(null)
 
 
+class MissingExtra(ModuleNotFoundError):
+    """Training and the databases need the ``data`` extra, which a models-only install lacks."""
+
+
 def import_tensorflow_quietly() -> None:
-    """Imports TensorFlow with its C++ INFO lines off (``TF_CPP_MIN_LOG_LEVEL`` 2 unless set)."""
+    """Imports TensorFlow with its C++ INFO lines off (``TF_CPP_MIN_LOG_LEVEL`` 2 unless set).
+
+    Raises:
+      MissingExtra: TensorFlow is not installed (a models-only install), saying what to install.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with native_stderr_to_null():
-        import tensorflow  # noqa: F401
+    try:
+        with native_stderr_to_null():
+            import tensorflow  # noqa: F401
+    except ModuleNotFoundError as error:
+        if error.name != "tensorflow":
+            raise
+        raise MissingExtra(
+            "training, the databases and mejax.predict need TensorFlow and the other packages of "
+            "the extra 'data', which this install lacks (a models-only install): pip install "
+            "'mejax[data]' (or, in a checkout, pip install -e \".[data]\")",
+            name="tensorflow",
+        ) from None

@@ -238,7 +238,10 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     verbosity = flags.FLAGS["verbosity"]
-    configure_console(verbosity.value if verbosity.present else None)
+    try:
+        configure_console(verbosity.value if verbosity.present else None)
+    except console.MissingExtra as error:
+        sys.exit(f"FATAL {error}")
     if _platform:
         config_checks.require_platform(_CONFIG.value, _platform[0])
     import jax

@@ -102,3 +102,20 @@ def test_a_run_fits_on_one_screen_and_verbosity_shows_the_libraries(stapf_tiny_c
     assert again.returncode == 0, again.stderr[-3000:]
     assert re.search(r"^I\d{4} .* experiment\.py:\d+\] round0 already finished", again.stderr, re.M)
     assert "continuing the run in" in again.stdout
+
+
+def test_a_models_only_install_is_told_to_install_the_data_extra(monkeypatch):
+    import builtins
+
+    from mejax import console
+
+    real_import = builtins.__import__
+
+    def without_tensorflow(name, *args, **kwargs):
+        if name == "tensorflow":
+            raise ModuleNotFoundError("No module named 'tensorflow'", name="tensorflow")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_tensorflow)
+    with pytest.raises(console.MissingExtra, match=r"pip install 'mejax\[data\]'"):
+        console.import_tensorflow_quietly()
