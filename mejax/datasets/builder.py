@@ -322,6 +322,24 @@ def clip_files(clip: Clip) -> list[tuple[int, pathlib.Path]]:
     return [(frame_number(p), p) for p in files] if files else frame_files(clip.folder)
 
 
+def crop_and_report(frames, track: dict, margin: float, folder) -> tuple[dict, dict]:
+    """(the one crop geometry of a face track, its build-report entry: "folder", "box"
+    [x, y, side], "angle" (degrees), "detection" [x, y, w, h], "frame_size" [height, width],
+    "probed", "missed")."""
+    shape = frames[track["probed"][0]].shape[:2]
+    geometry = face.crop_geometry(track, shape, margin)
+    entry = {
+        "folder": str(folder),
+        "box": geometry["box"],
+        "angle": round(geometry["angle"], 3),
+        "detection": [round(float(v), 1) for v in track["box"]],
+        "frame_size": [int(n) for n in shape],
+        "probed": track["probed"],
+        "missed": track["missed"],
+    }
+    return geometry, entry
+
+
 def locate_faces(
     database: str,
     clips: list[Clip],
@@ -364,18 +382,8 @@ def locate_faces(
         except face.NoFaceError as error:
             errors.append(error)
             continue
-        shape = frames[track["probed"][0]].shape[:2]
-        geometry = face.crop_geometry(track, shape, margin)
+        geometry, crops[clip.key] = crop_and_report(frames, track, margin, clip.folder)
         located[clip.key] = dataclasses.replace(clip, face=geometry)
-        crops[clip.key] = {
-            "folder": str(clip.folder),
-            "box": geometry["box"],
-            "angle": round(geometry["angle"], 3),
-            "detection": [round(float(v), 1) for v in track["box"]],
-            "frame_size": [int(n) for n in shape],
-            "probed": track["probed"],
-            "missed": track["missed"],
-        }
     if errors:
         raise NoFaceClipsError(database, errors)
     method = FACE_METHOD.format(

@@ -42,9 +42,12 @@ def write_frames(folder: pathlib.Path, names: list[str], grey: bool = False) -> 
 FACE_SIZE = 144  # the astronaut photograph's side in the face frames: MTCNN finds it
 
 
-def write_face_frames(folder: pathlib.Path, names: list[str], grey: bool = False) -> None:
+def write_face_frames(
+    folder: pathlib.Path, names: list[str], grey: bool = False, quality: int = 90
+) -> None:
     """Frames holding a real face (scikit-image's astronaut, ``FACE_SIZE`` square) that moves
-    one pixel to the right per frame, so that a face detector finds it on every frame."""
+    one pixel to the right per frame, so that a face detector finds it on every frame; JPEG at
+    ``quality``."""
     from skimage import data  # noqa: PLC0415  (a test dependency; this writer is a dev tool)
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -55,7 +58,7 @@ def write_face_frames(folder: pathlib.Path, names: list[str], grey: bool = False
         frame = cv2.warpAffine(face, shift, (FACE_SIZE, FACE_SIZE), borderMode=cv2.BORDER_REPLICATE)
         if grey:
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        cv2.imwrite(str(folder / name), frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        cv2.imwrite(str(folder / name), frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
 
 
 def write_sheet(path: pathlib.Path, rows: list[list], title: str = "Sheet1", extra=None) -> None:

@@ -110,18 +110,7 @@ def locate_face(source: VideoSource, files, detector) -> tuple[dict, dict]:
     """
     frames = builder.FolderFrames(files)
     track = face.face_track(frames, detector, builder.FACE_PROBE_FRAMES, sample=str(source.folder))
-    shape = frames[track["probed"][0]].shape[:2]
-    geometry = face.crop_geometry(track, shape, builder.FACE_MARGIN)
-    entry = {
-        "folder": str(source.folder),
-        "box": geometry["box"],
-        "angle": round(geometry["angle"], 3),
-        "detection": [round(float(v), 1) for v in track["box"]],
-        "frame_size": [int(n) for n in shape],
-        "probed": track["probed"],
-        "missed": track["missed"],
-    }
-    return geometry, entry
+    return builder.crop_and_report(frames, track, builder.FACE_MARGIN, source.folder)
 
 
 def encoded_frames(files, geometry: dict, size: int):

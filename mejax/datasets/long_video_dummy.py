@@ -19,28 +19,18 @@ from __future__ import annotations
 import pathlib
 import shutil
 
-import cv2
-import numpy as np
 import openpyxl
 
+from mejax.datasets import dummy
+
 DATASETS_DIR = pathlib.Path(__file__).parent
-FACE_SIZE = 144
 JPEG_QUALITY = 75
 
 
 def write_face_frames(folder: pathlib.Path, names: list[str], grey: bool = False) -> None:
-    """Frames of the astronaut's face moving one pixel right per frame."""
-    from skimage import data  # noqa: PLC0415  (a test dependency; this writer is a dev tool)
-
-    folder.mkdir(parents=True, exist_ok=True)
-    face = cv2.resize(data.astronaut()[..., ::-1], (FACE_SIZE, FACE_SIZE),
-                      interpolation=cv2.INTER_AREA)  # fmt: skip
-    for t, name in enumerate(names):
-        shift = np.float32([[1, 0, t], [0, 1, 0]])
-        frame = cv2.warpAffine(face, shift, (FACE_SIZE, FACE_SIZE), borderMode=cv2.BORDER_REPLICATE)
-        if grey:
-            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        cv2.imwrite(str(folder / name), frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    """The clip builders' moving astronaut face (:func:`mejax.datasets.dummy.write_face_frames`),
+    at this module's JPEG quality."""
+    dummy.write_face_frames(folder, names, grey, quality=JPEG_QUALITY)
 
 
 def _book(sheets: dict[str, list[list]], path: pathlib.Path) -> None:
