@@ -31,27 +31,31 @@ from absl import logging
 from mejax import checkpointing, config_checks, paper_sets, protocols, reporting, run_files, tasks
 
 
-def fitter(config: ml_collections.ConfigDict):
-    """The per-round fitter of ``config`` (its own settings checked)."""
+def fitter_class(config: ml_collections.ConfigDict) -> type:
+    """The class of ``config``'s per-round fitter."""
     if "baseline" in config:
         from mejax.baselines.fitter import SVMFitter
 
-        return SVMFitter(config)
+        return SVMFitter
     if "spotter" in config:
         from mejax.spotting.fitter import SpotterFitter
 
-        return SpotterFitter(config)
+        return SpotterFitter
     from mejax.train import DeepFitter
 
-    return DeepFitter(config)
+    return DeepFitter
+
+
+def fitter(config: ml_collections.ConfigDict):
+    """The per-round fitter of ``config`` (its own settings checked)."""
+    return fitter_class(config)(config)
 
 
 def selection_label(config: ml_collections.ConfigDict) -> tuple[str, str]:
-    """(what a round's models are selected at, its ``results.json`` key): a deep run's step, a
-    baseline's C."""
-    if "spotter" in config:
-        return ("setting", "settings")
-    return ("C", "selected_c") if "baseline" in config else ("step", "selected_step")
+    """(what a round's models are selected at, its ``results.json`` key), as the fitter says:
+    a deep run's step, a baseline's C, a spotter's setting."""
+    cls = fitter_class(config)
+    return cls.selected_label, cls.selected_key
 
 
 def run(config: ml_collections.ConfigDict, workdir: str | Path) -> dict:

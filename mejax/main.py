@@ -127,13 +127,9 @@ def configure_console(verbosity: int | None) -> None:
 
 def describe(config, workdir: str) -> str:
     """One line: what the run trains or computes, on which data, and where it writes."""
-    if "baseline" in config:
-        descriptor = config.baseline.get("descriptor", {})
-        method = f"{descriptor.get('name', 'hand-crafted')} baseline"
-    elif "spotter" in config:
-        method = f"{config.spotter.method} spotter"
-    else:
-        method = config.model.name
+    from mejax import experiment, tasks
+
+    method = experiment.fitter_class(config).method(config)
     data = config.dataset.name
     aux = config.get("aux_dataset", {}).get("name", "")
     if aux:
@@ -142,8 +138,6 @@ def describe(config, workdir: str) -> str:
     rounds = config.protocol.get("rounds", ())
     if rounds:
         protocol += f", rounds {', '.join(map(str, rounds))}"
-    from mejax import tasks
-
     target = tasks.kind(config.task).describe(config.task)
     name = config.get("name", "") or "mejax"
     line = f"{name}: {method} on {data} ({protocol})" + (f", {target}" if target else "")

@@ -80,7 +80,8 @@ class PredictError(Exception):
 # =============================================================================================
 
 
-def _natural_key(path: Path):
+def frame_order(path: Path):
+    """Sort key of a frame file: the numbers in its name as numbers (img2 before img10)."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
@@ -97,7 +98,7 @@ def read_frames(path: str | Path) -> np.ndarray:
         raise PredictError(f"{path}: no such video file or frame folder")
     if path.is_dir():
         files = sorted(
-            (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key
+            (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=frame_order
         )
         if not files:
             raise PredictError(

@@ -528,6 +528,11 @@ class DeepFitter:
 
     selected_label, selected_key = "step", "selected_step"
 
+    @staticmethod
+    def method(config) -> str:
+        """What the run fits, in a word or two (the console's first line)."""
+        return config.model.name
+
     def __init__(self, config: ml_collections.ConfigDict):
         sharding.check_batch_size(config.train.batch_size)
         sharding.check_batch_size(config.train.eval_batch_size, "train.eval_batch_size")

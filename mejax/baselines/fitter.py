@@ -34,6 +34,13 @@ from mejax.baselines import descriptors, features, svm
 class SVMFitter:
     """Fits a round's SVM(s) on the run's descriptors (see the module docstring)."""
 
+    selected_label, selected_key = "C", "selected_c"
+
+    @staticmethod
+    def method(config) -> str:
+        """What the run fits, in a word or two (the console's first line)."""
+        return f"{config.baseline.get('descriptor', {}).get('name', 'hand-crafted')} baseline"
+
     def __init__(self, config):
         self.config = config
         # A bad setting fails before any extraction.

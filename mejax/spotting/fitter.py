@@ -50,6 +50,11 @@ class SpotterFitter:
 
     selected_label, selected_key = "setting", "settings"
 
+    @staticmethod
+    def method(config) -> str:
+        """What the run fits, in a word or two (the console's first line)."""
+        return f"{config.spotter.method} spotter"
+
     def __init__(self, config):
         self.config = config
         self.spotter = config.spotter
@@ -91,7 +96,8 @@ class SpotterFitter:
             settings.update({f"setting_k_{kind}": k, f"setting_window_{kind}": window.length})
         if "recogniser" in self.config:
             spotted = Recogniser(self.config.recogniser, train).label(test, spotted)
-        truths = {key: list(self.targets[self.data.keys.index(key)]) for key in spotted}
+        index = {key: i for i, key in enumerate(self.data.keys)}
+        truths = {key: list(self.targets[index[key]]) for key in spotted}
         return {
             "videos": np.asarray(list(spotted), dtype=str),
             **task.record_intervals("truth", truths),

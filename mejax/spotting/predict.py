@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -30,10 +29,9 @@ import cv2
 import numpy as np
 
 from mejax import experiment, reporting
+from mejax import predict as clip_predict
 from mejax.datasets import long_video
 from mejax.spotting import flow_features, mdmd, softnet
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
 class SpotError(Exception):
@@ -50,12 +48,13 @@ class FrameSource:
             raise SpotError(f"{self.path}: no such video file or frame folder")
         self.fps = None
         if self.path.is_dir():
-            number = lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]  # noqa: E731
+            suffixes = clip_predict.IMAGE_SUFFIXES  # what mejax.predict reads, in its order
             self.files = sorted(
-                (p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=number
+                (p for p in self.path.iterdir() if p.suffix.lower() in suffixes),
+                key=clip_predict.frame_order,
             )
             if not self.files:
-                raise SpotError(f"{self.path}: a folder without image files {IMAGE_SUFFIXES}")
+                raise SpotError(f"{self.path}: a folder without image files {suffixes}")
             self.count = len(self.files)
         else:
             capture = cv2.VideoCapture(str(self.path))
