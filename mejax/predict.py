@@ -215,6 +215,14 @@ def clip_motion(onset_frame: np.ndarray, apex_frame: np.ndarray) -> float:
     return float(np.percentile(np.abs(difference - difference.mean()), 99))
 
 
+def _decoded(data: bytes) -> np.ndarray:
+    """One stored (PNG) frame as (H, W, 3) uint8 RGB."""
+    import cv2
+
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
+                        cv2.COLOR_BGR2RGB)  # fmt: skip
+
+
 def database_motion(config) -> dict:
     """:func:`clip_motion` of every clip of the run's databases (``config.dataset`` and its
     ``extra``: the raw clips, onset to annotated apex) summarised: ``{"clips", "lowest",
@@ -237,10 +245,13 @@ def database_motion(config) -> dict:
             raise PredictError(f"{block.name} is not built in {builder.data_dir}")
         names.append(block.name)
         splits = "+".join(input_pipeline.subjects(builder))
-        for example in tfds.as_numpy(builder.as_dataset(split=splits, shuffle_files=False)):
-            onset, apex = int(example["onset"]), int(example["apex"])
-            if 0 <= onset < apex < len(example["frames"]):
-                values.append(clip_motion(example["frames"][onset], example["frames"][apex]))
+        dataset = builder.as_dataset(  # frames left encoded: two of each clip are decoded
+            split=splits, shuffle_files=False, decoders={"frames": tfds.decode.SkipDecoding()}
+        )
+        for example in tfds.as_numpy(dataset):
+            onset, apex, frames = int(example["onset"]), int(example["apex"]), example["frames"]
+            if 0 <= onset < apex < len(frames):
+                values.append(clip_motion(_decoded(frames[onset]), _decoded(frames[apex])))
     if not values:
         raise PredictError(f"{', '.join(names)}: no clip with an annotated onset and apex")
     values = np.asarray(values)
