@@ -5,9 +5,9 @@ The paper settings are the arguments built from every combination of the groups 
 data, protocol or training stage (a database, a protocol, a cross-database order, a setting, a
 stage flag) -- the groups that only choose a model variant (:data:`MODEL_GROUPS`: a row of a
 table, a depth, an attention) keep their default, since they change neither the clips nor the
-rounds -- that the config accepts and that read a licensed database (not ``synth_me``). The
-spotting settings (a ``spotter`` block: CAS(ME)², SAMM-LV, CAS(ME)³ long videos) are not listed
-yet: :mod:`mejax.datasets.mock` writes no mock copy of the long-video databases.
+rounds -- that the config accepts and that read a licensed database (not ``synth_me``): the
+clip databases (mock copies: :mod:`mejax.datasets.mock`, :mod:`mejax.datasets.mock_macro`) and
+the long videos of the spotting settings (:mod:`mejax.datasets.mock_long`).
 ``python -m mejax.main --plan`` checks one, :func:`settings` lists them all for the tests and
 ``benchmarks/paper_settings.py``.
 """
@@ -57,8 +57,8 @@ def arguments(path: str | Path) -> list[str]:
         except ValueError:  # a combination the config refuses (e.g. a cross order + database)
             continue
         names = [config.dataset.name, *config.dataset.get("extra", ())]
-        if any(name.startswith("synth_me") for name in names) or "spotter" in config:
-            continue  # the spotting settings read long videos, which no mock copy covers yet
+        if any(name.startswith("synth_me") for name in names):
+            continue
         key = config.to_json_best_effort(sort_keys=True)
         if key not in found or (len(arg), arg) < (len(found[key]), found[key]):
             found[key] = arg

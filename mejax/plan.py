@@ -423,18 +423,29 @@ def plan(config: ml_collections.ConfigDict) -> Plan:
 def _spotting_plan(config, problems: _Problems) -> Plan:
     """The plan of a spotting run: per round its videos and expressions of each side and, per
     type, the k its training videos give (SOFTNet's rule; MDMD's is the database's) and the
-    windows it trains on and scores. The videos are read with their frames left encoded."""
+    windows it trains on and scores. The videos are read with their frames left on disk; a
+    licensed database not yet built is read from its copy's sheet and frame folders (no frame
+    decoded, :func:`mejax.spotting.videos.from_folders`)."""
     from mejax import input_pipeline as pipeline
     from mejax.spotting import flow_features, mdmd, videos
 
     setting = f"{config.get('name', '') or 'mejax'} on {config.dataset.name}, protocol "
     setting += config.protocol.name
+    manual_dir = config.dataset.get("manual_dir") or ""
     try:
-        data = videos.load(config.dataset)
+        builder, module = pipeline.unprepared_builder(config.dataset)
+        if builder.is_prepared() or module in pipeline.GENERATED:
+            data = videos.load(config.dataset)
+        elif manual_dir:  # a licensed database's copy, not built: its sheet and frame folders
+            problems.add(f"{config.dataset.name} is not built: the run builds it first from "
+                         f"{manual_dir}.")  # fmt: skip
+            data = videos.from_folders(config.dataset)
+        else:
+            data = videos.load(config.dataset)  # NotBuilt, with the command that builds it
         task = tasks.build(config.task, data)
         data, targets = task.take_part(data)
         rounds = protocols.build(config.protocol, data, config.seed, "last")
-    except (ValueError, pipeline.NotBuilt) as error:
+    except (ValueError, FileNotFoundError, pipeline.NotBuilt) as error:
         problems.add(str(error), impossible=True)
         return Plan(setting, [], problems.all, problems.impossible)
     events = sum(len(t) for t in targets)

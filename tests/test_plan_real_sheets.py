@@ -1,5 +1,6 @@
 """Every paper setting planned on the real coding sheets (label-only mock copies: the sheets and
-the frame folders, no frame), with the counts the papers publish pinned. Skipped where the
+the frame folders, no frame; the long videos' frame files empty), with the counts the papers
+publish pinned. Skipped where the
 sheets are not at hand (a user's clone has none)."""
 
 import collections
@@ -7,7 +8,7 @@ import collections
 import pytest
 
 from mejax import paper_settings, plan
-from mejax.datasets import mock
+from mejax.datasets import mock, mock_long
 from tests.conftest import SHARED
 
 ANNOTATIONS = SHARED / "annotations"
@@ -28,6 +29,9 @@ def copies(tmp_path_factory):
 
     for database in MACRO:
         mock_macro.write(database, root / database, frame_size=(32, 32), progress=False)
+    for database in mock_long.DATABASES:
+        mock_long.write(database, root / database, annotations=ANNOTATIONS, frames=False,
+                        progress=False)  # fmt: skip
     return root
 
 
@@ -96,3 +100,41 @@ def test_megc2018_hde_two_rounds_and_cde_subjects(plans):
     assert len(cde) == 47 and sum(r["test"]["clips"] for r in cde) == 253
     tested = [s for r in cde for s in r["test"]["subjects"]]
     assert len(tested) == len(set(tested)) == 47
+
+
+@pytest.mark.parametrize(
+    "database, rounds, videos, micro, macro",
+    [("casme_sq", 22, 98, 57, 300), ("samm_lv", 30, 147, 159, 343), ("casme3", 98, 958, 860, 3346)],
+)
+def test_spotting_loso_over_every_subjects_videos(plans, database, rounds, videos, micro, macro):
+    for name in (f"spotting:{database}", f"spot_then_recognise:{database}"):
+        planned = plans[name].rounds
+        assert len(planned) == rounds
+        assert sum(r["test"]["clips"] for r in planned) == videos
+        tested = collections.Counter()
+        for r in planned:
+            tested.update(r["test"]["counts"])
+        assert (tested["micro"], tested["macro"]) == (micro, macro if "spotting" in name else 0)
+        assert all(r["windows"]["micro"]["train"] > 0 for r in planned)
+
+
+def test_softnet_k_of_the_whole_databases_is_softnets(copies, tmp_path):
+    """SPECS-SPOT §2: SOFTNet's rule gives CAS(ME)² 6 / 18 and SAMM-LV 37 / 174 (its onset-0
+    rows left out: 217 with them)."""
+    from mejax.spotting import flow_features, videos
+
+    for database, expected in (("casme_sq", (6, 18)), ("samm_lv", (37, 174))):
+        (setting,) = [s for s in paper_settings.settings() if s.name == f"spotting:{database}"]
+        config = paper_settings.on_copies(setting.load(), copies, tmp_path)
+        data = videos.from_folders(config.dataset).videos
+        assert tuple(flow_features.softnet_k(data, kind) for kind in ("micro", "macro")) == expected
+
+
+def test_samm_lv_micro_movements_carry_samms_emotions(copies, tmp_path):
+    from mejax.spotting import videos
+
+    (setting,) = [s for s in paper_settings.settings() if s.name == "spot_then_recognise:samm_lv"]
+    config = paper_settings.on_copies(setting.load(), copies, tmp_path)
+    events = [e for v in videos.from_folders(config.dataset).videos for e in v.events]
+    emotions = collections.Counter(e.emotion for e in events if e.type == "micro")
+    assert sum(emotions.values()) == 159 and emotions["anger"] == 57 and "" not in emotions

@@ -3,9 +3,12 @@
 One example is one whole long video (CAS(ME)², SAMM-LV, CAS(ME)³ part A, synth_me's long
 videos) with every annotated expression interval in it, as MEGC's spotting tasks (2020-2025)
 use them. The frames are stored encoded (PNG) and are never decoded all at once:
-:func:`load_videos` reads the examples with TFDS's ``SkipDecoding`` on ``frames``, and
-:meth:`LongVideo.window` decodes only the frames a window asks for. The encoded bytes of one
-video stay in memory while it is read (a face-cropped 128^2 video: about 10 kB a frame).
+:func:`read_videos` reads every video's names, frame numbers and events, and leaves its frames
+on disk; :meth:`LongVideo.window` reads the video's encoded frames when first asked (TFDS's
+``SkipDecoding``) and decodes only the frames a window asks for. The encoded bytes of the
+:data:`KEPT_VIDEOS` videos read last stay in memory (a face-cropped 128^2 video: about 10 kB a
+frame), so a database's frames never sit in memory together: SAMM-LV's 147 videos are about a
+million frames.
 
 Frame numbers. Events are given in the database's own frame numbers (the file numbers, 1-based
 in every release), because MEGC's ground truth and submission files use them and CAS(ME)³ part
@@ -16,7 +19,8 @@ position in ``frames`` to its number; :meth:`LongVideo.position` maps back.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -24,6 +28,7 @@ import tensorflow_datasets as tfds
 
 EVENT_TYPES = ("micro", "macro")
 NOT_ANNOTATED = -1
+KEPT_VIDEOS = 2  # videos whose encoded frames stay in memory after they are read
 
 
 def video_features(frame_shape: tuple[int, int]) -> tfds.features.FeaturesDict:
@@ -90,7 +95,8 @@ class LongVideo:
       fps: frames per second.
       frame_numbers: (T,) the file number of each stored frame, increasing.
       events: the annotated expressions, by onset.
-      encoded: (T,) the encoded frames.
+      encoded: (T,) the encoded frames, or a function that reads them (a video of a built
+        database: read when a window is first asked for, see the module docstring).
     """
 
     video: str
@@ -99,7 +105,7 @@ class LongVideo:
     fps: float
     frame_numbers: np.ndarray
     events: list[Event]
-    encoded: np.ndarray = dataclasses.field(repr=False)
+    encoded: np.ndarray | Callable[[], np.ndarray] = dataclasses.field(repr=False)
 
     def __len__(self) -> int:
         return len(self.frame_numbers)
@@ -116,12 +122,18 @@ class LongVideo:
         """Frames at positions ``start`` to ``stop - 1``, decoded: (stop - start, H, W, 3) uint8."""
         if not 0 <= start <= stop <= len(self):
             raise IndexError(f"{self.key}: window [{start}, {stop}) outside its {len(self)} frames")
-        return np.stack([decode(data) for data in self.encoded[start:stop]])
+        encoded = _kept(self.encoded) if callable(self.encoded) else self.encoded
+        return np.stack([decode(data) for data in encoded[start:stop]])
 
     def frames(self, chunk: int = 256) -> Iterator[tuple[int, np.ndarray]]:
         """The whole video as (start position, frames) chunks of at most ``chunk`` frames."""
         for start in range(0, len(self), chunk):
             yield start, self.window(start, min(start + chunk, len(self)))
+
+
+@functools.lru_cache(maxsize=KEPT_VIDEOS)
+def _kept(read: Callable[[], np.ndarray]) -> np.ndarray:
+    return read()
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -140,8 +152,9 @@ def encode(frame: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def from_example(example: dict) -> LongVideo:
-    """A :class:`LongVideo` from one numpy example read with ``frames`` left encoded."""
+def from_example(example: dict, encoded=None) -> LongVideo:
+    """A :class:`LongVideo` from one numpy example read with ``frames`` left encoded (``encoded``:
+    in place of the example's frames, e.g. a function that reads them)."""
     text = lambda value: value.decode() if isinstance(value, bytes) else str(value)  # noqa: E731
     found = example["events"]
     events = [
@@ -162,21 +175,37 @@ def from_example(example: dict) -> LongVideo:
         fps=float(example["fps"]),
         frame_numbers=np.asarray(example["frame_numbers"], np.int64),
         events=sorted(events, key=lambda event: (event.onset, event.offset)),
-        encoded=np.asarray(example["frames"], dtype=object),
+        encoded=np.asarray(example["frames"], dtype=object) if encoded is None else encoded,
     )
 
 
 def load_videos(name: str, data_dir: str | None = None) -> list[LongVideo]:
-    """Every video of a built long-video database (all its subject splits), frames encoded."""
+    """Every video of a built long-video database (all its subject splits), frames on disk."""
     return read_videos(tfds.builder(name, data_dir=data_dir))
 
 
+def _examples(builder: tfds.core.DatasetBuilder, split: str):
+    dataset = builder.as_dataset(
+        split=split, decoders={"frames": tfds.decode.SkipDecoding()}, shuffle_files=False
+    )
+    return tfds.as_numpy(dataset)
+
+
+def _read_frames(builder: tfds.core.DatasetBuilder, split: str, index: int, video: str):
+    """The encoded frames of example ``index`` of a split (the video named ``video``)."""
+    (example,) = _examples(builder, f"{split}[{index}:{index + 1}]")
+    name = example["video"].decode()
+    if name != video:
+        raise ValueError(f"{builder.name} {split}[{index}] is {name}, not {video}: rebuilt?")
+    return np.asarray(example["frames"], dtype=object)
+
+
 def read_videos(builder: tfds.core.DatasetBuilder) -> list[LongVideo]:
-    """Every video of a prepared long-video builder, sorted by key, frames encoded."""
+    """Every video of a prepared long-video builder, sorted by key, its frames read from disk
+    when a window of it is first asked for (see the module docstring)."""
     videos = []
     for split in sorted(builder.info.splits):
-        dataset = builder.as_dataset(
-            split=split, decoders={"frames": tfds.decode.SkipDecoding()}, shuffle_files=False
-        )
-        videos.extend(from_example(example) for example in tfds.as_numpy(dataset))
+        for index, example in enumerate(_examples(builder, split)):
+            read = functools.partial(_read_frames, builder, split, index, example["video"].decode())
+            videos.append(from_example(example, encoded=read))
     return sorted(videos, key=lambda video: video.key)

@@ -603,12 +603,18 @@ class Renderer:
 
     def whole(self, faces: np.ndarray) -> np.ndarray:
         """(T, H, W, 3) frames: the face squares centred, their edges replicated outwards."""
-        height, width = self.frame_size
-        top, left = (height - self.side) // 2, (width - self.side) // 2
-        bottom, right = height - self.side - top, width - self.side - left
-        return np.stack(
-            [cv2.copyMakeBorder(f, top, bottom, left, right, cv2.BORDER_REPLICATE) for f in faces]
-        )
+        return whole_frames(faces, self.frame_size)
+
+
+def whole_frames(faces: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(T, H, W, 3) frames of (T, S, S, 3) face squares: centred, edges replicated outwards."""
+    height, width = frame_size
+    side = faces.shape[1]
+    top, left = (height - side) // 2, (width - side) // 2
+    bottom, right = height - side - top, width - side - left
+    return np.stack(
+        [cv2.copyMakeBorder(f, top, bottom, left, right, cv2.BORDER_REPLICATE) for f in faces]
+    )
 
 
 def write_frames(output: Output, numbers, frames: np.ndarray) -> None:

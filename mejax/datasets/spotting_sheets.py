@@ -33,8 +33,12 @@ Rules (each application is listed in the report's ``rules_applied``):
   sheet is V1 rounded to integers.
 * **Apex -1** (SAMM-LV, 6 rows; the sheet's note says "not annotated"): stored as -1.
 * **Onset 0** (SAMM-LV 10 macro rows, CAS(ME)³ spNO.215 l): frame numbers are 1-based in
-  every release, so 0 names no frame; the event starts at the first frame, 1 (CAS(ME)³'s own
-  exception list fixes spNO.216 e the same way, +1).
+  every release, so 0 names no frame: the onset is not annotated, the expression started before
+  the video's first frame. It is kept as 0, as the MEGC2020 organisers' ground truth
+  (``all_Info.txt``) keeps it, so that SOFTNet's k and the trivial spotter's mean length leave
+  these rows out as SOFTNet does (``load_label.py`` drops onset-0 rows): SAMM-LV's macro k is
+  then SOFTNet's 174, not 217. (CAS(ME)³'s own exception list fixes spNO.216 e's micro row
+  differently, +1: an erratum.)
 * **Offset 0** (CAS(ME)², 44 macro rows: not annotated): the apex is taken as the offset, as
   every public spotting code does; an apex 0 as well (CAS(ME)² s34 anger1_1, an erratum here)
   is the midpoint of onset and offset, as the MEGC2020 baseline has it (1775).
@@ -268,8 +272,7 @@ def _cell(file: str, row: int, column: int, name: str) -> str:
 
 def _onset_zero(sheet: _Sheet, where: str, onset: int, name: str = "") -> int:
     if onset == 0:
-        sheet.rule(where, f"{name} onset 0 (no frame 0 in a 1-based release) -> 1")
-        return 1
+        sheet.rule(where, f"{name} onset 0 (not annotated: before the first frame) kept as 0")
     return onset
 
 

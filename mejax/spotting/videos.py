@@ -59,6 +59,46 @@ class VideoSet:
         return np.asarray([i for i, s in enumerate(self.subjects) if s in wanted], np.int64)
 
 
+def _not_read(key: str):
+    def read():
+        raise RuntimeError(f"{key}: a video listed from its frame folder has no frames read")
+
+    return read
+
+
+def from_folders(dataset) -> VideoSet:
+    """The videos of a licensed long-video database as ``dataset.manual_dir`` holds them, without
+    building it: the sheet's events (errata and rules applied, as the builder reads them) and
+    each video's frame numbers, listed from its folder with no frame read (``--plan``).
+
+    Raises:
+      FileNotFoundError: the sheet or a frame folder the sheet names is missing.
+      ValueError: a malformed row or folder.
+    """
+    from pathlib import Path
+
+    from mejax import input_pipeline
+    from mejax.datasets import long_video_builder
+
+    builder, _ = input_pipeline.unprepared_builder(dataset)
+    sources, _ = builder._videos(Path(dataset.manual_dir).expanduser())
+    result = []
+    for source in sources:
+        numbers = np.asarray([n for n, _ in long_video_builder.video_files(source)], np.int64)
+        result.append(
+            long_video.LongVideo(
+                source.video,
+                source.subject,
+                builder.DATABASE,
+                builder.FPS,
+                numbers,
+                sorted(source.events, key=lambda e: (e.onset, e.offset)),
+                _not_read(source.key),
+            )  # fmt: skip
+        )
+    return VideoSet(sorted(result, key=lambda video: video.key))
+
+
 def load(dataset) -> VideoSet:
     """The videos of a ``dataset`` block's long-video database (built on first use when it is
     generated, from ``dataset.manual_dir`` when it is licensed)."""

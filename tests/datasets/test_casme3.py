@@ -40,7 +40,7 @@ def test_events_errata_and_emotions(built):
     b, videos = built
     macro, micro = videos["spNO216/spNO.216_e"].events
     assert (micro.onset, micro.apex, micro.offset) == (1, 1, 25)  # ZhouJu: onset, apex +1
-    assert macro.onset == 1  # onset 0 -> 1
+    assert macro.onset == 0  # onset 0 kept: not annotated
     micro_a = [e for e in videos["spNO1/spNO.1_a"].events if e.type == "micro"]
     assert micro_a == [long_video.Event(4, 6, 9, "micro", "disgust", "4")]
     assert [e.type for e in videos["spNO1/spNO.1_b"].events] == ["micro", "macro"]  # 'B' -> b

@@ -26,9 +26,9 @@ def test_videos_frames_and_rules(built):
     assert videos["007/007_2"].frame_numbers.tolist() == list(range(1, 10))  # 5-digit
     assert video.window(0, 1).shape == (1, 64, 64, 3)  # grey frames stored as RGB
     events = {(e.type, e.au_code): e for e in video.events}
-    # 1.4 / 4.5 / 7.6 rounded half up; onset 0 -> 1.
+    # 1.4 / 4.5 / 7.6 rounded half up; onset 0 kept (not annotated).
     assert events["macro", "4(B/C)+7B"] == long_video.Event(1, 5, 8, "macro", "", "4(B/C)+7B")
-    assert events["macro", "12"].onset == 1
+    assert events["macro", "12"].onset == 0
     apex_missing, *_ = videos["007/007_2"].events
     assert apex_missing.apex == long_video.NOT_ANNOTATED
     report = b.info.metadata["build_report"]

@@ -216,8 +216,9 @@ ME_CONFIG = long_video_builder.LongVideoConfig(
 class Casme3(long_video_builder.LongVideoBuilder):
     """CAS(ME)³ part A: long videos with micro / macro intervals, and micro-expression clips."""
 
-    VERSION = tfds.core.Version("1.0.0")
+    VERSION = tfds.core.Version("1.1.0")
     RELEASE_NOTES = {
+        "1.1.0": "Onset 0 (spNO.215 l) kept as 0: not annotated.",
         "1.0.0": f"Initial release; long-video errata version {spotting_sheets.ERRATA_VERSION} "
         "(spNO.216 e onset/apex +1; 4 typos of the recognition sheet); 15 occluded-apex clips "
         "removed from me_faces.",
