@@ -5,15 +5,19 @@
     python benchmarks/paper_settings.py --frame-size 480x640           # real-size frames
     python benchmarks/paper_settings.py --tiny                         # tiny models: the data
                                                                        # path, in minutes
+    python benchmarks/paper_settings.py --settings '^spotting:casme_sq' --tiny   # long videos
 
-Builds, once, a mock copy of every database the settings read (``mejax.datasets.mock``: the
-real coding sheets, synthetic faces; small frames by default), then runs each paper setting
+Builds, once, a mock copy of every database the settings read (``mejax.datasets.mock``,
+``mock_macro`` and, for the spotting settings' long videos, ``mock_long``: the real coding
+sheets, synthetic faces; small frames by default), then runs each paper setting
 (:func:`mejax.paper_settings.settings`) in a process of its own, as ``python -m mejax.main``
 would, except that every round stops after ``--steps-per-round`` training steps
 (``train.max_steps``) and then validates and tests as a finished round does; a setting that
-needs pre-trained weights starts from scratch (``init_from=none``: nothing is downloaded). A
-failing setting is recorded and the next one runs. Every cached variant a setting reads (TIM,
-flow, apex, EVM, the 70x augmentation, face crops) is built from the mock by the run itself.
+needs pre-trained weights starts from scratch (``init_from=none``: nothing is downloaded); a
+spotting setting trains SOFTNet for ``--spotting-epochs`` epochs per round and type (SOFTNet's
+own 10 would take hours on a laptop CPU). A failing setting is recorded and the next one runs.
+Every cached variant a setting reads (TIM, flow, apex, EVM, the 70x augmentation, face crops)
+is built from the mock by the run itself.
 
 The table (printed, and written to ``--out``, Markdown, with a JSON beside it): setting,
 rounds, clips, build time (the databases and variants the setting reads, not yet built by an
@@ -50,12 +54,21 @@ COLUMNS = ("setting", "rounds", "clips", "build_s", "compile_s", "step_s", "peak
            "status", "projected_full_run_h")  # fmt: skip
 
 
-def prepare(config, mocks: Path, data_dir: Path, steps: int, tiny: bool = False):
+def prepare(config, mocks: Path, data_dir: Path, steps: int, tiny: bool = False,
+            spotting_epochs: int = 1):  # fmt: skip
     """The setting's config as the benchmark runs it (see the module docstring)."""
     from mejax import models
     from mejax.weights import pretrained
 
     config = paper_settings.on_copies(config, mocks, data_dir)
+    if "spotter" in config:
+        config.spotter.softnet.epochs = spotting_epochs
+        config.spotter.cache_dir = str(data_dir.parent / "spotting_cache")
+        if tiny:  # the flow is computed at 64^2 anyway: the 64^2 crops lose nothing of it
+            config.dataset.name = config.dataset.name.replace("faces_128", "faces_64")
+        if tiny and "model" in config.get("recogniser", {}):
+            config.recogniser.model.name += "_tiny"
+        return config
     if config.get("init_from", "") in (pretrained.REQUIRED, pretrained.KINETICS400):
         config.init_from = pretrained.NONE
     if "train" in config:
@@ -76,14 +89,14 @@ def prepare(config, mocks: Path, data_dir: Path, steps: int, tiny: bool = False)
 
 
 def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
-            tiny: bool = False) -> dict:  # fmt: skip
+            tiny: bool = False, spotting_epochs: int = 1) -> dict:  # fmt: skip
     """Runs one setting in this process; returns its measurements (see the module
     docstring)."""
     from mejax import experiment, input_pipeline, plan
 
     setting = {s.name: s for s in paper_settings.settings()}[name]
     shutil.rmtree(workdir, ignore_errors=True)  # a fresh run each time
-    config = prepare(setting.load(), mocks, data_dir, steps, tiny)
+    config = prepare(setting.load(), mocks, data_dir, steps, tiny, spotting_epochs)
     result = {"setting": name}
     planned = plan.plan(config)
     result["rounds"] = len(planned.rounds)
@@ -97,7 +110,7 @@ def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
     if config.get("aux_dataset", {}).get("name"):
         input_pipeline.database_builder(config.aux_dataset, input_pipeline.aux_input(config))
     result["build_s"] = time.perf_counter() - tick
-    if "baseline" in config:
+    if "baseline" in config or "spotter" in config:
         tick = time.perf_counter()
         experiment.run(config, workdir)
         result["run_s"] = time.perf_counter() - tick
@@ -146,7 +159,7 @@ def table(rows: list[dict]) -> str:
 
 def build_mocks(databases: set[str], mocks: Path, frame_size: str, seed: int) -> dict:
     """Writes the mock of every database not yet in ``mocks``; returns the write times."""
-    from mejax.datasets import mock, mock_macro
+    from mejax.datasets import mock, mock_long, mock_macro
 
     size = mock.parse_frame_size(frame_size)
     times = {}
@@ -155,7 +168,7 @@ def build_mocks(databases: set[str], mocks: Path, frame_size: str, seed: int) ->
         if (target / ".complete").exists():
             continue
         tick = time.perf_counter()
-        writer = mock if database in mock.DATABASES else mock_macro
+        writer = next(m for m in (mock, mock_long, mock_macro) if database in m.DATABASES)
         writer.write(database, target, frame_size=size, seed=seed)
         (target / ".complete").write_text("")
         times[database] = time.perf_counter() - tick
@@ -178,13 +191,17 @@ def main(argv=None) -> int:
         "real shape in minutes; the times are then not the paper models'",
     )
     parser.add_argument("--again", action="store_true", help="run finished settings again")
+    parser.add_argument(
+        "--spotting-epochs", type=int, default=1, help="SOFTNet's epochs per round and type"
+    )
     parser.add_argument("--one", default="", help=argparse.SUPPRESS)  # the child's setting
     args = parser.parse_args(argv)
     work = Path(args.work).absolute()
     mocks, data_dir, runs = work / "mocks", work / "tfds", work / "runs"
     if args.one:
         workdir = runs / ("tiny" if args.tiny else "paper") / args.one.replace(":", "_")
-        result = run_one(args.one, mocks, data_dir, workdir, args.steps_per_round, args.tiny)
+        result = run_one(args.one, mocks, data_dir, workdir, args.steps_per_round, args.tiny,
+                         args.spotting_epochs)  # fmt: skip
         print("RESULT " + json.dumps(result), flush=True)
         return 0
     chosen = [s for s in paper_settings.settings() if re.search(args.settings, s.name)]
@@ -212,6 +229,7 @@ def main(argv=None) -> int:
         command = [sys.executable, __file__, "--one", setting.name, "--work", str(work),
                    "--steps-per-round", str(args.steps_per_round)]  # fmt: skip
         command += ["--tiny"] if args.tiny else []
+        command += ["--spotting-epochs", str(args.spotting_epochs)]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, cwd=REPO)  # fmt: skip
         try:
