@@ -106,7 +106,7 @@ def run_one(name: str, mocks: Path, data_dir: Path, workdir: Path, steps: int,
     result["full_steps"] = plan.total_steps(planned)
     tick = time.perf_counter()
     for block in input_pipeline.dataset_blocks(config.dataset):
-        input_pipeline.database_builder(block, config.input)
+        input_pipeline.database_builder(block, config.get("input"))
     if config.get("aux_dataset", {}).get("name"):
         input_pipeline.database_builder(config.aux_dataset, input_pipeline.aux_input(config))
     result["build_s"] = time.perf_counter() - tick
