@@ -22,7 +22,7 @@ from mejax import config_args
 
 CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
 # Groups that pick a model variant only: their default stands for all their tokens.
-MODEL_GROUPS = ("row", "depth", "attention")
+MODEL_GROUPS = ("row", "depth", "attention", "recogniser")
 
 
 @dataclasses.dataclass(frozen=True)

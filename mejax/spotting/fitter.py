@@ -19,11 +19,9 @@ and always, beside it, the trivial spotter (:mod:`mejax.spotting.trivial`: windo
 training expressions' mean length at a fixed stride), the floor any spotter must beat.
 
 Spot-then-recognise (MEGC 2024-2025). With a ``recogniser`` block, every spotted interval is
-given an emotion by a recogniser trained on the same training subjects' expressions: a
-hand-crafted descriptor of :mod:`mejax.baselines.descriptors` (``recogniser.descriptor``, on the
-interval's frames resampled to ``recogniser.num_frames`` at ``recogniser.image_size``) and a
-standardised linear SVM (:mod:`mejax.baselines.svm`) with a fixed C (``recogniser.c``: a LOSO
-round of spotting has no validation subject to select it on). STRS is then computed by the task.
+given an emotion by a recogniser trained on the same training subjects' expressions
+(:mod:`mejax.spotting.recognisers`: a hand-crafted descriptor and a linear SVM, or a clip model
+of :mod:`mejax.models`). STRS is then computed by the task.
 
 Nothing here looks at a test video's annotations: they only travel into the record to be scored.
 """
@@ -33,13 +31,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 from absl import logging
 
 from mejax import protocols, reporting
-from mejax.spotting import flow_features, mdmd, softnet, task, trivial, videos
-from mejax.spotting.evaluation import Interval
+from mejax.spotting import flow_features, mdmd, recognisers, softnet, task, trivial, videos
 
 DEFAULT_CACHE_DIR = Path("~/.cache/mejax/spotting")
 METHODS = ("softnet", "mdmd")
@@ -95,7 +91,8 @@ class SpotterFitter:
                 windows[video.key] += trivial.spot(video.frame_numbers, kind, window)
             settings.update({f"setting_k_{kind}": k, f"setting_window_{kind}": window.length})
         if "recogniser" in self.config:
-            spotted = Recogniser(self.config.recogniser, train).label(test, spotted)
+            recogniser = recognisers.make(self.config.recogniser, train, self.config.seed)
+            spotted = recogniser.label(test, spotted)
         index = {key: i for i, key in enumerate(self.data.keys)}
         truths = {key: list(self.targets[index[key]]) for key in spotted}
         return {
@@ -193,55 +190,3 @@ class SpotterFitter:
 
     def close(self) -> None:
         """Nothing held open."""
-
-
-class Recogniser:
-    """Gives a spotted interval an emotion: a hand-crafted descriptor and a linear SVM trained on
-    the training videos' annotated expressions (see the module docstring)."""
-
-    def __init__(self, config, train):
-        from mejax.baselines import descriptors, svm
-
-        self.config = config
-        self.describe = descriptors.make(config.descriptor, config.blocks)
-        clips, emotions = [], []
-        for video in train:
-            for event in video.events:
-                if event.emotion:
-                    clips.append(self.descriptor(video, event.onset, event.offset))
-                    emotions.append(event.emotion)
-        self.classes = sorted(set(emotions))
-        if len(self.classes) < 2:
-            raise ValueError(f"the recogniser needs two emotions in training, got {self.classes}")
-        labels = np.asarray([self.classes.index(e) for e in emotions])
-        settings = svm.Settings(c_selection="fixed", fixed_c=config.get("c", 1.0))
-        self.model = svm.make_classifier(settings.fixed_c, settings, 0).fit(np.stack(clips), labels)
-
-    def descriptor(self, video, onset: int, offset: int) -> np.ndarray:
-        """The descriptor of a video's frames ``onset`` to ``offset`` (frame numbers)."""
-        first, last = video.position(onset), video.position(offset + 1)
-        last = max(last, first + 2)
-        frames = video.window(first, min(last, len(video)))
-        positions = np.linspace(0, len(frames) - 1, self.config.get("num_frames", 10))
-        size = self.config.get("image_size", 64)
-        clip = np.stack(
-            [cv2.resize(frames[int(round(p))], (size, size), interpolation=cv2.INTER_AREA)
-             for p in positions]
-        )  # fmt: skip
-        return self.describe(clip)
-
-    def label(self, test, spotted: dict[str, list[Interval]]) -> dict[str, list[Interval]]:
-        """The spotted intervals, each with the emotion the SVM predicts for its frames."""
-        labelled = {}
-        for video in test:
-            found = spotted[video.key]
-            if found:
-                x = np.stack([self.descriptor(video, i.onset, i.offset) for i in found])
-                classes = self.model.predict(x)
-            else:
-                classes = []
-            labelled[video.key] = [
-                Interval(i.onset, i.offset, i.type, i.score, self.classes[int(c)])
-                for i, c in zip(found, classes, strict=True)
-            ]
-        return labelled
