@@ -66,6 +66,7 @@ def prepare(config, mocks: Path, data_dir: Path, steps: int, tiny: bool = False,
         config.spotter.cache_dir = str(data_dir.parent / "spotting_cache")
         if tiny:  # the flow is computed at 64^2 anyway: the 64^2 crops lose nothing of it
             config.dataset.name = config.dataset.name.replace("faces_128", "faces_64")
+            config.spotter.flow.size = 16  # the cached features: SAMM-LV's are 5 GB a k at 42^2
         if tiny and "model" in config.get("recogniser", {}):
             config.recogniser.model.name += "_tiny"
         return config
