@@ -770,49 +770,62 @@ def parse_frame_size(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m mejax.datasets.mock",
-        description="Writes a mock copy of a licensed database: its real coding sheet and "
-        "layout, synthetic frames (see the module docstring).",
-    )
-    parser.add_argument("database", choices=DATABASES)
-    parser.add_argument("--out", required=True, help="output folder (the manual directory)")
-    parser.add_argument(
-        "--annotations",
-        help=f"folder of coding sheets (subfolders CASME2, SAMM, SMIC, MEGC2019); default "
-        f"${ENVIRONMENT_VARIABLE}, else {default_annotations()}",
-    )
-    parser.add_argument(
+def parser(module: str, description: str, databases, *, sheets: str = "",
+           no_frames: str = "") -> argparse.ArgumentParser:  # fmt: skip
+    """The command line of a mock writer (``python -m mejax.datasets.<module>``): the database,
+    ``--out``, ``--frame-size``, ``--seed``, and ``--annotations`` (``sheets``: its subfolders)
+    and ``--no-frames`` (``no_frames``: what it writes) where given."""
+    result = argparse.ArgumentParser(prog=f"python -m mejax.datasets.{module}",
+                                     description=description)  # fmt: skip
+    result.add_argument("database", choices=databases)
+    result.add_argument("--out", required=True, help="output folder (the manual directory)")
+    if sheets:
+        result.add_argument(
+            "--annotations",
+            help=f"folder of coding sheets (subfolders {sheets}); default "
+            f"${ENVIRONMENT_VARIABLE}, else {default_annotations()}",
+        )
+    result.add_argument(
         "--frame-size",
         type=parse_frame_size,
         default=DEFAULT_FRAME_SIZE,
         help="HxW of the whole frames; the face is the shorter side's square (default "
         f"{DEFAULT_FRAME_SIZE[0]}x{DEFAULT_FRAME_SIZE[1]}, the least is 32 on the shorter side)",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--no-frames",
-        action="store_true",
-        help="the sheets and the empty frame folders only: a label-only copy for --plan",
-    )
-    args = parser.parse_args(argv)
-    if args.database == "casme":
-        print(f"NOTE: {CASME_INVENTED_NOTE}", flush=True)
+    result.add_argument("--seed", type=int, default=0)
+    if no_frames:
+        result.add_argument("--no-frames", action="store_true", help=no_frames)
+    return result
+
+
+def run(write_mock, args) -> int:
+    """Writes a mock from parsed arguments and prints its summary; 2 on a user error."""
+    options = {"frame_size": args.frame_size, "seed": args.seed}
+    if "annotations" in args:
+        options["annotations"] = args.annotations
+    if "no_frames" in args:
+        options["frames"] = not args.no_frames
     try:
-        summary = write(
-            args.database,
-            args.out,
-            annotations=args.annotations,
-            frame_size=args.frame_size,
-            seed=args.seed,
-            frames=not args.no_frames,
-        )
+        summary = write_mock(args.database, args.out, **options)
     except (AnnotationsNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print("\n".join(summary.lines()))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser(
+        "mock",
+        "Writes a mock copy of a licensed database: its real coding sheet and layout, synthetic "
+        "frames (see the module docstring).",
+        DATABASES,
+        sheets="CASME2, SAMM, SMIC, MEGC2019",
+        no_frames="the sheets and the empty frame folders only: a label-only copy for --plan",
+    ).parse_args(argv)
+    if args.database == "casme":
+        print(f"NOTE: {CASME_INVENTED_NOTE}", flush=True)
+    return run(write, args)
 
 
 if __name__ == "__main__":

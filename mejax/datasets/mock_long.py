@@ -64,7 +64,6 @@ builders apply them). ``MOCK.md`` says what the folder is.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import dataclasses
 import os
@@ -518,39 +517,15 @@ def write(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m mejax.datasets.mock_long",
-        description="Writes a mock copy of a long-video database: its real label sheet and "
-        "layout, synthetic long videos (see the module docstring).",
-    )
-    parser.add_argument("database", choices=DATABASES)
-    parser.add_argument("--out", required=True, help="output folder (the manual directory)")
-    parser.add_argument(
-        "--annotations",
-        help=f"folder of label sheets (subfolders CASME_sq, SAMM-LV, CASME3); default "
-        f"${mock.ENVIRONMENT_VARIABLE}, else {mock.default_annotations()}",
-    )
-    parser.add_argument(
-        "--frame-size",
-        type=mock.parse_frame_size,
-        default=mock.DEFAULT_FRAME_SIZE,
-        help="HxW of the frames; the face is the shorter side's square (default "
-        f"{mock.DEFAULT_FRAME_SIZE[0]}x{mock.DEFAULT_FRAME_SIZE[1]}, at least 32)",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--no-frames", action="store_true", help="empty frame files only: a copy for --plan"
-    )
-    args = parser.parse_args(argv)
-    try:
-        summary = write(args.database, args.out, annotations=args.annotations,
-                        frame_size=args.frame_size, seed=args.seed,
-                        frames=not args.no_frames)  # fmt: skip
-    except (mock.AnnotationsNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print("\n".join(summary.lines()))
-    return 0
+    args = mock.parser(
+        "mock_long",
+        "Writes a mock copy of a long-video database: its real label sheet and layout, synthetic "
+        "long videos (see the module docstring).",
+        DATABASES,
+        sheets="CASME_sq, SAMM-LV, CASME3, SAMM, MEGC-spotting",
+        no_frames="empty frame files only: a copy for --plan",
+    ).parse_args(argv)
+    return mock.run(write, args)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,6 @@ recordings or labels is used.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import dataclasses
 import os
@@ -485,29 +484,13 @@ def write(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m mejax.datasets.mock_macro",
-        description="Writes a mock copy of a macro-expression database: INVENTED rows at the "
-        "published size, its layout, synthetic frames (see the module docstring).",
-    )
-    parser.add_argument("database", choices=DATABASES)
-    parser.add_argument("--out", required=True, help="output folder (the manual directory)")
-    parser.add_argument(
-        "--frame-size",
-        type=mock.parse_frame_size,
-        default=DEFAULT_FRAME_SIZE,
-        help="HxW of the frames; the face is the shorter side's square (default "
-        f"{DEFAULT_FRAME_SIZE[0]}x{DEFAULT_FRAME_SIZE[1]}, the least is 32 on the shorter side)",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        summary = write(args.database, args.out, frame_size=args.frame_size, seed=args.seed)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print("\n".join(summary.lines()))
-    return 0
+    args = mock.parser(
+        "mock_macro",
+        "Writes a mock copy of a macro-expression database: INVENTED rows at the published size, "
+        "its layout, synthetic frames (see the module docstring).",
+        DATABASES,
+    ).parse_args(argv)
+    return mock.run(write, args)
 
 
 if __name__ == "__main__":
