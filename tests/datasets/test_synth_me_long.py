@@ -203,3 +203,16 @@ def test_blinks_are_independent_of_the_events():
 def test_config_rejects_out_of_range_values(field, value):
     with pytest.raises(ValueError, match=field):
         long.SynthMeLongConfig(name="bad", **{field: value})
+
+
+def test_videos_read_their_frames_from_disk_when_first_windowed(videos):
+    """A database's videos are listed without their frames; a window reads its video's frames,
+    and only the last few videos read stay in memory."""
+    assert all(callable(video.encoded) for video in videos)
+    long_video._kept.cache_clear()
+    for video in videos:
+        assert video.window(0, 2).shape == (2, TINY.image_size, TINY.image_size, 3)
+        assert video.window(len(video) - 1, len(video)).shape[0] == 1
+    info = long_video._kept.cache_info()
+    assert (info.misses, info.hits) == (len(videos), len(videos))
+    assert info.currsize == long_video.KEPT_VIDEOS < len(videos)
