@@ -58,7 +58,11 @@ def training_clips(config, train) -> tuple[list[np.ndarray], list[str]]:
                 emotions.append(event.emotion)
     classes = sorted(set(emotions))
     if len(classes) < 2:
-        raise ValueError(f"the recogniser needs two emotions in training, got {classes}")
+        raise ValueError(
+            f"the recogniser needs two emotions among the training expressions, got {classes} "
+            "(SAMM-LV's micro-movements take theirs from SAMM's coding sheet, "
+            "SAMM_Micro_FACS_Codes_v2.xlsx, in the manual directory)"
+        )
     return clips, emotions
 
 
