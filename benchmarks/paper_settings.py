@@ -20,11 +20,13 @@ Every cached variant a setting reads (TIM, flow, apex, EVM, the 70x augmentation
 is built from the mock by the run itself.
 
 The table (printed, and written to ``--out``, Markdown, with a JSON beside it): setting,
-rounds, clips, build time (the databases and variants the setting reads, not yet built by an
-earlier setting), compile time (the first training step less the median of the others), time
-per training step (the median), peak resident memory of the setting's process, status, and the
-projected time of the full run on this machine: the time per step times the steps of the
-setting's whole schedule (``--plan``'s count; validation and test time not included). With
+rounds, clips (a spotting setting's: its long videos), build time (the databases and variants
+the setting reads, not yet built by an earlier setting), run time (the hand-crafted and
+spotting settings, which take no training steps), compile time (the first training step less
+the median of the others), time per training step (the median), peak resident memory of the
+setting's process, status, and the projected time of the full run on this machine: the time
+per step times the steps of the setting's whole schedule (``--plan``'s count; validation and
+test time not included). With
 ``--tiny`` every model is its tiny variant (and raw frames are read at 32^2): every round of
 every setting still runs on the real shape -- clips, subjects, protocol, cached variants -- in
 a fraction of the time, but its times are not the paper models'. The last line is the
@@ -50,8 +52,8 @@ sys.path.insert(0, str(REPO))
 
 from mejax import paper_settings  # noqa: E402, experiment
 
-COLUMNS = ("setting", "rounds", "clips", "build_s", "compile_s", "step_s", "peak_ram_gib",
-           "status", "projected_full_run_h")  # fmt: skip
+COLUMNS = ("setting", "rounds", "clips", "build_s", "run_s", "compile_s", "step_s",
+           "peak_ram_gib", "status", "projected_full_run_h")  # fmt: skip
 
 
 def prepare(config, mocks: Path, data_dir: Path, steps: int, tiny: bool = False,
