@@ -215,14 +215,6 @@ def clip_motion(onset_frame: np.ndarray, apex_frame: np.ndarray) -> float:
     return float(np.percentile(np.abs(difference - difference.mean()), 99))
 
 
-def _decoded(data: bytes) -> np.ndarray:
-    """One stored (PNG) frame as (H, W, 3) uint8 RGB."""
-    import cv2
-
-    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
-                        cv2.COLOR_BGR2RGB)  # fmt: skip
-
-
 def database_motion(config) -> dict:
     """:func:`clip_motion` of every clip of the run's databases (``config.dataset`` and its
     ``extra``: the raw clips, onset to annotated apex) summarised: ``{"clips", "lowest",
@@ -234,6 +226,7 @@ def database_motion(config) -> dict:
     import tensorflow_datasets as tfds
 
     from mejax import input_pipeline
+    from mejax.datasets.long_video import decode
 
     values, names = [], []
     for block in input_pipeline.dataset_blocks(config.dataset):
@@ -251,7 +244,7 @@ def database_motion(config) -> dict:
         for example in tfds.as_numpy(dataset):
             onset, apex, frames = int(example["onset"]), int(example["apex"]), example["frames"]
             if 0 <= onset < apex < len(frames):
-                values.append(clip_motion(_decoded(frames[onset]), _decoded(frames[apex])))
+                values.append(clip_motion(decode(frames[onset]), decode(frames[apex])))
     if not values:
         raise PredictError(f"{', '.join(names)}: no clip with an annotated onset and apex")
     values = np.asarray(values)
