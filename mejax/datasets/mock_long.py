@@ -320,14 +320,6 @@ def _rendered_code(event: Event, rng: np.random.Generator, seed: int, video: Moc
     return render.sample_labels(seed, video.identity, key, kind=long._LABEL_KIND).au_code
 
 
-def _intensity(onset: int, apex: int, offset: int) -> np.ndarray:
-    """Raised cosine from onset up to the apex and down to the offset (positions)."""
-    t = np.arange(onset, offset + 1, dtype=np.float64)
-    rise = 0.5 * (1 - np.cos(np.pi * np.clip((t - onset) / max(apex - onset, 1), 0, 1)))
-    fall = 0.5 * (1 + np.cos(np.pi * np.clip((t - apex) / max(offset - apex, 1), 0, 1)))
-    return np.where(t < apex, rise, np.where(t == apex, 1.0, fall)).astype(np.float32)
-
-
 def event_spec(event: Event, video: MockVideo, rng: np.random.Generator, seed: int):
     """A sheet expression as synth_me_long's :class:`~mejax.datasets.synth_me.long.EventSpec`."""
     last = video.num_frames - 1
@@ -339,8 +331,8 @@ def event_spec(event: Event, video: MockVideo, rng: np.random.Generator, seed: i
     labels = dataclasses.replace(render.labels_for_code(code), emotion=event.emotion)
     span = long.MICRO_AMPLITUDE if event.type == "micro" else long.MACRO_AMPLITUDE
     amplitudes = {token: float(rng.uniform(*span)) for token in code.split("+")}
-    return long.EventSpec(onset, apex, offset, event.type, labels, amplitudes,
-                          _intensity(onset, apex, offset))  # fmt: skip
+    intensity = render.intensity_profile(offset - onset + 1, 0, apex - onset, offset - onset)
+    return long.EventSpec(onset, apex, offset, event.type, labels, amplitudes, intensity)
 
 
 def _blink_closure(spans, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -350,15 +342,11 @@ def _blink_closure(spans, n: int, rng: np.random.Generator) -> np.ndarray:
         first, last = onset - 1, min(offset - 1, n - 1)
         if first > last:
             continue
-        t = np.arange(first, last + 1)
         duration = max(last - first, 2)
         closing = max(1, int(round(0.4 * duration)))
-        down = 0.5 * (1 - np.cos(np.pi * np.clip((t - first) / closing, 0, 1)))
-        up = 0.5 * (1 + np.cos(np.pi * np.clip((t - first - closing) / (duration - closing), 0, 1)))
+        shape = long.blink_shape(np.arange(last - first + 1), duration, closing)
         depth = rng.uniform(0.7, 1.0)
-        closure[first : last + 1] = np.maximum(
-            closure[first : last + 1], depth * np.where(t - first < closing, down, up)
-        )
+        closure[first : last + 1] = np.maximum(closure[first : last + 1], depth * shape)
     return closure
 
 

@@ -281,6 +281,15 @@ def _sinusoids(rng: np.random.Generator, seconds: np.ndarray, dims: int) -> np.n
     return out
 
 
+def blink_shape(s: np.ndarray, duration: int, closing: int) -> np.ndarray:
+    """Lid closure of one blink at offsets ``s`` (frames) from its start, render's shape: the
+    lids close over ``closing`` frames (about 40 % of the blink) and reopen by ``duration``;
+    0 outside the blink."""
+    down = 0.5 * (1 - np.cos(np.pi * np.clip(s / closing, 0, 1)))
+    up = 0.5 * (1 + np.cos(np.pi * np.clip((s - closing) / (duration - closing), 0, 1)))
+    return np.where(s < closing, down, up) * (s >= 0) * (s <= duration)
+
+
 def _blinks(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
     closure = np.zeros(n, np.float32)
     minimum, mean = BLINK_INTERVAL_SECONDS
@@ -293,12 +302,8 @@ def _blinks(rng: np.random.Generator, n: int, fps: float) -> np.ndarray:
         first = int(round(start * fps))
         if first >= n:
             return closure
-        # render's blink shape: the lids close over 40 % of the blink and reopen.
         closing = max(2, int(round(0.4 * duration)))
-        s = t - first
-        down = 0.5 * (1 - np.cos(np.pi * np.clip(s / closing, 0, 1)))
-        up = 0.5 * (1 + np.cos(np.pi * np.clip((s - closing) / (duration - closing), 0, 1)))
-        shape = np.where(s < closing, down, up) * (s >= 0) * (s <= duration)
+        shape = blink_shape(t - first, duration, closing)
         closure = np.maximum(closure, (depth * shape).astype(np.float32))
 
 

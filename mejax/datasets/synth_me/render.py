@@ -1130,7 +1130,7 @@ def intensity_profile(num_frames: int, onset: int, apex: int, offset: int) -> np
     Args:
       num_frames: clip length.
       onset: last frame at rest (intensity 0); the movement starts after it.
-      apex: frame of intensity 1.
+      apex: frame of intensity 1; ``apex == onset`` peaks at once (no rise).
       offset: frame where the intensity is back to 0; ``offset == apex`` ends the clip at
         the peak (no fall).
 
@@ -1138,9 +1138,9 @@ def intensity_profile(num_frames: int, onset: int, apex: int, offset: int) -> np
       (num_frames,) float32 intensities in [0, 1].
     """
     t = np.arange(num_frames, dtype=np.float64)
-    rise = 0.5 * (1 - np.cos(np.pi * np.clip((t - onset) / (apex - onset), 0, 1)))
+    rise = 0.5 * (1 - np.cos(np.pi * np.clip((t - onset) / max(apex - onset, 1), 0, 1)))
     fall = 0.5 * (1 + np.cos(np.pi * np.clip((t - apex) / max(offset - apex, 1), 0, 1)))
-    return np.where(t <= apex, rise, fall).astype(np.float32)
+    return np.where(t < apex, rise, np.where(t == apex, 1.0, fall)).astype(np.float32)
 
 
 def _rotation(angle: float) -> np.ndarray:
