@@ -434,14 +434,13 @@ def _spotting_plan(config, problems: _Problems) -> Plan:
     manual_dir = config.dataset.get("manual_dir") or ""
     try:
         builder, module = pipeline.unprepared_builder(config.dataset)
-        if builder.is_prepared() or module in pipeline.GENERATED:
-            data = videos.load(config.dataset)
-        elif manual_dir:  # a licensed database's copy, not built: its sheet and frame folders
+        if manual_dir and not builder.is_prepared() and module not in pipeline.GENERATED:
+            # A licensed database's copy, not built: its sheet and frame folders.
             problems.add(f"{config.dataset.name} is not built: the run builds it first from "
                          f"{manual_dir}.")  # fmt: skip
             data = videos.from_folders(config.dataset)
-        else:
-            data = videos.load(config.dataset)  # NotBuilt, with the command that builds it
+        else:  # built, generated on first use, or NotBuilt with the command that builds it
+            data = videos.load(config.dataset)
         task = tasks.build(config.task, data)
         data, targets = task.take_part(data)
         rounds = protocols.build(config.protocol, data, config.seed, "last")

@@ -156,21 +156,24 @@ def _length(events, fps: float) -> int:
     return last + int(round(TAIL_SECONDS * fps))
 
 
-def _videos(plan_: Plan, sheet: spotting_sheets.VideoSheet, place) -> None:
-    """Adds a MockVideo per video of ``sheet``; ``place(video, items)`` gives (folder, pattern)."""
+def _add(plan_: Plan, subject: str, video: str, place, length: int, events=()) -> None:
+    """Adds a video to the mock; ``place(video, subject)`` gives its (folder, pattern). Its
+    identity is its subject's number, its index its place among its subject's videos."""
     database = plan_.database
-    seen: dict[str, int] = {}
+    folder, pattern = place(video, subject)
+    identity = IDENTITY_OFFSET[database] + int("".join(c for c in subject if c.isdigit()))
+    index = sum(v.subject == subject for v in plan_.videos)
+    plan_.videos.append(
+        MockVideo(database, subject, video, folder, pattern, length, tuple(events), identity,
+                  index, grey=database == "samm_lv")
+    )  # fmt: skip
+
+
+def _videos(plan_: Plan, sheet: spotting_sheets.VideoSheet, place) -> None:
+    """Adds a MockVideo per video of ``sheet`` (see :func:`_add`)."""
     for video, items in sheet.by_video().items():
-        subject = items[0].subject
-        events = tuple(item.event for item in items)
-        folder, pattern = place(video, items)
-        number = int("".join(c for c in subject if c.isdigit()))
-        plan_.videos.append(
-            MockVideo(database, subject, video, folder, pattern, _length(events, FPS[database]),
-                      events, IDENTITY_OFFSET[database] + number, seen.get(subject, 0),
-                      grey=database == "samm_lv")
-        )  # fmt: skip
-        seen[subject] = seen.get(subject, 0) + 1
+        events = [item.event for item in items]
+        _add(plan_, items[0].subject, video, place, _length(events, FPS[plan_.database]), events)
 
 
 def plan_casme_sq(root: pathlib.Path, annotations: pathlib.Path) -> Plan:
@@ -181,8 +184,8 @@ def plan_casme_sq(root: pathlib.Path, annotations: pathlib.Path) -> Plan:
     sheet = spotting_sheets.casme_sq(path)
     names = {code: name for name, code in spotting_sheets.casme_sq_codes(path).items()}
 
-    def place(video, items):
-        return root / "rawpic" / items[0].subject / f"{video}{names[video[-4:]]}", "img{n}.jpg"
+    def place(video, subject):
+        return root / "rawpic" / subject / f"{video}{names[video[-4:]]}", "img{n}.jpg"
 
     _videos(plan_, sheet, place)
     listed = annotations / MEGC2020_VIDEOS
@@ -203,21 +206,7 @@ def plan_casme_sq(root: pathlib.Path, annotations: pathlib.Path) -> Plan:
             video = f"{int(subject[1:])}_{code}"
             if video in known:
                 continue
-            folder = root / "rawpic" / subject / f"{video}{names[code]}"
-            index = sum(v.subject == subject for v in plan_.videos)
-            plan_.videos.append(
-                MockVideo(
-                    "casme_sq",
-                    subject,
-                    video,
-                    folder,
-                    "img{n}.jpg",
-                    length,
-                    (),
-                    IDENTITY_OFFSET["casme_sq"] + int(subject[1:]),
-                    index,
-                )  # fmt: skip
-            )
+            _add(plan_, subject, video, place, length)
             added.append(video)
         if added:
             plan_.notes.append(
@@ -269,14 +258,8 @@ def plan_casme3(root: pathlib.Path, annotations: pathlib.Path) -> Plan:
     known = {v.video for v in plan_.videos}
     added = sorted(set(damaged) - known)  # videos without an expression, named by the list
     for video in added:
-        folder, pattern = place(video, None)
-        subject = video.rsplit("_", 1)[0]
-        index = sum(v.subject == f"spNO{subject[5:]}" for v in plan_.videos)
         length = max(damaged[video]) + int(round(TAIL_SECONDS * FPS["casme3"]))
-        plan_.videos.append(
-            MockVideo("casme3", f"spNO{subject[5:]}", video, folder, pattern, length, (),
-                      IDENTITY_OFFSET["casme3"] + int(subject[5:]), index)
-        )  # fmt: skip
+        _add(plan_, "spNO" + video.split("_")[0][5:], video, place, length)
     if added:
         plan_.notes.append(
             f"{len(added)} video(s) of {spotting_sheets.CASME3_DAMAGED} without an annotated "
